@@ -1,0 +1,23 @@
+"""anyprop: train neural networks of any shape with one rule, backpropagation.
+
+The public API is re-exported here; see the README for a tour.
+"""
+
+from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
+from anyprop.errors import AnypropError, GraphError, ShapeError, UnknownNameError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRIMITIVES",
+    "AnypropError",
+    "GradcheckReport",
+    "GraphError",
+    "ShapeError",
+    "Tensor",
+    "UnknownNameError",
+    "__version__",
+    "gradcheck",
+    "no_grad",
+    "ops",
+]

@@ -1,0 +1,5 @@
+"""``python -m anyprop``: the command line."""
+
+from anyprop.cli.main import entry
+
+entry()

@@ -1,0 +1,77 @@
+"""One registry per kind of thing (primitives, transfer functions, losses, ...).
+
+A :class:`Registry` maps names to objects, is filled where each thing is
+defined, and answers an unknown name with the nearest known names::
+
+    >>> r = Registry("transfer function")
+    >>> r.register("tanh", object()) is not None
+    True
+    >>> r.get("tahn")
+    Traceback (most recent call last):
+    ...
+    anyprop.errors.UnknownNameError: unknown transfer function 'tahn'; did you mean 'tanh'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from anyprop.errors import AnypropError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named collection of one kind of thing."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, item: T) -> T:
+        """Add ``item`` under ``name``; a name is registered once only."""
+        if name in self._items:
+            raise AnypropError(f"{self.kind} '{name}' is already registered")
+        self._items[name] = item
+        return item
+
+    def get(self, name: str) -> T:
+        """Return the item called ``name``, or raise with the nearest names."""
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+        except TypeError:
+            raise UnknownNameError(
+                f"{self.kind} name must be a string, got {type(name).__name__}"
+            ) from None
+
+    def unknown_message(self, name: str) -> str:
+        """The message for an unknown ``name``: what it is and what is close."""
+        close = difflib.get_close_matches(str(name), list(self._items), n=3, cutoff=0.6)
+        msg = f"unknown {self.kind} '{name}'"
+        if close:
+            msg += "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        else:
+            msg += f"; known: {', '.join(sorted(self._items))}"
+        return msg
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        return sorted(self._items.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self)} items)"
