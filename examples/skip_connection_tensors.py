@@ -32,8 +32,14 @@ def init(rng: np.random.Generator, fan_in: int, fan_out: int) -> Tensor:
     return Tensor(rng.uniform(-limit, limit, (fan_in, fan_out)), requires_grad=True)
 
 
-def train(epochs: int = 1500, lr: float = 0.3, momentum: float = 0.9, seed: int = 0,
-          report_every: int = 150, quiet: bool = False) -> list[float]:
+def train(
+    epochs: int = 1500,
+    lr: float = 0.3,
+    momentum: float = 0.9,
+    seed: int = 0,
+    report_every: int = 150,
+    quiet: bool = False,
+) -> list[float]:
     rng = np.random.default_rng(seed)
     x, y = two_spirals(200, rng)
     hidden = 24
@@ -72,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"anyprop {anyprop.__version__}: a 2-24-24-1 network with a skip connection "
-          "from the inputs to the output, on two spirals (400 points)")
+    print(
+        f"anyprop {anyprop.__version__}: a 2-24-24-1 network with a skip connection "
+        "from the inputs to the output, on two spirals (400 points)"
+    )
     losses = train(epochs=args.epochs, seed=args.seed)
     print(f"loss fell from {losses[0]:.4f} to {losses[-1]:.4f}")
     return 0

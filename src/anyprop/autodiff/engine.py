@@ -392,11 +392,24 @@ def _new(data: np.ndarray, node: Node | None) -> Tensor:
     return t
 
 
-def primitive(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
-    """Make ``fn(*arrays, **static) -> (out, vjp)`` an op on tensors and register it.
+def primitive(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, register: bool = True
+) -> Any:
+    """Make ``fn(*arrays, **static) -> (out, vjp)`` an op on tensors.
 
     The decorated function takes tensors (or constants) positionally and returns
-    a :class:`Tensor`; its docstring should give the derivative's formula.
+    a :class:`Tensor`; its docstring should give the derivative's formula. It is
+    added to :data:`PRIMITIVES` (and so gradient-checked by the tests) unless
+    ``register=False``, for a user's private op.
+
+    >>> @primitive(name="cube", register=False)
+    ... def cube(x):
+    ...     # x**3; d/dx = 3 x**2
+    ...     return x**3, lambda g: (g * 3 * x**2,)
+    >>> x = Tensor([2.0], requires_grad=True)
+    >>> cube(x).sum().backward()
+    >>> x.grad
+    array([12.], dtype=float32)
     """
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -427,8 +440,11 @@ def primitive(fn: Callable[..., Any] | None = None, *, name: str | None = None) 
             if mixed:
                 dt = np.result_type(*(a.data for a in args if isinstance(a, Tensor)))
             for i, a in enumerate(arrays):
-                if type(a) is not np.ndarray and type(a) not in (float, int):
-                    arrays[i] = as_array(a, dt)
+                if parents[i] is None and type(a) is not float and type(a) is not int:
+                    if type(a) is not np.ndarray:
+                        arrays[i] = as_array(a, dt)
+                    elif dt is not None and a.dtype != dt and not isinstance(args[i], Tensor):
+                        arrays[i] = a.astype(dt)
             try:
                 out, vjp = f(*arrays, **kwargs)
             except (ValueError, IndexError) as e:
@@ -446,7 +462,8 @@ def primitive(fn: Callable[..., Any] | None = None, *, name: str | None = None) 
         op.__qualname__ = opname
         op.__doc__ = f.__doc__
         op.__wrapped__ = f  # type: ignore[attr-defined]
-        PRIMITIVES.register(opname, op)
+        if register:
+            PRIMITIVES.register(opname, op)
         return op
 
     return deco(fn) if fn is not None else deco
@@ -520,7 +537,7 @@ def backward(root: Tensor, g: np.ndarray, retain_graph: bool = False) -> None:
                 "call backward(retain_graph=True) the first time to reuse it"
             )
         cots = vjp(gt)
-        for p, gp in zip(node.parents, cots):
+        for p, gp in zip(node.parents, cots, strict=True):
             if p is None or gp is None:
                 continue
             if callable(gp):
