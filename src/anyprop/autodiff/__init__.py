@@ -4,14 +4,10 @@ This package imports nothing else of anyprop except ``anyprop.errors`` and
 ``anyprop.registry``.
 """
 
+# tensor first: the engine and the ops build on it
+from anyprop.autodiff.tensor import Tensor, is_grad_enabled, no_grad  # isort: skip
 from anyprop.autodiff import ops
-from anyprop.autodiff.engine import (
-    PRIMITIVES,
-    Tensor,
-    is_grad_enabled,
-    no_grad,
-    primitive,
-)
+from anyprop.autodiff.engine import PRIMITIVES, primitive
 from anyprop.autodiff.gradcheck import GradcheckReport, gradcheck
 
 __all__ = [

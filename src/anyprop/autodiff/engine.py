@@ -1,395 +1,67 @@
-"""The reverse-mode engine: :class:`Tensor`, the :func:`primitive` decorator, backward.
+"""The reverse-mode engine: the :func:`primitive` decorator and the backward pass.
 
 A primitive is a NumPy function that returns its output and a vector-Jacobian
 product (VJP) closure ``vjp(g) -> (g_1, ..., g_n)``, one cotangent per positional
-argument. The decorator records a :class:`Node` on the tape when an input needs a
-gradient, and the engine does the rest once, centrally:
+argument. The decorator records a tape node when an input needs a gradient, and
+the engine does the rest once, centrally:
 
 * positional arguments are tensor inputs (differentiable); keyword arguments are
   static (axes, shapes, indices, constant matrices);
 * a cotangent whose shape differs from its input's (broadcasting) is summed back
   to the input's shape; an entry may be ``None`` (no gradient) or a zero-argument
-  callable, evaluated only when that input needs a gradient (saves a matrix
-  product for a constant operand);
+  callable, evaluated only when that input needs a gradient (this saves a
+  matrix product for a constant operand);
 * a value used several times accumulates its gradient;
 * the topological sort is iterative, so chains of any length backpropagate
   without touching Python's recursion limit; the graph is released afterwards.
 
-dtype rules: a tensor holds float32 (the default) or float64. An op's result
-has NumPy's promoted dtype of its tensor inputs (float32 with float64 gives
-float64). Python scalars and array-likes that are not tensors are constants and
-take the dtype of the tensor inputs, so ``x * 0.5`` and ``x + np.ones(3)`` keep
-``x``'s dtype.
+A tape node is a list ``[op name, parents, vjp]`` (a list, not an object, because
+making one is on every op's path); ``parents`` holds the input tensors, None
+where no gradient is needed. Releasing sets the last two to None.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from anyprop.autodiff.tensor import Tensor, _GradMode, as_array, new_tensor
 from anyprop.errors import AnypropError, GraphError, ShapeError
 from anyprop.registry import Registry
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-DEFAULT_DTYPE = np.dtype(np.float32)
+OP, PARENTS, VJP = 0, 1, 2
 
-#: Every primitive, by name. Tests gradient-check each one found here.
+#: Every primitive, by name. The tests gradient-check each one found here.
 PRIMITIVES: Registry[Callable[..., Any]] = Registry("primitive")
 
 
-class _GradMode:
-    """Whether ops record the tape; switched only by :class:`no_grad`."""
-
-    enabled = True
-
-
-class no_grad:
-    """Context manager (and decorator) under which ops record nothing.
-
-    >>> import anyprop
-    >>> x = anyprop.Tensor([1.0, 2.0], requires_grad=True)
-    >>> with anyprop.no_grad():
-    ...     y = x * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __enter__(self) -> None:
-        self._prev = _GradMode.enabled
-        _GradMode.enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._prev
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
-    return _GradMode.enabled
-
-
-def resolve_dtype(dtype: Any) -> np.dtype:
-    """Check that ``dtype`` is float32 or float64 and return it as a NumPy dtype."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise AnypropError(f"unknown dtype {dtype!r}; use float32 or float64") from None
-    if dt not in FLOAT_DTYPES:
-        raise AnypropError(f"dtype {dt} is not supported; use float32 or float64")
-    return dt
-
-
-def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """``data`` as a float ndarray.
-
-    With ``dtype=None``: a float64 NumPy array (or a float64 tensor) stays float64,
-    anything else (lists, scalars, integer or float32 arrays) becomes float32.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is None:
-        dt = data.dtype if isinstance(data, np.ndarray) and data.dtype in FLOAT_DTYPES else None
-        dt = dt or DEFAULT_DTYPE
-    else:
-        dt = resolve_dtype(dtype)
-    try:
-        arr = np.asarray(data, dtype=dt)
-    except (ValueError, TypeError) as e:
-        raise AnypropError(f"cannot make a tensor of {type(data).__name__}: {e}") from None
-    return arr
-
-
-class Node:
-    """One recorded op: its name, its parent tensors (None where no gradient
-    is needed) and its VJP closure. ``vjp is None`` once released."""
-
-    __slots__ = ("op", "parents", "vjp")
-
-    def __init__(self, op: str, parents: tuple, vjp: Callable[..., Any]) -> None:
-        self.op = op
-        self.parents = parents
-        self.vjp = vjp
-
-
-class Tensor:
-    """An n-dimensional array that records the ops applied to it.
-
-    >>> import anyprop
-    >>> x = anyprop.Tensor([1.0, -2.0, 3.0], requires_grad=True)
-    >>> y = (x * x).sum()
-    >>> y.backward()
-    >>> x.grad
-    array([ 2., -4.,  6.], dtype=float32)
-
-    ``data`` is the NumPy array; ``grad`` (leaves only) the accumulated gradient
-    of the same shape, or None. Gradients accumulate across ``backward`` calls
-    until reset with ``zero_grad()``.
-    """
-
-    __slots__ = ("_node", "_retain", "data", "grad", "requires_grad")
-    __array_ufunc__ = None  # make NumPy defer to our reflected operators
-    __hash__ = object.__hash__
-
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = as_array(data, dtype)
-        self.requires_grad = bool(requires_grad)
-        self.grad: np.ndarray | None = None
-        self._node: Node | None = None
-        self._retain = False
-
-    # --- properties -------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def is_leaf(self) -> bool:
-        return self._node is None
-
-    @property
-    def op(self) -> str | None:
-        """Name of the op that made this tensor (None for a leaf)."""
-        return self._node.op if self._node is not None else None
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != DEFAULT_DTYPE:
-            extra += f", dtype={self.data.dtype}"
-        return f"Tensor({body}{extra})"
-
-    def numpy(self) -> np.ndarray:
-        return self.data
-
-    def item(self) -> float:
-        return self.data.item()
-
-    def detach(self) -> Tensor:
-        """The same data, cut from the tape."""
-        return Tensor(self.data)
-
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy in another float dtype (differentiable)."""
-        return _ops.cast(self, dtype=resolve_dtype(dtype))
-
-    def zero_grad(self) -> None:
-        self.grad = None
-
-    def retain_grad(self) -> Tensor:
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
-        self._retain = True
-        return self
-
-    # --- backward ---------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Backpropagate from this tensor to every leaf that requires a gradient.
-
-        ``grad`` is the cotangent ∂L/∂self; it may be omitted for a tensor of one
-        element. The graph is released afterwards unless ``retain_graph``.
-        """
-        if not self.requires_grad:
-            raise GraphError(
-                "backward() on a tensor that does not require a gradient: no input "
-                "had requires_grad=True, or it was computed under no_grad()"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise GraphError(
-                    f"backward() needs a grad for a non-scalar tensor of shape {self.shape}; "
-                    "pass grad=, or reduce it first (e.g. .sum())"
-                )
-            g = np.ones(self.data.shape, dtype=self.data.dtype)
-        else:
-            g = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if g.shape != self.shape:
-                raise ShapeError(
-                    f"backward(): grad of shape {g.shape} does not match the tensor's "
-                    f"shape {self.shape}"
-                )
-        backward(self, g, retain_graph)
-
-    # --- operators --------------------------------------------------------
-    def __add__(self, o: Any) -> Tensor:
-        return _ops.add(self, o)
-
-    def __radd__(self, o: Any) -> Tensor:
-        return _ops.add(o, self)
-
-    def __sub__(self, o: Any) -> Tensor:
-        return _ops.sub(self, o)
-
-    def __rsub__(self, o: Any) -> Tensor:
-        return _ops.sub(o, self)
-
-    def __mul__(self, o: Any) -> Tensor:
-        return _ops.mul(self, o)
-
-    def __rmul__(self, o: Any) -> Tensor:
-        return _ops.mul(o, self)
-
-    def __truediv__(self, o: Any) -> Tensor:
-        return _ops.div(self, o)
-
-    def __rtruediv__(self, o: Any) -> Tensor:
-        return _ops.div(o, self)
-
-    def __pow__(self, o: Any) -> Tensor:
-        return _ops.pow(self, o)
-
-    def __rpow__(self, o: Any) -> Tensor:
-        return _ops.pow(o, self)
-
-    def __matmul__(self, o: Any) -> Tensor:
-        return _ops.matmul(self, o)
-
-    def __rmatmul__(self, o: Any) -> Tensor:
-        return _ops.matmul(o, self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.neg(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return _ops.abs(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
-
-    # comparisons give plain boolean arrays (masks for where); == stays identity
-    def __lt__(self, o: Any) -> np.ndarray:
-        return self.data < _data(o)
-
-    def __le__(self, o: Any) -> np.ndarray:
-        return self.data <= _data(o)
-
-    def __gt__(self, o: Any) -> np.ndarray:
-        return self.data > _data(o)
-
-    def __ge__(self, o: Any) -> np.ndarray:
-        return self.data >= _data(o)
-
-    # --- methods mirroring anyprop.ops -------------------------------------
-    @property
-    def T(self) -> Tensor:
-        return _ops.transpose(self)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes: int) -> Tensor:
-        return _ops.transpose(self, axes or None)
-
-    permute = transpose
-
-    def expand(self, *shape: Any) -> Tensor:
-        return _ops.expand(self, shape[0] if len(shape) == 1 else shape)
-
-    def broadcast_to(self, shape: Any) -> Tensor:
-        return _ops.broadcast_to(self, shape)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return _ops.softmax(self, axis=axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return _ops.log_softmax(self, axis=axis)
-
-    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
-        return _ops.clip(self, lo, hi)
-
-    def exp(self) -> Tensor:
-        return _ops.exp(self)
-
-    def log(self) -> Tensor:
-        return _ops.log(self)
-
-    def log1p(self) -> Tensor:
-        return _ops.log1p(self)
-
-    def expm1(self) -> Tensor:
-        return _ops.expm1(self)
-
-    def sqrt(self) -> Tensor:
-        return _ops.sqrt(self)
-
-    def abs(self) -> Tensor:
-        return _ops.abs(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return _ops.sigmoid(self)
-
-    def softplus(self) -> Tensor:
-        return _ops.softplus(self)
-
-    def relu(self) -> Tensor:
-        return _ops.relu(self)
-
-    def erf(self) -> Tensor:
-        return _ops.erf(self)
-
-    def sin(self) -> Tensor:
-        return _ops.sin(self)
-
-    def cos(self) -> Tensor:
-        return _ops.cos(self)
-
-
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _new(data: np.ndarray, node: Node | None) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t.data = data
-    t.grad = None
-    t._retain = False
-    t._node = node
-    t.requires_grad = node is not None
-    return t
+def _const(a: Any, dt: np.dtype | None) -> Any:
+    """A constant operand: Python numbers stay weak scalars, the rest take ``dt``."""
+    if type(a) is float or type(a) is int:
+        return a
+    if type(a) is np.ndarray and (dt is None or a.dtype == dt):
+        return a
+    return as_array(a, dt)
+
+
+def _op_error(opname: str, e: Exception, arrays: Any) -> AnypropError:
+    if isinstance(e, TypeError):
+        return AnypropError(f"{opname}: {e}")
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    return ShapeError(f"{opname}: {e} (input shapes: {shapes})")
+
+
+def _signature(f: Callable[..., Any]) -> tuple[int | None, bool]:
+    """(number of tensor inputs, None if variadic; whether it takes static keywords)."""
+    params = inspect.signature(f).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None, True
+    n = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+    return n, any(p.kind is p.KEYWORD_ONLY for p in params)
 
 
 def primitive(
@@ -397,10 +69,10 @@ def primitive(
 ) -> Any:
     """Make ``fn(*arrays, **static) -> (out, vjp)`` an op on tensors.
 
-    The decorated function takes tensors (or constants) positionally and returns
-    a :class:`Tensor`; its docstring should give the derivative's formula. It is
-    added to :data:`PRIMITIVES` (and so gradient-checked by the tests) unless
-    ``register=False``, for a user's private op.
+    The decorated function takes tensors (or constants) positionally and static
+    arguments by keyword, and returns a :class:`Tensor`; its docstring gives the
+    derivative's formula. It is added to :data:`PRIMITIVES` (and so
+    gradient-checked by the tests) unless ``register=False``, for a private op.
 
     >>> @primitive(name="cube", register=False)
     ... def cube(x):
@@ -414,54 +86,81 @@ def primitive(
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         opname = name or f.__name__.strip("_")
+        arity, static = _signature(f)
 
-        def op(*args: Any, **kwargs: Any) -> Tensor:
+        def general(*args: Any, **kwargs: Any) -> Tensor:
             arrays = []
             parents = []
             grad = False
             dt = None
-            mixed = False
             for a in args:
-                if type(a) is Tensor or isinstance(a, Tensor):
-                    d = a.data
-                    if dt is None:
-                        dt = d.dtype
-                    elif d.dtype != dt:
-                        mixed = True
-                    arrays.append(d)
-                    if a.requires_grad:
-                        grad = True
-                        parents.append(a)
-                    else:
-                        parents.append(None)
+                if isinstance(a, Tensor):
+                    arrays.append(a.data)
+                    dt = a.data.dtype if dt is None else np.result_type(dt, a.data.dtype)
+                    grad = grad or a.requires_grad
+                    parents.append(a if a.requires_grad else None)
                 else:
                     arrays.append(a)
                     parents.append(None)
-            if mixed:
-                dt = np.result_type(*(a.data for a in args if isinstance(a, Tensor)))
-            for i, a in enumerate(arrays):
-                if parents[i] is None and type(a) is not float and type(a) is not int:
-                    if type(a) is not np.ndarray:
-                        arrays[i] = as_array(a, dt)
-                    elif dt is not None and a.dtype != dt and not isinstance(args[i], Tensor):
-                        arrays[i] = a.astype(dt)
+            for i, a in enumerate(args):
+                if not isinstance(a, Tensor):
+                    arrays[i] = _const(a, dt)
             try:
                 out, vjp = f(*arrays, **kwargs)
-            except (ValueError, IndexError) as e:
-                shapes = ", ".join(str(np.shape(a)) for a in arrays)
-                raise ShapeError(f"{opname}: {e} (input shapes: {shapes})") from None
-            except TypeError as e:
-                raise AnypropError(f"{opname}: {e}") from None
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
+            except (ValueError, IndexError, TypeError) as e:
+                raise _op_error(opname, e, arrays) from None
             if grad and _GradMode.enabled:
-                return _new(out, Node(opname, tuple(parents), vjp))
-            return _new(out, None)
+                return new_tensor(out, [opname, tuple(parents), vjp])
+            return new_tensor(out, None)
 
-        op.__name__ = opname
-        op.__qualname__ = opname
-        op.__doc__ = f.__doc__
-        op.__wrapped__ = f  # type: ignore[attr-defined]
+        # Fast paths for the common signatures (one or two tensors); anything
+        # else (constants, subclasses, variadic ops) goes through `general`.
+        if arity == 1 and not static:
+
+            def op(x: Any) -> Tensor:
+                if type(x) is not Tensor:
+                    return general(x)
+                try:
+                    out, vjp = f(x.data)
+                except (ValueError, IndexError, TypeError) as e:
+                    raise _op_error(opname, e, (x.data,)) from None
+                if x.requires_grad and _GradMode.enabled:
+                    return new_tensor(out, [opname, (x,), vjp])
+                return new_tensor(out, None)
+
+        elif arity == 1:
+
+            def op(x: Any, **kwargs: Any) -> Tensor:
+                if type(x) is not Tensor:
+                    return general(x, **kwargs)
+                try:
+                    out, vjp = f(x.data, **kwargs)
+                except (ValueError, IndexError, TypeError) as e:
+                    raise _op_error(opname, e, (x.data,)) from None
+                if x.requires_grad and _GradMode.enabled:
+                    return new_tensor(out, [opname, (x,), vjp])
+                return new_tensor(out, None)
+
+        elif arity == 2 and not static:
+
+            def op(x: Any, y: Any) -> Tensor:
+                if type(x) is not Tensor or type(y) is not Tensor:
+                    return general(x, y)
+                try:
+                    out, vjp = f(x.data, y.data)
+                except (ValueError, IndexError, TypeError) as e:
+                    raise _op_error(opname, e, (x.data, y.data)) from None
+                if (x.requires_grad or y.requires_grad) and _GradMode.enabled:
+                    px = x if x.requires_grad else None
+                    py = y if y.requires_grad else None
+                    return new_tensor(out, [opname, (px, py), vjp])
+                return new_tensor(out, None)
+
+        else:
+            op = general
+
+        op = functools.wraps(f)(op)
+        op.__name__ = op.__qualname__ = opname
         if register:
             PRIMITIVES.register(opname, op)
         return op
@@ -470,7 +169,7 @@ def primitive(
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``g`` over the axes that broadcasting added or stretched, to ``shape``."""
+    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``."""
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
@@ -482,6 +181,13 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g
 
 
+def _released(node: list) -> GraphError:
+    return GraphError(
+        f"backward through a released graph (op '{node[OP]}'): the graph is freed by the "
+        "first backward(); call backward(retain_graph=True) the first time to reuse it"
+    )
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Tensors reachable from ``root`` that need gradients, inputs first (iterative DFS)."""
     order: list[Tensor] = []
@@ -490,70 +196,66 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     while stack:
         t, i = stack[-1]
         node = t._node
-        if node is not None:
-            parents = node.parents
-            if parents is None:
-                raise GraphError(
-                    f"backward through a released graph (op '{node.op}'): the graph is freed "
-                    "by the first backward(); call backward(retain_graph=True) to reuse it"
-                )
-            while i < len(parents):
-                p = parents[i]
-                i += 1
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    stack[-1] = (t, i)
-                    stack.append((p, 0))
-                    break
-            else:
-                stack.pop()
-                order.append(t)
+        if node is None:
+            stack.pop()
+            order.append(t)
             continue
-        stack.pop()
-        order.append(t)
+        parents = node[PARENTS]
+        if parents is None:
+            raise _released(node)
+        while i < len(parents):
+            p = parents[i]
+            i += 1
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                stack[-1] = (t, i)
+                stack.append((p, 0))
+                break
+        else:
+            stack.pop()
+            order.append(t)
     return order
 
 
 def backward(root: Tensor, g: np.ndarray, retain_graph: bool = False) -> None:
-    """Run reverse mode from ``root`` with cotangent ``g``; fill leaves' ``.grad``."""
+    """Run reverse mode from ``root`` with cotangent ``g``; fill the leaves' ``.grad``.
+
+    Cotangents are gathered in each tensor's ``_acc`` slot while the pass runs
+    (cheaper than a dictionary keyed by tensor) and cleared as they are used.
+    """
     order = _topological_order(root)
-    grads: dict[int, np.ndarray] = {id(root): g}
-    for t in reversed(order):
-        gt = grads.pop(id(t), None)
-        if gt is None:
-            continue
-        node = t._node
-        if node is None or t._retain:
-            if t.grad is None:
-                t.grad = gt.copy() if gt.base is not None or gt is g else gt
-            else:
-                t.grad = t.grad + gt
-            if node is None:
+    root._acc = g
+    try:
+        for t in reversed(order):
+            gt = t._acc
+            if gt is None:
                 continue
-        vjp = node.vjp
-        if vjp is None:
-            raise GraphError(
-                f"backward through a released graph (op '{node.op}'); "
-                "call backward(retain_graph=True) the first time to reuse it"
-            )
-        cots = vjp(gt)
-        for p, gp in zip(node.parents, cots, strict=True):
-            if p is None or gp is None:
-                continue
-            if callable(gp):
-                gp = gp()
-            if type(gp) is not np.ndarray:
-                gp = np.asarray(gp)
-            if gp.shape != p.data.shape:
-                gp = unbroadcast(gp, p.data.shape)
-            if gp.dtype != p.data.dtype:
-                gp = gp.astype(p.data.dtype)
-            key = id(p)
-            prev = grads.get(key)
-            grads[key] = gp if prev is None else prev + gp
-        if not retain_graph:
-            node.vjp = None
-            node.parents = None
-
-
-from anyprop.autodiff import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+            t._acc = None
+            node = t._node
+            if node is None or t._retain:
+                # a copy: cotangents may be shared between inputs (add returns (g, g))
+                t.grad = gt.copy() if t.grad is None else t.grad + gt
+                if node is None:
+                    continue
+            vjp = node[VJP]
+            if vjp is None:
+                raise _released(node)
+            for p, gp in zip(node[PARENTS], vjp(gt), strict=True):
+                if p is None or gp is None:
+                    continue
+                if callable(gp):
+                    gp = gp()
+                pd = p.data
+                if type(gp) is not np.ndarray:
+                    gp = np.asarray(gp)
+                if gp.shape != pd.shape:
+                    gp = unbroadcast(gp, pd.shape)
+                if gp.dtype != pd.dtype:
+                    gp = gp.astype(pd.dtype)
+                prev = p._acc
+                p._acc = gp if prev is None else prev + gp
+            if not retain_graph:
+                node[PARENTS] = node[VJP] = None
+    finally:
+        for t in order:
+            t._acc = None

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.autodiff.engine import Tensor, as_array, no_grad, resolve_dtype
+from anyprop.autodiff.tensor import Tensor, as_array, no_grad, resolve_dtype
 from anyprop.errors import AnypropError
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyprop.autodiff.engine import Tensor
 from anyprop.autodiff.ops import elementwise as _e
 from anyprop.autodiff.ops import linalg as _l
 from anyprop.autodiff.ops import reduce as _r
 from anyprop.autodiff.ops import shape as _s
+from anyprop.autodiff.tensor import Tensor
 
 # Primitives whose arguments are all tensors are exported as they are.
 add, sub, mul, div, neg = _e.add, _e.sub, _e.mul, _e.div, _e.neg
