@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from anyprop.autodiff.ops import elementwise as _e
+from anyprop.autodiff.ops import fused as _f
 from anyprop.autodiff.ops import linalg as _l
 from anyprop.autodiff.ops import reduce as _r
 from anyprop.autodiff.ops import shape as _s
@@ -22,12 +23,14 @@ add, sub, mul, div, neg = _e.add, _e.sub, _e.mul, _e.div, _e.neg
 exp, log, log1p, expm1, sqrt, abs = _e.exp, _e.log, _e.log1p, _e.expm1, _e.sqrt, _e.abs_
 tanh, sigmoid, softplus, erf, sin, cos = _e.tanh, _e.sigmoid, _e.softplus, _e.erf, _e.sin, _e.cos
 maximum, minimum, matmul, cast, powc = _e.maximum, _e.minimum, _l.matmul, _e.cast, _e.powc
+softmax_cross_entropy = _f.softmax_cross_entropy
+sigmoid_binary_cross_entropy = _f.sigmoid_binary_cross_entropy
 
 __all__ = [
     "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "div", "erf", "exp",
     "expand", "expm1", "getitem", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "powc", "relu", "reshape",
-    "sigmoid", "sin", "softmax", "softplus", "sparse_matmul", "sqrt", "square", "stack", "sub",
+    "sigmoid", "sigmoid_binary_cross_entropy", "sin", "softmax", "softmax_cross_entropy", "softplus", "sparse_matmul", "sqrt", "square", "stack", "sub",
     "sum", "tanh", "transpose", "where",
 ]  # fmt: skip
 

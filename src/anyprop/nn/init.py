@@ -1,0 +1,136 @@
+"""Initial weights: a registry of schemes, each drawing from a caller's Generator.
+
+Every initialiser is ``fn(rng, shape, fan_in, fan_out, **params) -> ndarray``;
+``fan_in`` is the number of connections into a target unit (for a sparse
+connection, the mean), ``fan_out`` the number out of a source unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from anyprop.errors import AnypropError
+from anyprop.registry import Registry
+
+Initializer = Callable[..., np.ndarray]
+
+#: Every initialiser, by name.
+INITIALIZERS: Registry[Initializer] = Registry("initialiser")
+
+
+def _init(*names: str):
+    def deco(fn: Initializer) -> Initializer:
+        for n in names:
+            INITIALIZERS.register(n, fn)
+        return fn
+
+    return deco
+
+
+@_init("uniform")
+def uniform(rng, shape, fan_in, fan_out, r: float = 0.5):
+    """U(-r, r); the classic papers' choice (Rumelhart, Hinton and Williams: r = 0.5)."""
+    return rng.uniform(-r, r, shape)
+
+
+@_init("normal")
+def normal(rng, shape, fan_in, fan_out, std: float = 0.01):
+    """N(0, std²)."""
+    return rng.normal(0.0, std, shape)
+
+
+@_init("glorot_uniform", "xavier_uniform")
+def glorot_uniform(rng, shape, fan_in, fan_out, gain: float = 1.0):
+    """U(±gain·√(6/(fan_in + fan_out))) (Glorot and Bengio 2010)."""
+    r = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-r, r, shape)
+
+
+@_init("glorot_normal", "xavier_normal")
+def glorot_normal(rng, shape, fan_in, fan_out, gain: float = 1.0):
+    """N(0, gain²·2/(fan_in + fan_out))."""
+    return rng.normal(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), shape)
+
+
+@_init("he_uniform", "kaiming_uniform")
+def he_uniform(rng, shape, fan_in, fan_out):
+    """U(±√(6/fan_in)) (He et al. 2015), for relu units."""
+    r = math.sqrt(6.0 / fan_in)
+    return rng.uniform(-r, r, shape)
+
+
+@_init("he_normal", "kaiming_normal")
+def he_normal(rng, shape, fan_in, fan_out):
+    """N(0, 2/fan_in)."""
+    return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)
+
+
+@_init("lecun_uniform")
+def lecun_uniform(rng, shape, fan_in, fan_out):
+    """U(±√(3/fan_in)) (LeCun et al. 1998)."""
+    r = math.sqrt(3.0 / fan_in)
+    return rng.uniform(-r, r, shape)
+
+
+@_init("lecun_normal")
+def lecun_normal(rng, shape, fan_in, fan_out):
+    """N(0, 1/fan_in)."""
+    return rng.normal(0.0, math.sqrt(1.0 / fan_in), shape)
+
+
+@_init("nguyen_widrow")
+def nguyen_widrow(rng, shape, fan_in, fan_out):
+    """Nguyen and Widrow (1990), as in FANN: each target unit's incoming weights,
+    drawn from U(-0.5, 0.5), are scaled to norm β = 0.7·fan_out^(1/fan_in)... with
+    fan_out here the number of target units (the hidden layer's size)."""
+    if len(shape) != 2:
+        raise AnypropError("nguyen_widrow needs a dense connection (a weight matrix)")
+    w = rng.uniform(-0.5, 0.5, shape)
+    beta = 0.7 * shape[1] ** (1.0 / shape[0])
+    norms = np.linalg.norm(w, axis=0, keepdims=True)
+    return beta * w / np.maximum(norms, 1e-12)
+
+
+@_init("orthogonal")
+def orthogonal(rng, shape, fan_in, fan_out, gain: float = 1.0):
+    """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.)."""
+    if len(shape) != 2:
+        raise AnypropError("orthogonal needs a dense connection (a weight matrix)")
+    rows, cols = shape
+    a = rng.normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    return gain * (q if rows >= cols else q.T)[:rows, :cols]
+
+
+@_init("zeros")
+def zeros(rng, shape, fan_in, fan_out):
+    """All zero (the default for biases)."""
+    return np.zeros(shape)
+
+
+@_init("constant")
+def constant(rng, shape, fan_in, fan_out, value: float = 0.0):
+    """All equal to ``value``."""
+    return np.full(shape, float(value))
+
+
+def make(spec: Any, rng: np.random.Generator, shape: tuple[int, ...], fan_in: float,
+         fan_out: float, dtype: Any) -> np.ndarray:  # fmt: skip
+    """Draw initial values for ``spec``: a name, or a table ``{name = ..., params}``."""
+    params: dict[str, Any] = {}
+    if isinstance(spec, dict):
+        params = dict(spec)
+        if "name" not in params:
+            raise AnypropError(f"an initialiser table needs a 'name' key, got {sorted(params)}")
+        spec = params.pop("name")
+    fn = INITIALIZERS.get(spec)
+    try:
+        values = fn(rng, shape, max(fan_in, 1), max(fan_out, 1), **params)
+    except TypeError as e:
+        raise AnypropError(f"initialiser '{spec}': {e}") from None
+    return np.asarray(values, dtype=dtype)

@@ -1,0 +1,451 @@
+"""The one model of a network: a DAG of named unit groups joined by connections.
+
+A group's net input is the sum over its incoming connections plus its bias,
+net_j = Σ_c W_c · o_src(c) + b_j, and its output is o_j = f_j(net_j). Input groups
+hold data; any group may be an output with its own loss. The general rule then
+runs group by group in reverse topological order (see :mod:`anyprop.nn.plan`).
+
+>>> net = Network(seed=0)
+>>> net.add_input("x", 2)
+>>> net.add_group("h", 3, transfer="tanh")
+>>> net.add_output("out", 1, transfer="sigmoid", loss="mse")
+>>> net.connect("x", "h"); net.connect("h", "out"); net.connect("x", "out")  # a skip
+>>> sorted(net.params)
+['h.bias', 'h->out.weight', 'out.bias', 'x->h.weight', 'x->out.weight']
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from anyprop.autodiff.tensor import resolve_dtype
+from anyprop.errors import AnypropError, ShapeError, UnknownNameError
+from anyprop.nn import init as initializers
+from anyprop.nn import losses as loss_registry
+from anyprop.nn import transfer as transfer_registry
+from anyprop.nn.connections import KINDS, Connection, random_pairs, sparse_pairs
+from anyprop.nn.losses import Loss
+from anyprop.nn.transfer import Transfer
+
+
+class NetworkError(AnypropError, ValueError):
+    """A network that cannot be built as described."""
+
+
+@dataclass
+class Group:
+    """A set of units sharing a transfer function; a layer, or a single unit."""
+
+    name: str
+    size: int
+    transfer: Transfer | None = None  # None for an input group
+    bias: bool = True
+    is_input: bool = False
+    output: bool = False
+    loss: Loss | None = None
+    loss_weight: float = 1.0
+    bias_init: Any = "zeros"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def bias_param(self) -> str | None:
+        return f"{self.name}.bias" if self.bias and not self.is_input else None
+
+
+def _check_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not name or any(c in name for c in ".[]\n\"'") or "->" in name:
+        raise NetworkError(
+            f"{what} name {name!r} is not allowed: use a non-empty name without '.', '[', ']', "
+            "quotes or '->'"
+        )
+    return name
+
+
+class Network:
+    """A network of any shape. Build it with :meth:`add_input`, :meth:`add_group`,
+    :meth:`add_output` and :meth:`connect`, or with :meth:`layered`.
+
+    ``params`` maps stable dotted names (``"h1.bias"``, ``"x->h1.weight"``) to the
+    weight arrays; optimizers update them in place.
+    """
+
+    def __init__(self, dtype: Any = "float32", seed: int | np.random.Generator | None = None,
+                 name: str = "network") -> None:  # fmt: skip
+        self.dtype = resolve_dtype(dtype)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.name = name
+        self.groups: dict[str, Group] = {}
+        self.connections: dict[str, Connection] = {}
+        self.params: dict[str, np.ndarray] = {}
+        self._plan: Any = None
+        self._order: list[str] | None = None
+
+    # --- building ----------------------------------------------------------
+    def _changed(self) -> None:
+        self._plan = None
+        self._order = None
+
+    def add_input(self, name: str, size: int) -> Group:
+        """An input group of ``size`` units: it holds data."""
+        return self._add(
+            Group(_check_name(name, "group"), self._size(size, name), None, False, True)
+        )
+
+    def add_group(self, name: str, size: int, transfer: Any = "sigmoid", bias: bool = True,
+                  output: bool = False, loss: Any = None, loss_weight: float = 1.0,
+                  bias_init: Any = "zeros") -> Group:  # fmt: skip
+        """A group of ``size`` units with a transfer function (a name, a formula in x,
+        an ops function or a :class:`Transfer`) and, by default, a bias."""
+        _check_name(name, "group")
+        size = self._size(size, name)
+        try:
+            t = transfer_registry.get(transfer)
+        except AnypropError as e:
+            raise type(e)(f"group '{name}': {e}") from None
+        lo = None
+        if loss is not None:
+            try:
+                lo = loss_registry.get(loss)
+            except AnypropError as e:
+                raise type(e)(f"group '{name}': {e}") from None
+            output = True
+        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+            raise NetworkError(
+                f"group '{name}': loss_weight must be a number >= 0, got {loss_weight!r}"
+            )
+        g = self._add(Group(name, size, t, bool(bias), False, bool(output), lo, float(loss_weight),
+                            bias_init))  # fmt: skip
+        if g.bias:
+            self.params[g.bias_param] = initializers.make(
+                bias_init, self.rng, (size,), 1, size, self.dtype
+            )
+        return g
+
+    def add_output(self, name: str, size: int, transfer: Any = "sigmoid", loss: Any = "mse",
+                   **kwargs: Any) -> Group:  # fmt: skip
+        """An output group: a group with a loss (``mse`` unless told otherwise)."""
+        return self.add_group(name, size, transfer, output=True, loss=loss, **kwargs)
+
+    def _size(self, size: Any, name: str) -> int:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise NetworkError(f"group '{name}': size must be a whole number >= 1, got {size!r}")
+        return int(size)
+
+    def _add(self, g: Group) -> Group:
+        if g.name in self.groups:
+            raise NetworkError(f"a group named '{g.name}' already exists")
+        self.groups[g.name] = g
+        self._changed()
+        return g
+
+    def group(self, name: str) -> Group:
+        """The group called ``name`` (an error names the nearest groups)."""
+        try:
+            return self.groups[name]
+        except (KeyError, TypeError):
+            close = difflib.get_close_matches(str(name), list(self.groups), n=3)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            known = ", ".join(self.groups) or "none yet"
+            raise UnknownNameError(f"unknown group '{name}'{hint} (groups: {known})") from None
+
+    def connect(self, src: str, tgt: str, kind: str = "dense", *, pairs: Any = None,
+                density: float | None = None, weights: Any = None, init: Any = None,
+                trainable: bool = True, share: str | None = None, transpose: bool = False,
+                name: str | None = None) -> Connection:  # fmt: skip
+        """Connect group ``src`` to group ``tgt``.
+
+        ``kind`` is ``dense``, ``sparse`` (with ``pairs`` of (source unit, target
+        unit), or a random ``density``) or ``one_to_one``. ``weights`` gives the
+        initial values (a matrix, one weight per pair, or one per unit), else
+        ``init`` names the scheme (glorot_uniform by default). ``share`` uses the
+        weights of the named connection (``transpose`` to use them transposed);
+        ``trainable=False`` fixes the weights.
+        """
+        s, t = self.group(src), self.group(tgt)
+        cname = _check_name(name or f"{src}->{tgt}", "connection") if name else f"{src}->{tgt}"
+        where = f"connection '{cname}'"
+        if cname in self.connections:
+            raise NetworkError(f"{where} already exists; give the second one a name=")
+        if t.is_input:
+            raise NetworkError(f"{where}: '{tgt}' is an input group; nothing can connect into it")
+        if src == tgt:
+            raise NetworkError(
+                f"{where} connects a group to itself: that is a cycle ({src} -> {src})"
+            )
+        path = self._path(tgt, src)
+        if path is not None:
+            cycle = " -> ".join([src, *path])
+            raise NetworkError(f"{where} would close a cycle: {cycle}")
+        if kind not in KINDS:
+            close = difflib.get_close_matches(str(kind), KINDS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (kinds: {', '.join(KINDS)})"
+            raise NetworkError(f"{where}: unknown kind '{kind}'{hint}")
+        c = Connection(cname, src, tgt, kind, bool(trainable), init, share, bool(transpose))
+        if share is not None:
+            self._connect_shared(c, s, t, where)
+        else:
+            self._connect_own(c, s, t, where, pairs, density, weights)
+        self.connections[cname] = c
+        self._changed()
+        return c
+
+    def _connect_own(self, c: Connection, s: Group, t: Group, where: str, pairs: Any,
+                     density: float | None, weights: Any) -> None:  # fmt: skip
+        if c.transpose:
+            raise NetworkError(f"{where}: transpose=True only applies to a shared connection")
+        if c.kind == "dense":
+            shape: tuple[int, ...] = (s.size, t.size)
+            fan_in, fan_out = s.size, t.size
+        elif c.kind == "one_to_one":
+            if s.size != t.size:
+                raise ShapeError(
+                    f"{where}: one_to_one needs groups of equal size, got '{s.name}' with {s.size} "
+                    f"units and '{t.name}' with {t.size}"
+                )
+            shape, fan_in, fan_out = (s.size,), 1, 1
+        else:
+            order = None
+            if pairs is not None:
+                if density is not None:
+                    raise NetworkError(f"{where}: give pairs or density, not both")
+                c.rows, c.cols, order = sparse_pairs(pairs, s.size, t.size, where)
+            elif density is not None:
+                c.rows, c.cols = random_pairs(self.rng, s.size, t.size, float(density), where)
+            else:
+                raise NetworkError(f"{where}: a sparse connection needs pairs= or density=")
+            shape = (c.nnz,)
+            fan_in = c.nnz / t.size
+            fan_out = c.nnz / s.size
+            if weights is not None:
+                w = np.asarray(weights, dtype=self.dtype).reshape(-1)
+                if w.shape != (c.nnz,):
+                    raise ShapeError(
+                        f"{where}: {w.size} weights given for {c.nnz} pairs; give one weight per pair"
+                    )
+                weights = w if order is None else w[order]
+        if weights is not None:
+            w = np.array(weights, dtype=self.dtype)
+            if w.shape != shape:
+                raise ShapeError(
+                    f"{where}: weights of shape {w.shape} do not fit: expected {shape} "
+                    f"({'source units, target units' if c.kind == 'dense' else 'one per unit'})"
+                )
+            if not np.all(np.isfinite(w)):
+                raise NetworkError(f"{where}: the weights given contain NaN or infinity")
+        else:
+            default = (
+                "glorot_uniform" if c.kind != "one_to_one" else {"name": "constant", "value": 1.0}
+            )
+            try:
+                w = initializers.make(
+                    c.init or default, self.rng, shape, fan_in, fan_out, self.dtype
+                )
+            except AnypropError as e:
+                raise type(e)(f"{where}: {e}") from None
+        self.params[c.param] = w
+
+    def _connect_shared(self, c: Connection, s: Group, t: Group, where: str) -> None:
+        owner = self.connections.get(c.share)
+        if owner is None:
+            close = difflib.get_close_matches(str(c.share), list(self.connections), n=2)
+            hint = f"; did you mean {' or '.join(repr(x) for x in close)}?" if close else ""
+            raise UnknownNameError(
+                f"{where}: shares the weights of unknown connection '{c.share}'{hint}"
+            )
+        if owner.share is not None:
+            c.share = owner.share  # share with the real owner
+            owner = self.connections[owner.share]
+        c.kind, c.trainable = owner.kind, owner.trainable and c.trainable
+        osrc, otgt = self.groups[owner.src].size, self.groups[owner.tgt].size
+        want = (otgt, osrc) if c.transpose else (osrc, otgt)
+        if (s.size, t.size) != want:
+            raise ShapeError(
+                f"{where}: shares '{owner.name}' ({osrc} -> {otgt} units"
+                f"{', transposed' if c.transpose else ''}), which does not fit "
+                f"'{s.name}' ({s.size}) -> '{t.name}' ({t.size})"
+            )
+        if owner.kind == "sparse":
+            c.rows, c.cols = (owner.cols, owner.rows) if c.transpose else (owner.rows, owner.cols)
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """A path of groups from ``start`` to ``goal`` along connections, if any."""
+        succ: dict[str, list[str]] = {}
+        for c in self.connections.values():
+            succ.setdefault(c.src, []).append(c.tgt)
+        stack, prev = [start], {start: None}
+        while stack:
+            u = stack.pop()
+            if u == goal:
+                path = [u]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                return path[::-1]
+            for v in succ.get(u, []):
+                if v not in prev:
+                    prev[v] = u
+                    stack.append(v)
+        return None
+
+    @classmethod
+    def layered(cls, sizes: Sequence[int], transfer: Any = "sigmoid", output_transfer: Any = None,
+                loss: Any = "mse", shortcuts: bool = False, init: Any = None, bias: bool = True,
+                dtype: Any = "float32", seed: int | np.random.Generator | None = None) -> Network:  # fmt: skip
+        """A layered network: ``sizes`` = [inputs, hidden..., outputs].
+
+        Groups are ``input``, ``h1``, ``h2``, ... and ``output``; every layer feeds
+        the next. ``shortcuts=True`` also connects every layer to every later
+        layer (FANN's shortcut networks).
+        """
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise NetworkError(f"layered() needs at least an input and an output size, got {sizes}")
+        net = cls(dtype=dtype, seed=seed)
+        names = ["input"] + [f"h{i}" for i in range(1, len(sizes) - 1)] + ["output"]
+        net.add_input(names[0], sizes[0])
+        for name, size in zip(names[1:-1], sizes[1:-1], strict=True):
+            net.add_group(name, size, transfer=transfer, bias=bias)
+        net.add_output(
+            names[-1], sizes[-1], transfer=output_transfer or transfer, loss=loss, bias=bias
+        )
+        for j in range(1, len(names)):
+            for i in range(j - 1 if not shortcuts else 0, j):
+                net.connect(names[i], names[j], init=init)
+        return net
+
+    # --- reading ------------------------------------------------------------
+    @property
+    def inputs(self) -> list[str]:
+        return [g.name for g in self.groups.values() if g.is_input]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [g.name for g in self.groups.values() if g.output]
+
+    def incoming(self, group: str) -> list[Connection]:
+        return [c for c in self.connections.values() if c.tgt == group]
+
+    def outgoing(self, group: str) -> list[Connection]:
+        return [c for c in self.connections.values() if c.src == group]
+
+    def order(self) -> list[str]:
+        """The groups in topological order (inputs first; ties in the order added)."""
+        if self._order is None:
+            indeg = dict.fromkeys(self.groups, 0)
+            for c in self.connections.values():
+                indeg[c.tgt] += 1
+            ready = [g for g in self.groups if indeg[g] == 0]
+            out: list[str] = []
+            while ready:
+                g = ready.pop(0)
+                out.append(g)
+                for c in self.outgoing(g):
+                    indeg[c.tgt] -= 1
+                    if indeg[c.tgt] == 0:
+                        ready.append(c.tgt)
+            self._order = out
+        return self._order
+
+    def trainable(self) -> dict[str, np.ndarray]:
+        """The parameters that training changes (fixed connections left out)."""
+        fixed = {c.param for c in self.connections.values() if not c.trainable and c.share is None}
+        return {k: v for k, v in self.params.items() if k not in fixed}
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(v.size for v in self.trainable().values()))
+
+    def validate(self) -> None:
+        """Check the network can run: inputs, outputs, and every group reachable."""
+        if not self.inputs:
+            raise NetworkError("the network has no input group; add one with add_input()")
+        if not self.outputs:
+            raise NetworkError("the network has no output group; add one with add_output()")
+        for g in self.groups.values():
+            if not g.is_input and not self.incoming(g.name) and not g.bias:
+                raise NetworkError(f"group '{g.name}' has no incoming connection and no bias")
+
+    # --- running --------------------------------------------------------------
+    def plan(self) -> Any:
+        """The compiled plan (made once, and again after the network changes)."""
+        if self._plan is None:
+            from anyprop.nn.plan import Plan
+
+            self.validate()
+            self._plan = Plan(self)
+        return self._plan
+
+    def forward(self, inputs: Any) -> Any:
+        """The outputs for ``inputs`` (an array for a single input group, else a dict by
+        group name): an array for a single output group, else a dict."""
+        outs = self.plan().forward(inputs)
+        res = {g: outs[g] for g in self.outputs}
+        return res[self.outputs[0]] if len(res) == 1 else res
+
+    predict = forward
+
+    def backprop(self, inputs: Any, targets: Any, sample_weight: Any = None,
+                 input_grads: bool = False) -> Any:  # fmt: skip
+        """One forward and backward pass: the loss, every parameter's gradient, and
+        every group's deltas (∂L/∂net), all readable by name. See :class:`~anyprop.nn.plan.Backprop`."""
+        return self.plan().backprop(inputs, targets, sample_weight, input_grads)
+
+    def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
+        """The loss L on a batch, without gradients."""
+        return self.plan().loss(inputs, targets, sample_weight)
+
+    def set_params(self, values: Mapping[str, Any]) -> None:
+        """Copy new values into the parameters, in place (names and shapes checked)."""
+        for k, v in values.items():
+            if k not in self.params:
+                close = difflib.get_close_matches(k, list(self.params), n=2)
+                hint = f"; did you mean {' or '.join(repr(x) for x in close)}?" if close else ""
+                raise UnknownNameError(f"unknown parameter '{k}'{hint}")
+            v = np.asarray(v)
+            if v.shape != self.params[k].shape:
+                raise ShapeError(
+                    f"parameter '{k}': shape {v.shape}, expected {self.params[k].shape}"
+                )
+            self.params[k][...] = v
+
+    def summary(self) -> str:
+        """A short text description: groups, connections, parameter count."""
+        lines = [f"{self.name}: {len(self.groups)} groups, {len(self.connections)} connections, "
+                 f"{self.num_params} trainable parameters"]  # fmt: skip
+        for name in self.order():
+            g = self.groups[name]
+            kind = "input" if g.is_input else repr(g.transfer)
+            extra = f", loss {g.loss!r}" if g.loss is not None else (", output" if g.output else "")
+            lines.append(f"  {name}: {g.size} units, {kind}{extra}")
+        for c in self.connections.values():
+            tags = [c.kind] + (["fixed"] if not c.trainable else [])
+            if c.share:
+                tags.append(f"shares {c.share}{' (transposed)' if c.transpose else ''}")
+            if c.kind == "sparse":
+                tags.append(f"{c.nnz} pairs")
+            lines.append(f"  {c.name}: {', '.join(tags)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Network {self.name!r}: {len(self.groups)} groups, {len(self.connections)} connections>"
+
+
+def as_batch(network: Network, data: Any, names: Iterable[str], what: str) -> dict[str, np.ndarray]:
+    """``data`` (an array, or a dict by group name) as float arrays (N, units) per group."""
+    names = list(names)
+    if not isinstance(data, Mapping):
+        if len(names) != 1:
+            raise NetworkError(
+                f"the network has {len(names)} {what} groups ({', '.join(names)}); "
+                f"give the {what}s as a dict by group name"
+            )
+        data = {names[0]: data}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise NetworkError(f"{what}s given for {sorted(unknown)}, which are not {what} groups "
+                           f"({', '.join(names)})")  # fmt: skip
+    return dict(data)

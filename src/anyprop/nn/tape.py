@@ -1,0 +1,89 @@
+"""A network written as anyprop ops on the engine's tape.
+
+The same computation as the plan, built from primitives the engine
+differentiates. It is the reference the plan is tested against (the two must
+give the same gradients), and the route for anything the plan does not fuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from anyprop.autodiff import Tensor, ops
+
+
+@dataclass
+class TapeResult:
+    loss: Tensor
+    losses: dict[str, Tensor]
+    params: dict[str, Tensor]
+    nets: dict[str, Tensor]
+    outputs: dict[str, Tensor]
+
+
+def _scatter(rows: np.ndarray, n_tgt: int, dtype: Any) -> sp.csr_matrix:
+    """The constant (n_tgt, nnz) matrix that sums pair k into target unit rows[k]."""
+    nnz = rows.size
+    return sp.csr_matrix((np.ones(nnz, dtype=dtype), (rows, np.arange(nnz))), shape=(n_tgt, nnz))
+
+
+def run_on_tape(network: Any, inputs: Any, targets: Any, sample_weight: Any = None,
+                dtype: Any = None) -> TapeResult:  # fmt: skip
+    """Forward the network with ops, recording the tape; ``loss.backward()`` then
+    fills each parameter tensor's ``.grad``. ``dtype`` overrides the network's."""
+    plan = network.plan()
+    dt = np.dtype(dtype) if dtype is not None else network.dtype
+    x = plan.prepare(inputs, network.inputs, "input")
+    params = {
+        k: Tensor(v.astype(dt), requires_grad=k in network.trainable())
+        for k, v in network.params.items()
+    }
+    outs: dict[str, Tensor] = {k: Tensor(v.astype(dt)) for k, v in x.items()}
+    nets: dict[str, Tensor] = {}
+    for name in network.order():
+        g = network.groups[name]
+        if g.is_input:
+            continue
+        terms = []
+        for c in network.incoming(name):
+            o = outs[c.src]
+            w = params[c.param]
+            owner = network.connections[c.share] if c.share else c
+            if owner.kind == "dense":
+                terms.append(o @ (w.T if c.transpose else w))
+            elif owner.kind == "one_to_one":
+                terms.append(o * w)
+            else:
+                gathered = o[:, c.cols] * w  # (samples, pairs)
+                scatter = _scatter(c.rows, g.size, dt)
+                terms.append(ops.sparse_matmul(scatter, gathered.T).T)
+        net = terms[0] if terms else Tensor(np.zeros((next(iter(x.values())).shape[0], g.size), dt))
+        for t in terms[1:]:
+            net = net + t
+        if g.bias:
+            net = net + params[g.bias_param]
+        nets[name] = net
+        outs[name] = g.transfer.on_tape(net)
+    with_loss = [g for g in network.outputs if network.groups[g].loss is not None]
+    if not hasattr(targets, "keys"):
+        targets = {with_loss[0]: targets}
+    n = next(iter(x.values())).shape[0]
+    s = None if sample_weight is None else Tensor(np.asarray(sample_weight, dt).reshape(-1))
+    losses = {}
+    total: Any = 0.0
+    for name in with_loss:
+        g = network.groups[name]
+        t = Tensor(g.loss.prepare_target(targets[name], g.size, dt))
+        per = (
+            g.loss.fused_on_tape(nets[name], t)
+            if plan.fused(name)
+            else g.loss.on_tape(outs[name], t)
+        )
+        value = (per if s is None else per * s).sum() / n
+        losses[name] = value
+        total = total + g.loss_weight * value
+    return TapeResult(total, losses, params, nets, outs)
