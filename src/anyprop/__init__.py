@@ -4,7 +4,8 @@ The public API is re-exported here; see the README for a tour.
 """
 
 from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
-from anyprop.errors import AnypropError, GraphError, ShapeError, UnknownNameError
+from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError
+from anyprop.nn import Network
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,8 @@ __all__ = [
     "AnypropError",
     "GradcheckReport",
     "GraphError",
+    "Network",
+    "NetworkError",
     "ShapeError",
     "Tensor",
     "UnknownNameError",

@@ -21,6 +21,10 @@ class GraphError(AnypropError, RuntimeError):
     """Misuse of the autodiff graph (backward on a released graph, ...)."""
 
 
+class NetworkError(AnypropError, ValueError):
+    """A network that cannot be built or run as described."""
+
+
 class UnknownNameError(AnypropError, KeyError):
     """A name not found in a registry; the message suggests the nearest names."""
 

@@ -16,6 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 from anyprop import PRIMITIVES, gradcheck, ops
 from anyprop.autodiff.ops import elementwise as E
+from anyprop.autodiff.ops import fused as F
 from anyprop.autodiff.ops import linalg as L
 from anyprop.autodiff.ops import reduce as R
 from anyprop.autodiff.ops import shape as S
@@ -172,6 +173,18 @@ def case_spmm(d):
     return (lambda t: L.spmm(t, matrix=a)), [arr(d, shape)]
 
 
+def case_fused_loss(fn, soft_targets):
+    def case(d):
+        shape = d.draw(st.sampled_from([(4,), (3, 4), (2, 3, 2)]))
+        z = arr(d, shape, real(-4, 4))
+        t = arr(d, shape, real(0.0, 1.0))
+        if soft_targets:
+            t = t / np.maximum(t.sum(axis=-1, keepdims=True), 1e-3)
+        return fn, [z, t]
+
+    return case
+
+
 CASES = {
     "add": binary(E.add),
     "sub": binary(E.sub),
@@ -212,6 +225,8 @@ CASES = {
     "stack": case_stack,
     "matmul": case_matmul,
     "spmm": case_spmm,
+    "softmax_cross_entropy": case_fused_loss(F.softmax_cross_entropy, True),
+    "sigmoid_binary_cross_entropy": case_fused_loss(F.sigmoid_binary_cross_entropy, False),
 }
 
 

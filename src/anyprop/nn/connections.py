@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from anyprop.errors import AnypropError, ShapeError
+from anyprop.errors import NetworkError, ShapeError
 
 KINDS = ("dense", "sparse", "one_to_one")
 
@@ -64,14 +64,14 @@ def sparse_pairs(
     """
     arr = np.asarray(pairs)
     if arr.size == 0:
-        raise AnypropError(f"{where}: a sparse connection needs at least one (source, target) pair")
+        raise NetworkError(f"{where}: a sparse connection needs at least one (source, target) pair")
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ShapeError(
             f"{where}: pairs must be a list of (source unit, target unit), got shape {arr.shape}"
         )
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.mod(arr, 1) == 0):
-            raise AnypropError(f"{where}: unit indices in pairs must be whole numbers")
+            raise NetworkError(f"{where}: unit indices in pairs must be whole numbers")
         arr = arr.astype(np.int64)
     cols, rows = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
     for what, idx, n in (("source", cols, n_src), ("target", rows, n_tgt)):
@@ -87,15 +87,16 @@ def sparse_pairs(
     dup = (np.diff(rows) == 0) & (np.diff(cols) == 0)
     if dup.any():
         k = int(np.argmax(dup))
-        raise AnypropError(f"{where}: the pair ({int(cols[k])}, {int(rows[k])}) is listed twice")
+        raise NetworkError(f"{where}: the pair ({int(cols[k])}, {int(rows[k])}) is listed twice")
     return rows, cols, order
 
 
-def random_pairs(rng: np.random.Generator, n_src: int, n_tgt: int, density: float,
-                 where: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def random_pairs(
+    rng: np.random.Generator, n_src: int, n_tgt: int, density: float, where: str
+) -> tuple[np.ndarray, np.ndarray]:
     """A random subset of all (source, target) pairs at the given density (FANN's sparse)."""
     if not 0 < density <= 1:
-        raise AnypropError(f"{where}: density must be in (0, 1], got {density}")
+        raise NetworkError(f"{where}: density must be in (0, 1], got {density}")
     total = n_src * n_tgt
     k = max(1, round(density * total))
     flat = np.sort(rng.choice(total, size=k, replace=False))

@@ -108,13 +108,15 @@ class _Parser:
             if text[pos:].strip() == "":
                 break
             m = _TOKEN.match(text, pos)
-            if m is None or m.end() == pos:
+            if m is None or m.end() == pos:  # reported when the parser reaches it
                 col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
-                raise FormulaError(text, col, f"unexpected character '{text[col - 1]}'")
+                self.tokens.append(("bad", text[col - 1], col))
+                break
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
             pos = m.end()
-        self.tokens.append(("end", "", len(text) + 1))
+        if not self.tokens or self.tokens[-1][0] != "bad":
+            self.tokens.append(("end", "", len(text) + 1))
         self.i = 0
 
     def peek(self) -> tuple[str, str, int]:
@@ -122,6 +124,8 @@ class _Parser:
 
     def take(self) -> tuple[str, str, int]:
         tok = self.tokens[self.i]
+        if tok[0] == "bad":
+            raise FormulaError(self.text, tok[2], f"unexpected character '{tok[1]}'")
         self.i += 1
         return tok
 
@@ -132,10 +136,10 @@ class _Parser:
             raise FormulaError(self.text, col, f"expected '{value}', found {found}")
 
     def parse(self) -> Node:
-        if len(self.tokens) == 1:
+        if self.tokens[0][0] == "end":
             raise FormulaError(self.text, 1, "the formula is empty")
         node = self.expr()
-        kind, v, col = self.peek()
+        kind, v, col = self.take()
         if kind != "end":
             raise FormulaError(self.text, col, f"unexpected '{v}'")
         return node
@@ -192,8 +196,8 @@ class _Parser:
 
     def call(self, fname: str, col: int) -> Node:
         if fname not in FUNCTIONS:
-            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=2)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise FormulaError(self.text, col, f"unknown function '{fname}'{hint}")
         self.expect("(")
         args = [self.expr()]
@@ -306,12 +310,17 @@ class Formula:
                 "symbolic derivatives need sympy: pip install 'anyprop[sympy]'"
             ) from None
         names = {
-            "ln": sympy.log, "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
+            "ln": sympy.log,
+            "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
             "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
-            "relu": lambda x: sympy.Max(x, 0), "square": lambda x: x**2,
-            "max": sympy.Max, "min": sympy.Min, "log1p": lambda x: sympy.log(1 + x),
-            "expm1": lambda x: sympy.exp(x) - 1, "abs": sympy.Abs,
-        }  # fmt: skip
+            "relu": lambda x: sympy.Max(x, 0),
+            "square": lambda x: x**2,
+            "max": sympy.Max,
+            "min": sympy.Min,
+            "log1p": lambda x: sympy.log(1 + x),
+            "expm1": lambda x: sympy.exp(x) - 1,
+            "abs": sympy.Abs,
+        }
 
         def conv(n: Node) -> Any:
             k = n.kind

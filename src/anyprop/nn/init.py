@@ -119,8 +119,14 @@ def constant(rng, shape, fan_in, fan_out, value: float = 0.0):
     return np.full(shape, float(value))
 
 
-def make(spec: Any, rng: np.random.Generator, shape: tuple[int, ...], fan_in: float,
-         fan_out: float, dtype: Any) -> np.ndarray:  # fmt: skip
+def make(
+    spec: Any,
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    fan_in: float,
+    fan_out: float,
+    dtype: Any,
+) -> np.ndarray:
     """Draw initial values for ``spec``: a name, or a table ``{name = ..., params}``."""
     params: dict[str, Any] = {}
     if isinstance(spec, dict):

@@ -87,10 +87,12 @@ class Loss(ABC):
                     "class indices (whole numbers) or rows of one-hot targets"
                 )
             idx = t.astype(np.int64)
-            if idx.size and (idx.min() < 0 or idx.max() >= units):
+            bad = (idx < 0) | (idx >= units)
+            if bad.any():
+                k = int(np.argmax(bad))
                 raise ShapeError(
-                    f"loss '{self.name}': class index {int(idx.max() if idx.max() >= units else idx.min())} "
-                    f"is out of range for an output group of {units} units"
+                    f"loss '{self.name}': class index {int(idx[k])} (sample {k}) is out of range "
+                    f"for an output group of {units} units"
                 )
             onehot = np.zeros((t.shape[0], units), dtype=dtype)
             onehot[np.arange(t.shape[0]), idx] = 1

@@ -24,17 +24,13 @@ from typing import Any
 import numpy as np
 
 from anyprop.autodiff.tensor import resolve_dtype
-from anyprop.errors import AnypropError, ShapeError, UnknownNameError
+from anyprop.errors import AnypropError, NetworkError, ShapeError, UnknownNameError
 from anyprop.nn import init as initializers
 from anyprop.nn import losses as loss_registry
 from anyprop.nn import transfer as transfer_registry
 from anyprop.nn.connections import KINDS, Connection, random_pairs, sparse_pairs
 from anyprop.nn.losses import Loss
 from anyprop.nn.transfer import Transfer
-
-
-class NetworkError(AnypropError, ValueError):
-    """A network that cannot be built as described."""
 
 
 @dataclass
@@ -74,8 +70,12 @@ class Network:
     weight arrays; optimizers update them in place.
     """
 
-    def __init__(self, dtype: Any = "float32", seed: int | np.random.Generator | None = None,
-                 name: str = "network") -> None:  # fmt: skip
+    def __init__(
+        self,
+        dtype: Any = "float32",
+        seed: int | np.random.Generator | None = None,
+        name: str = "network",
+    ) -> None:
         self.dtype = resolve_dtype(dtype)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.name = name
@@ -96,9 +96,17 @@ class Network:
             Group(_check_name(name, "group"), self._size(size, name), None, False, True)
         )
 
-    def add_group(self, name: str, size: int, transfer: Any = "sigmoid", bias: bool = True,
-                  output: bool = False, loss: Any = None, loss_weight: float = 1.0,
-                  bias_init: Any = "zeros") -> Group:  # fmt: skip
+    def add_group(
+        self,
+        name: str,
+        size: int,
+        transfer: Any = "sigmoid",
+        bias: bool = True,
+        output: bool = False,
+        loss: Any = None,
+        loss_weight: float = 1.0,
+        bias_init: Any = "zeros",
+    ) -> Group:
         """A group of ``size`` units with a transfer function (a name, a formula in x,
         an ops function or a :class:`Transfer`) and, by default, a bias."""
         _check_name(name, "group")
@@ -118,16 +126,18 @@ class Network:
             raise NetworkError(
                 f"group '{name}': loss_weight must be a number >= 0, got {loss_weight!r}"
             )
-        g = self._add(Group(name, size, t, bool(bias), False, bool(output), lo, float(loss_weight),
-                            bias_init))  # fmt: skip
+        g = self._add(
+            Group(name, size, t, bool(bias), False, bool(output), lo, float(loss_weight), bias_init)
+        )
         if g.bias:
             self.params[g.bias_param] = initializers.make(
                 bias_init, self.rng, (size,), 1, size, self.dtype
             )
         return g
 
-    def add_output(self, name: str, size: int, transfer: Any = "sigmoid", loss: Any = "mse",
-                   **kwargs: Any) -> Group:  # fmt: skip
+    def add_output(
+        self, name: str, size: int, transfer: Any = "sigmoid", loss: Any = "mse", **kwargs: Any
+    ) -> Group:
         """An output group: a group with a loss (``mse`` unless told otherwise)."""
         return self.add_group(name, size, transfer, output=True, loss=loss, **kwargs)
 
@@ -153,10 +163,21 @@ class Network:
             known = ", ".join(self.groups) or "none yet"
             raise UnknownNameError(f"unknown group '{name}'{hint} (groups: {known})") from None
 
-    def connect(self, src: str, tgt: str, kind: str = "dense", *, pairs: Any = None,
-                density: float | None = None, weights: Any = None, init: Any = None,
-                trainable: bool = True, share: str | None = None, transpose: bool = False,
-                name: str | None = None) -> Connection:  # fmt: skip
+    def connect(
+        self,
+        src: str,
+        tgt: str,
+        kind: str = "dense",
+        *,
+        pairs: Any = None,
+        density: float | None = None,
+        weights: Any = None,
+        init: Any = None,
+        trainable: bool = True,
+        share: str | None = None,
+        transpose: bool = False,
+        name: str | None = None,
+    ) -> Connection:
         """Connect group ``src`` to group ``tgt``.
 
         ``kind`` is ``dense``, ``sparse`` (with ``pairs`` of (source unit, target
@@ -194,8 +215,16 @@ class Network:
         self._changed()
         return c
 
-    def _connect_own(self, c: Connection, s: Group, t: Group, where: str, pairs: Any,
-                     density: float | None, weights: Any) -> None:  # fmt: skip
+    def _connect_own(
+        self,
+        c: Connection,
+        s: Group,
+        t: Group,
+        where: str,
+        pairs: Any,
+        density: float | None,
+        weights: Any,
+    ) -> None:
         if c.transpose:
             raise NetworkError(f"{where}: transpose=True only applies to a shared connection")
         if c.kind == "dense":
@@ -225,7 +254,8 @@ class Network:
                 w = np.asarray(weights, dtype=self.dtype).reshape(-1)
                 if w.shape != (c.nnz,):
                     raise ShapeError(
-                        f"{where}: {w.size} weights given for {c.nnz} pairs; give one weight per pair"
+                        f"{where}: {w.size} weights given for {c.nnz} pairs; "
+                        "give one weight per pair"
                     )
                 weights = w if order is None else w[order]
         if weights is not None:
@@ -292,9 +322,18 @@ class Network:
         return None
 
     @classmethod
-    def layered(cls, sizes: Sequence[int], transfer: Any = "sigmoid", output_transfer: Any = None,
-                loss: Any = "mse", shortcuts: bool = False, init: Any = None, bias: bool = True,
-                dtype: Any = "float32", seed: int | np.random.Generator | None = None) -> Network:  # fmt: skip
+    def layered(
+        cls,
+        sizes: Sequence[int],
+        transfer: Any = "sigmoid",
+        output_transfer: Any = None,
+        loss: Any = "mse",
+        shortcuts: bool = False,
+        init: Any = None,
+        bias: bool = True,
+        dtype: Any = "float32",
+        seed: int | np.random.Generator | None = None,
+    ) -> Network:
         """A layered network: ``sizes`` = [inputs, hidden..., outputs].
 
         Groups are ``input``, ``h1``, ``h2``, ... and ``output``; every layer feeds
@@ -388,10 +427,12 @@ class Network:
 
     predict = forward
 
-    def backprop(self, inputs: Any, targets: Any, sample_weight: Any = None,
-                 input_grads: bool = False) -> Any:  # fmt: skip
+    def backprop(
+        self, inputs: Any, targets: Any, sample_weight: Any = None, input_grads: bool = False
+    ) -> Any:
         """One forward and backward pass: the loss, every parameter's gradient, and
-        every group's deltas (∂L/∂net), all readable by name. See :class:`~anyprop.nn.plan.Backprop`."""
+        every group's deltas (∂L/∂net), all readable by name (see
+        :class:`~anyprop.nn.plan.Backprop`)."""
         return self.plan().backprop(inputs, targets, sample_weight, input_grads)
 
     def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
@@ -414,8 +455,10 @@ class Network:
 
     def summary(self) -> str:
         """A short text description: groups, connections, parameter count."""
-        lines = [f"{self.name}: {len(self.groups)} groups, {len(self.connections)} connections, "
-                 f"{self.num_params} trainable parameters"]  # fmt: skip
+        lines = [
+            f"{self.name}: {len(self.groups)} groups, {len(self.connections)} connections, "
+            f"{self.num_params} trainable parameters"
+        ]
         for name in self.order():
             g = self.groups[name]
             kind = "input" if g.is_input else repr(g.transfer)
@@ -431,7 +474,8 @@ class Network:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Network {self.name!r}: {len(self.groups)} groups, {len(self.connections)} connections>"
+        n, c = len(self.groups), len(self.connections)
+        return f"<Network {self.name!r}: {n} groups, {c} connections>"
 
 
 def as_batch(network: Network, data: Any, names: Iterable[str], what: str) -> dict[str, np.ndarray]:
@@ -446,6 +490,7 @@ def as_batch(network: Network, data: Any, names: Iterable[str], what: str) -> di
         data = {names[0]: data}
     unknown = set(data) - set(names)
     if unknown:
-        raise NetworkError(f"{what}s given for {sorted(unknown)}, which are not {what} groups "
-                           f"({', '.join(names)})")  # fmt: skip
+        raise NetworkError(
+            f"{what}s given for {sorted(unknown)}, which are not {what} groups ({', '.join(names)})"
+        )
     return dict(data)

@@ -67,7 +67,7 @@ class Plan:
         self.order = network.order()
         self.groups = network.groups
         self.inputs = network.inputs
-        self.outputs = [g for g in network.outputs]
+        self.outputs = list(network.outputs)
         self.steps: list[tuple[str, list[_Use]]] = []
         for name in self.order:
             g = self.groups[name]
@@ -214,8 +214,9 @@ class Plan:
         total, _, _ = self._loss(outs, targets, sample_weight, need_grad=False)
         return total
 
-    def _loss(self, outs: dict[str, np.ndarray], targets: Any, sample_weight: Any,
-              need_grad: bool = True) -> tuple[float, dict[str, float], dict[str, tuple]]:  # fmt: skip
+    def _loss(
+        self, outs: dict[str, np.ndarray], targets: Any, sample_weight: Any, need_grad: bool = True
+    ) -> tuple[float, dict[str, float], dict[str, tuple]]:
         """L per output group, and for each either ('fused', δ) or ('out', ∂L/∂o)."""
         with_loss = [g for g in self.outputs if self.groups[g].loss is not None]
         if not with_loss:
@@ -229,8 +230,10 @@ class Plan:
             targets = {with_loss[0]: targets}
         unknown = set(targets) - set(with_loss)
         if unknown:
-            raise AnypropError(f"targets given for {sorted(unknown)}, which are not output groups "
-                               f"with a loss ({', '.join(with_loss)})")  # fmt: skip
+            raise AnypropError(
+                f"targets given for {sorted(unknown)}, which are not output groups "
+                f"with a loss ({', '.join(with_loss)})"
+            )
         n = self._batch
         if sample_weight is None:
             scale: Any = 1.0 / n
@@ -263,8 +266,14 @@ class Plan:
         return total, losses, grads
 
     # --- backward -------------------------------------------------------------
-    def backprop(self, inputs: Any, targets: Any, sample_weight: Any = None,
-                 input_grads: bool = False, check: bool = True) -> Backprop:  # fmt: skip
+    def backprop(
+        self,
+        inputs: Any,
+        targets: Any,
+        sample_weight: Any = None,
+        input_grads: bool = False,
+        check: bool = True,
+    ) -> Backprop:
         outs = self.forward(inputs, check)
         total, losses, loss_grads = self._loss(outs, targets, sample_weight)
         params = self.network.params

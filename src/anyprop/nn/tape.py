@@ -31,17 +31,26 @@ def _scatter(rows: np.ndarray, n_tgt: int, dtype: Any) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(nnz, dtype=dtype), (rows, np.arange(nnz))), shape=(n_tgt, nnz))
 
 
-def run_on_tape(network: Any, inputs: Any, targets: Any, sample_weight: Any = None,
-                dtype: Any = None) -> TapeResult:  # fmt: skip
+def run_on_tape(
+    network: Any,
+    inputs: Any,
+    targets: Any,
+    sample_weight: Any = None,
+    dtype: Any = None,
+    params: dict[str, Tensor] | None = None,
+) -> TapeResult:
     """Forward the network with ops, recording the tape; ``loss.backward()`` then
-    fills each parameter tensor's ``.grad``. ``dtype`` overrides the network's."""
+    fills each parameter tensor's ``.grad``. ``dtype`` overrides the network's;
+    ``params`` supplies tensors to use in place of some of the network's weights."""
     plan = network.plan()
     dt = np.dtype(dtype) if dtype is not None else network.dtype
     x = plan.prepare(inputs, network.inputs, "input")
-    params = {
-        k: Tensor(v.astype(dt), requires_grad=k in network.trainable())
-        for k, v in network.params.items()
+    trainable = network.trainable()
+    tensors = {
+        k: Tensor(v.astype(dt), requires_grad=k in trainable) for k, v in network.params.items()
     }
+    tensors.update(params or {})
+    params = tensors
     outs: dict[str, Tensor] = {k: Tensor(v.astype(dt)) for k, v in x.items()}
     nets: dict[str, Tensor] = {}
     for name in network.order():

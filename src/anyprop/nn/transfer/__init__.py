@@ -53,8 +53,9 @@ def names() -> list[str]:
     return sorted(set(TRANSFERS.names()) | set(USER_TRANSFERS.names()))
 
 
-def register(name: str, f: Any, df: Callable[[np.ndarray], np.ndarray] | None = None,
-             vector: bool = False) -> Transfer:  # fmt: skip
+def register(
+    name: str, f: Any, df: Callable[[np.ndarray], np.ndarray] | None = None, vector: bool = False
+) -> Transfer:
     """Register a transfer function under ``name``, usable everywhere a name is.
 
     ``f`` is a formula string, a function built from anyprop ops, or (with
@@ -129,8 +130,14 @@ def describe(spec: Any) -> dict[str, Any]:
     SymPy (an optional extra) when it is installed.
     """
     t = get(spec)
-    info = {"name": t.name, "vector": t.vector, "differentiable": t.differentiable,
-            "params": dict(getattr(t, "params", {})), "f": t.formula, "df": t.derivative}  # fmt: skip
+    info = {
+        "name": t.name,
+        "vector": t.vector,
+        "differentiable": t.differentiable,
+        "params": dict(getattr(t, "params", {})),
+        "f": t.formula,
+        "df": t.derivative,
+    }
     if isinstance(t, FormulaTransfer):
         info["kind"] = "formula"
         try:

@@ -93,8 +93,9 @@ class OpsTransfer(Transfer):
     shape. Set ``vector=True`` if a unit's output depends on other units.
     """
 
-    def __init__(self, fn: Callable[[Tensor], Tensor], name: str | None = None,
-                 vector: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, fn: Callable[[Tensor], Tensor], name: str | None = None, vector: bool = False
+    ) -> None:
         super().__init__()
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "custom")
@@ -153,9 +154,14 @@ class FormulaTransfer(OpsTransfer):
 class PairTransfer(Elementwise):
     """A transfer function from NumPy functions f and f', checked numerically when made."""
 
-    def __init__(self, name: str, f: Callable[[np.ndarray], np.ndarray],
-                 df: Callable[[np.ndarray], np.ndarray], check_points: Any = None,
-                 tol: float = 1e-4) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        f: Callable[[np.ndarray], np.ndarray],
+        df: Callable[[np.ndarray], np.ndarray],
+        check_points: Any = None,
+        tol: float = 1e-4,
+    ) -> None:
         super().__init__()
         self.name = name
         self._f = f

@@ -289,6 +289,11 @@ class Relu6(Builtin):
         return _clip_tape(x, 0.0, 6.0)
 
 
+def _nonpositive(x: Tensor) -> Tensor:
+    """min(x, 0) whose derivative is 1 at 0 (the negative piece's side, for elu-like f)."""
+    return ops.where(x.data <= 0, x, 0.0)
+
+
 @builtin("elu")
 class Elu(Builtin):
     """x if x > 0 else alpha·(exp(x) - 1); f' = 1 for x > 0, else f + alpha."""
@@ -303,7 +308,7 @@ class Elu(Builtin):
         return np.where(x > 0, 1, y + self.alpha).astype(x.dtype)
 
     def on_tape(self, x):
-        return ops.where(x.data > 0, x, self.alpha * ops.expm1(ops.minimum(x, 0.0)))
+        return ops.where(x.data > 0, x, self.alpha * ops.expm1(_nonpositive(x)))
 
 
 @builtin("celu")
@@ -321,7 +326,7 @@ class Celu(Builtin):
         return np.where(x > 0, 1, np.exp(np.minimum(x, 0) / self.alpha)).astype(x.dtype)
 
     def on_tape(self, x):
-        neg = self.alpha * ops.expm1(ops.minimum(x, 0.0) / self.alpha)
+        neg = self.alpha * ops.expm1(_nonpositive(x) / self.alpha)
         return ops.where(x.data > 0, x, neg)
 
 
@@ -343,7 +348,7 @@ class Selu(Builtin):
         return np.where(x > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA).astype(x.dtype)
 
     def on_tape(self, x):
-        neg = SELU_ALPHA * ops.expm1(ops.minimum(x, 0.0))
+        neg = SELU_ALPHA * ops.expm1(_nonpositive(x))
         return SELU_SCALE * ops.where(x.data > 0, x, neg)
 
 
