@@ -17,6 +17,7 @@ runs group by group in reverse topological order (see :mod:`anyprop.nn.plan`).
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,25 @@ def _check_name(name: Any, what: str) -> str:
     return name
 
 
+class ParamDict(dict):
+    """The parameters by name; ``version`` counts assignments, so that a plan that
+    holds views of the arrays can tell when one was replaced rather than updated."""
+
+    version = 0
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        super().__setitem__(key, value)
+        self.version += 1
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.version += 1
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+
 class Network:
     """A network of any shape. Build it with :meth:`add_input`, :meth:`add_group`,
     :meth:`add_output` and :meth:`connect`, or with :meth:`layered`.
@@ -81,9 +101,10 @@ class Network:
         self.name = name
         self.groups: dict[str, Group] = {}
         self.connections: dict[str, Connection] = {}
-        self.params: dict[str, np.ndarray] = {}
+        self.params: dict[str, np.ndarray] = ParamDict()
         self._plan: Any = None
         self._order: list[str] | None = None
+        self._known_acyclic = False  # set by compilers that connect in topological order
 
     # --- building ----------------------------------------------------------
     def _changed(self) -> None:
@@ -198,7 +219,7 @@ class Network:
             raise NetworkError(
                 f"{where} connects a group to itself: that is a cycle ({src} -> {src})"
             )
-        path = self._path(tgt, src)
+        path = None if self._known_acyclic else self._path(tgt, src)
         if path is not None:
             cycle = " -> ".join([src, *path])
             raise NetworkError(f"{where} would close a cycle: {cycle}")
@@ -375,17 +396,19 @@ class Network:
         """The groups in topological order (inputs first; ties in the order added)."""
         if self._order is None:
             indeg = dict.fromkeys(self.groups, 0)
+            succ: dict[str, list[str]] = {g: [] for g in self.groups}
             for c in self.connections.values():
                 indeg[c.tgt] += 1
-            ready = [g for g in self.groups if indeg[g] == 0]
+                succ[c.src].append(c.tgt)
+            ready = deque(g for g in self.groups if indeg[g] == 0)
             out: list[str] = []
             while ready:
-                g = ready.pop(0)
+                g = ready.popleft()
                 out.append(g)
-                for c in self.outgoing(g):
-                    indeg[c.tgt] -= 1
-                    if indeg[c.tgt] == 0:
-                        ready.append(c.tgt)
+                for t in succ[g]:
+                    indeg[t] -= 1
+                    if indeg[t] == 0:
+                        ready.append(t)
             self._order = out
         return self._order
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.nn.connections import Connection, csr
+from anyprop.nn.sparse_block import SparseBlock
 from anyprop.nn.transfer import TRANSFERS
 
 
@@ -68,13 +69,15 @@ class Plan:
         self.groups = network.groups
         self.inputs = network.inputs
         self.outputs = list(network.outputs)
+        incoming: dict[str, list[Connection]] = {g: [] for g in self.groups}
+        for c in network.connections.values():
+            incoming[c.tgt].append(c)
         self.steps: list[tuple[str, list[_Use]]] = []
         for name in self.order:
-            g = self.groups[name]
-            if g.is_input:
+            if self.groups[name].is_input:
                 continue
             uses = []
-            for c in network.incoming(name):
+            for c in incoming[name]:
                 owner = network.connections[c.share] if c.share else c
                 uses.append(
                     _Use(c, owner.kind, c.src, c.param, c.transpose, c.trainable, False, owner)
@@ -86,6 +89,30 @@ class Plan:
                 if u.trainable:
                     u.first = u.param not in seen
                     seen.add(u.param)
+        # Groups fed by several sparse connections of their own run them as one block.
+        self.offsets: dict[str, int] = {}
+        start = 0
+        for name in self.order:
+            self.offsets[name] = start
+            start += self.groups[name].size
+        self.units = start
+        merged: dict[str, list[_Use]] = {}
+        for i, (name, uses) in enumerate(self.steps):
+            own = [
+                u for u in uses
+                if u.kind == "sparse" and u.conn.share is None and (u.first or not u.trainable)
+            ]  # fmt: skip
+            if len(own) >= 2:
+                merged[name] = own
+                self.steps[i] = (name, [u for u in uses if u not in own])
+        self.block = None
+        if merged:
+            sizes = {g: grp.size for g, grp in self.groups.items()}
+            self.block = SparseBlock(merged, sizes, self.offsets, self.units, self.dtype)
+        self.block_targets = set(merged)
+        self.block_sources = {u.src for us in merged.values() for u in us}
+        self._ot: np.ndarray | None = None
+        self._dt: np.ndarray | None = None
         self._csr: dict[str, Any] = {}
         self._fused = {
             name: g.loss is not None
@@ -119,9 +146,17 @@ class Plan:
             self._nets = {
                 name: np.empty((n, self.groups[name].size), self.dtype) for name, _ in self.steps
             }
+            if self.block is not None:  # unit-major outputs and deltas for the sparse block
+                self._ot = np.zeros((self.units, n), self.dtype)
+                self._dt = np.zeros((self.units, n), self.dtype)
             self._batch = n
         if not self._grads:
-            self._grads = {k: np.empty_like(v) for k, v in self.network.trainable().items()}
+            if self.block is not None:
+                self.block.rehome(self.network.params)
+            grads = {k: np.empty_like(v) for k, v in self.network.trainable().items()}
+            if self.block is not None:
+                self.block.grad_views(grads)
+            self._grads = grads
 
     def prepare(
         self, data: Any, names: list[str], what: str, check: bool = True
@@ -173,10 +208,20 @@ class Plan:
         n = next(iter(outs.values())).shape[0]
         self._buffers(n)
         params = self.network.params
+        ot = self._ot
+        if self.block is not None:
+            self.block.refresh(params)
+        for name in self.inputs:
+            if name in self.block_sources:
+                a = self.offsets[name]
+                ot[a : a + outs[name].shape[1]] = outs[name].T
         for name, uses in self.steps:
             g = self.groups[name]
             net = self._nets[name]
             first = True
+            if name in self.block_targets:
+                net[...] = self.block.forward(name, ot).T
+                first = False
             for u in uses:
                 o = outs[u.src]
                 if u.kind == "dense":
@@ -207,6 +252,9 @@ class Plan:
             if out.dtype != self.dtype:
                 out = out.astype(self.dtype)
             outs[name] = out
+            if name in self.block_sources:
+                a = self.offsets[name]
+                ot[a : a + g.size] = out.T
         return outs
 
     def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
@@ -280,9 +328,13 @@ class Plan:
         grads = self._grads
         gout: dict[str, np.ndarray] = {}
         deltas: dict[str, np.ndarray] = {}
+        dt = self._dt
         for name, uses in reversed(self.steps):
             g = self.groups[name]
             go = gout.pop(name, None)
+            if name in self.block_sources:
+                back = self.block.backward(name, dt).T
+                go = back if go is None else go + back
             lg = loss_grads.get(name)
             if lg is not None and lg[0] == "out":
                 go = lg[1] if go is None else go + lg[1]
@@ -300,6 +352,10 @@ class Plan:
             deltas[name] = delta
             if g.bias:
                 np.sum(delta, axis=0, out=grads[g.bias_param])
+            if name in self.block_targets:
+                a = self.offsets[name]
+                dt[a : a + g.size] = delta.T
+                self.block.weight_grads(name, dt[a : a + g.size], self._ot)
             for u in uses:
                 o = outs[u.src]
                 src = self.groups[u.src]

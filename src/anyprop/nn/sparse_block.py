@@ -1,0 +1,151 @@
+"""Many sparse connections run as one block (a compiled unit graph's, say).
+
+A group fed by several sparse connections of its own would cost a few NumPy and
+SciPy calls per connection per step; a unit graph compiles into thousands of
+them. The block runs them all over two unit-major buffers that hold every
+group's outputs (OT) and deltas (DT), rows in topological order, so that
+
+    forward,  for each target group g:  netᵀ_g = F_g · OT[:start_g]
+    backward, for each source group s:  gᵀ_s   = B_s · DT[end_s:]
+
+are one sparse product each over a contiguous slice: no gather, no scatter.
+F_g (target units × earlier units) and B_s (source units × later units) hold
+the same weights in two orders; every weight is a view into one flat vector,
+so both are refreshed with a single ``take`` per step. Each pair's gradient,
+Σ_n δ[n, j] · o[n, i], is read from a small dense product where that is cheaper
+than gathering the pairs' rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int, data: np.ndarray) -> Any:
+    """A CSR matrix of the given (sorted) pairs whose ``data`` is the given array."""
+    idx = np.int32 if max(n_rows, n_cols, rows.size) < 2**31 - 1 else np.int64
+    indptr = np.zeros(n_rows + 1, dtype=idx)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    m = sp.csr_matrix((n_rows, n_cols), dtype=data.dtype)
+    m.indptr, m.indices, m.data = indptr, cols.astype(idx), data
+    return m
+
+
+class SparseBlock:
+    """The merged sparse connections of a plan (see the module's docstring).
+
+    ``uses`` maps each target group to its merged connection uses; ``offsets``
+    gives each group's first row in the unit-major buffers.
+    """
+
+    def __init__(self, uses: dict[str, list[Any]], sizes: dict[str, int],
+                 offsets: dict[str, int], units: int, dtype: Any) -> None:  # fmt: skip
+        self.uses = [u for us in uses.values() for u in us]
+        self.targets = list(uses)
+        tgt_rows, src_cols = [], []
+        for g, us in uses.items():
+            for u in us:
+                tgt_rows.append(offsets[g] + u.conn.rows)
+                src_cols.append(offsets[u.src] + u.conn.cols)
+        rows = np.concatenate(tgt_rows)  # global target unit of each pair, in flat order
+        cols = np.concatenate(src_cols)  # global source unit
+        self.cuts = np.cumsum([u.conn.nnz for u in self.uses])[:-1]
+        self.flat = np.empty(rows.size, dtype)
+        self.views: list[np.ndarray] = []
+        self._version: int | None = None
+
+        # forward matrices: for each target group, its pairs in CSR order
+        fperm, self.forward_mats, self.grad_plan = [], {}, {}
+        fdata = np.empty(rows.size, dtype)
+        at = 0
+        for g in self.targets:
+            lo, n_g = offsets[g], sizes[g]
+            mine = np.flatnonzero((rows >= lo) & (rows < lo + n_g))
+            order = mine[np.lexsort((cols[mine], rows[mine]))]
+            r, c = rows[order] - lo, cols[order]
+            self.forward_mats[g] = _csr(r, c, n_g, lo, fdata[at : at + order.size])
+            dense = n_g * lo <= 60 * order.size  # a small dense product beats gathers
+            self.grad_plan[g] = (order, r, c, dense)
+            fperm.append(order)
+            at += order.size
+        self.fperm = np.concatenate(fperm)
+        self.fdata = fdata
+
+        # backward matrices: for each source group, its pairs into later units
+        bperm, self.backward_mats = [], {}
+        bdata = np.empty(rows.size, dtype)
+        at = 0
+        for s in sorted({u.src for u in self.uses}, key=offsets.get):
+            lo, n_s = offsets[s], sizes[s]
+            end = lo + n_s
+            mine = np.flatnonzero((cols >= lo) & (cols < end))
+            order = mine[np.lexsort((rows[mine], cols[mine]))]
+            self.backward_mats[s] = (
+                _csr(
+                    cols[order] - lo,
+                    rows[order] - end,
+                    n_s,
+                    units - end,
+                    bdata[at : at + order.size],
+                ),
+                end,
+            )
+            bperm.append(order)
+            at += order.size
+        self.bperm = np.concatenate(bperm)
+        self.bdata = bdata
+        self.grad_flat: np.ndarray | None = None
+
+    def rehome(self, params: dict[str, np.ndarray]) -> None:
+        """Make the connections' weights views into one flat vector (values kept).
+
+        Checked by the parameter dict's version: only an assignment can replace an array.
+        """
+        version = getattr(params, "version", None)
+        if self.views and version is not None and version == self._version:
+            return
+        if len(self.views) == len(self.uses) and all(
+            params[u.param] is v for u, v in zip(self.uses, self.views, strict=True)
+        ):
+            self._version = version
+            return
+        self.flat[...] = np.concatenate([params[u.param] for u in self.uses])
+        self.views = np.split(self.flat, self.cuts)
+        for u, v in zip(self.uses, self.views, strict=True):
+            params[u.param] = v
+        self._version = getattr(params, "version", None)
+
+    def grad_views(self, grads: dict[str, np.ndarray]) -> None:
+        """One flat gradient vector; each trainable connection's gradient is a view of it."""
+        self.grad_flat = np.zeros(self.flat.size, self.flat.dtype)
+        for u, v in zip(self.uses, np.split(self.grad_flat, self.cuts), strict=True):
+            if u.trainable:
+                grads[u.param] = v
+
+    def refresh(self, params: dict[str, np.ndarray]) -> None:
+        """Copy the current weights into the forward and backward matrices."""
+        self.rehome(params)
+        np.take(self.flat, self.fperm, out=self.fdata)
+        np.take(self.flat, self.bperm, out=self.bdata)
+
+    def forward(self, g: str, ot: np.ndarray) -> np.ndarray:
+        """netᵀ of target group g from the merged connections: (units of g, samples)."""
+        m = self.forward_mats[g]
+        return m @ ot[: m.shape[1]]
+
+    def backward(self, s: str, dt: np.ndarray) -> np.ndarray:
+        """The deltas the merged connections send back to source group s, transposed."""
+        m, end = self.backward_mats[s]
+        return m @ dt[end:]
+
+    def weight_grads(self, g: str, delta_t: np.ndarray, ot: np.ndarray) -> None:
+        """Each pair's gradient Σ_n δ[n, j] o[n, i] for the connections into g."""
+        order, r, c, dense = self.grad_plan[g]
+        if dense:
+            outer = delta_t @ ot[: self.forward_mats[g].shape[1]].T  # (units of g, earlier units)
+            self.grad_flat[order] = outer[r, c]
+        else:
+            self.grad_flat[order] = np.einsum("kn,kn->k", delta_t[r], ot[c])
