@@ -25,14 +25,23 @@ def _cases(a: np.ndarray, b: np.ndarray):
         "add": (lambda: np.add(a, b), lambda x, y: ops.add(x, y), lambda g: (g, g)),
         "mul": (lambda: np.multiply(a, b), lambda x, y: ops.mul(x, y), lambda g: (g * b, g * a)),
         "tanh": (lambda: np.tanh(a), lambda x, y: ops.tanh(x), lambda g: g * (1 - ya * ya)),
-        "sigmoid": (lambda: special.expit(a), lambda x, y: ops.sigmoid(x),
-                    lambda g: g * sa * (1 - sa)),
+        "sigmoid": (
+            lambda: special.expit(a),
+            lambda x, y: ops.sigmoid(x),
+            lambda g: g * sa * (1 - sa),
+        ),
         "exp": (lambda: np.exp(a), lambda x, y: ops.exp(x), lambda g: g * ya),  # y = exp(a)
-        "matmul": (lambda: np.matmul(a, b), lambda x, y: ops.matmul(x, y),
-                   lambda g: (g @ b.T, a.T @ g)),
-        "sum": (lambda: np.sum(a, axis=1, keepdims=True), lambda x, y: ops.sum(x, 1, True),
-                lambda g: np.broadcast_to(g[:, :1], (8, 1))),
-    }  # fmt: skip
+        "matmul": (
+            lambda: np.matmul(a, b),
+            lambda x, y: ops.matmul(x, y),
+            lambda g: (g @ b.T, a.T @ g),
+        ),
+        "sum": (
+            lambda: np.sum(a, axis=1, keepdims=True),
+            lambda x, y: ops.sum(x, 1, True),
+            lambda g: np.broadcast_to(g[:, :1], (8, 1)),
+        ),
+    }
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -70,16 +79,18 @@ def run(quick: bool = False) -> list[dict]:
             build = measure(chain, repeat=repeat, number=5)
         bwd = max(both.best - build.best, 1e-12) / K
         ref_bwd = measure(lambda v=np_vjp: v(g), repeat=repeat)
-        rows.append({
-            "op": name,
-            "numpy_us": ref.best * 1e6,
-            "anyprop_us": rec.best * 1e6,
-            "ratio": rec.best / ref.best,
-            "no_grad_ratio": ng.best / ref.best,
-            "numpy_vjp_us": ref_bwd.best * 1e6,
-            "backward_us": bwd * 1e6,
-            "backward_ratio": bwd / ref_bwd.best,
-        })  # fmt: skip
+        rows.append(
+            {
+                "op": name,
+                "numpy_us": ref.best * 1e6,
+                "anyprop_us": rec.best * 1e6,
+                "ratio": rec.best / ref.best,
+                "no_grad_ratio": ng.best / ref.best,
+                "numpy_vjp_us": ref_bwd.best * 1e6,
+                "backward_us": bwd * 1e6,
+                "backward_ratio": bwd / ref_bwd.best,
+            }
+        )
     return rows
 
 

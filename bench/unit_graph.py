@@ -84,8 +84,9 @@ class MaskedDense:
         return loss
 
 
-def scalar_step(edges_in: dict, order: list, w: dict, b: dict, inputs: list, outputs: list,
-                x: list, t: list) -> None:  # fmt: skip
+def scalar_step(
+    edges_in: dict, order: list, w: dict, b: dict, inputs: list, outputs: list, x: list, t: list
+) -> None:
     """The per-unit scalar reference: one sample, forward and backward, pure Python."""
     import math
 
@@ -119,11 +120,15 @@ def run(quick: bool = False) -> list[dict]:
         x = rng.normal(size=(BATCH, len(g.inputs))).astype(np.float32)
         y = rng.normal(size=(BATCH, len(g.outputs))).astype(np.float32)
         targets = g.split_targets(y)
-        ours = measure(lambda g=g, x=x, targets=targets: g.network.backprop({"in": x}, targets),
-                       repeat=repeat, number=3)  # fmt: skip
+        ours = measure(
+            lambda g=g, x=x, targets=targets: g.network.backprop({"in": x}, targets),
+            repeat=repeat,
+            number=3,
+        )
         ref = MaskedDense(g)
-        dense = measure(lambda ref=ref, x=x, targets=targets: ref.step(x, targets),
-                        repeat=repeat, number=3)  # fmt: skip
+        dense = measure(
+            lambda ref=ref, x=x, targets=targets: ref.step(x, targets), repeat=repeat, number=3
+        )
         row = {
             "edges": edges,
             "density": edges / (UNITS * (UNITS - 1) / 2),
@@ -179,17 +184,23 @@ def _scalar_ms(g: UnitGraph, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| edges | density | levels | anyprop ms/step | masked dense ms/step | ratio |",
-           "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    out = [
+        "| edges | density | levels | anyprop ms/step | masked dense ms/step | ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if "edges" in r:
-            out.append(f"| {r['edges']:,} | {r['density']:.2%} | {r['levels']} | "
-                       f"{r['anyprop_ms']:.2f} | {r['masked_dense_ms']:.2f} | {r['ratio']:.2f}× |")  # fmt: skip
+            out.append(
+                f"| {r['edges']:,} | {r['density']:.2%} | {r['levels']} | "
+                f"{r['anyprop_ms']:.2f} | {r['masked_dense_ms']:.2f} | {r['ratio']:.2f}× |"
+            )
     for r in rows:
         if "scalar_ms" in r:
-            out.append(f"\nScalar per-unit loop, {r['edges']:,} edges, batch {BATCH} (extrapolated "
-                       f"from 2 samples): {r['scalar_ms']:.0f} ms/step; anyprop is "
-                       f"{r['vs_scalar']:,.0f}× faster.")  # fmt: skip
+            out.append(
+                f"\nScalar per-unit loop, {r['edges']:,} edges, batch {BATCH} (extrapolated "
+                f"from 2 samples): {r['scalar_ms']:.0f} ms/step; anyprop is "
+                f"{r['vs_scalar']:,.0f}× faster."
+            )
     for r in rows:
         if "compile_edges" in r:
             out.append(f"\nCompile {r['compile_edges']:,} edges: {r['compile_s']:.2f} s")

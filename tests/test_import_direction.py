@@ -6,8 +6,17 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "anyprop"
-LAYERS = {"errors": 0, "registry": 0, "autodiff": 1, "nn": 2, "optim": 3, "train": 3,
-          "datasets": 3, "explain": 4, "cli": 5}  # fmt: skip
+LAYERS = {
+    "errors": 0,
+    "registry": 0,
+    "autodiff": 1,
+    "nn": 2,
+    "optim": 3,
+    "train": 3,
+    "datasets": 3,
+    "explain": 4,
+    "cli": 5,
+}
 
 
 def _package(path: Path) -> str | None:

@@ -11,13 +11,22 @@ from anyprop.nn.formula import FormulaError
 from anyprop.nn.transfer import TransferError
 
 PARAMS = {
-    "sigmoid": {"steepness": 2.0}, "sigmoid_symmetric": {"steepness": 0.5},
-    "leaky_relu": {"alpha": 0.2}, "elu": {"alpha": 0.7}, "celu": {"alpha": 1.5},
-    "swish": {"beta": 1.7}, "softplus": {"beta": 2.0}, "elliot": {"steepness": 1.5},
-    "elliot_symmetric": {"steepness": 0.5}, "gaussian": {"steepness": 0.8},
-    "gaussian_symmetric": {"steepness": 1.2}, "sin": {"steepness": 2.0}, "cos": {"steepness": 0.5},
-    "linear_piece": {"steepness": 0.3}, "linear_piece_symmetric": {"steepness": 0.4},
-}  # fmt: skip
+    "sigmoid": {"steepness": 2.0},
+    "sigmoid_symmetric": {"steepness": 0.5},
+    "leaky_relu": {"alpha": 0.2},
+    "elu": {"alpha": 0.7},
+    "celu": {"alpha": 1.5},
+    "swish": {"beta": 1.7},
+    "softplus": {"beta": 2.0},
+    "elliot": {"steepness": 1.5},
+    "elliot_symmetric": {"steepness": 0.5},
+    "gaussian": {"steepness": 0.8},
+    "gaussian_symmetric": {"steepness": 1.2},
+    "sin": {"steepness": 2.0},
+    "cos": {"steepness": 0.5},
+    "linear_piece": {"steepness": 0.3},
+    "linear_piece_symmetric": {"steepness": 0.4},
+}
 STEPS = {"threshold", "threshold_symmetric"}
 DIFFERENTIABLE = [n for n in T.TRANSFERS.names() if n not in STEPS]
 

@@ -99,9 +99,10 @@ class Plan:
         merged: dict[str, list[_Use]] = {}
         for i, (name, uses) in enumerate(self.steps):
             own = [
-                u for u in uses
+                u
+                for u in uses
                 if u.kind == "sparse" and u.conn.share is None and (u.first or not u.trainable)
-            ]  # fmt: skip
+            ]
             if len(own) >= 2:
                 merged[name] = own
                 self.steps[i] = (name, [u for u in uses if u not in own])

@@ -41,8 +41,14 @@ class SparseBlock:
     gives each group's first row in the unit-major buffers.
     """
 
-    def __init__(self, uses: dict[str, list[Any]], sizes: dict[str, int],
-                 offsets: dict[str, int], units: int, dtype: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        uses: dict[str, list[Any]],
+        sizes: dict[str, int],
+        offsets: dict[str, int],
+        units: int,
+        dtype: Any,
+    ) -> None:
         self.uses = [u for us in uses.values() for u in us]
         self.targets = list(uses)
         tgt_rows, src_cols = [], []

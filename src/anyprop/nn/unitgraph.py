@@ -130,10 +130,18 @@ class UnitGraph:
     one connection's weight and gradient by its units.
     """
 
-    def __init__(self, edges: Any, transfer: Any = "sigmoid", inputs: Sequence | None = None,
-                 outputs: Sequence | None = None, bias: bool = True, loss: Any = "mse",
-                 init: Any = None, dtype: Any = "float32",
-                 seed: int | np.random.Generator | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        edges: Any,
+        transfer: Any = "sigmoid",
+        inputs: Sequence | None = None,
+        outputs: Sequence | None = None,
+        bias: bool = True,
+        loss: Any = "mse",
+        init: Any = None,
+        dtype: Any = "float32",
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         src_l, tgt_l, w = _edge_arrays(edges)
         try:
             labels, inverse = np.unique(np.concatenate([src_l, tgt_l]), return_inverse=True)
@@ -197,8 +205,10 @@ class UnitGraph:
         if per_unit:
             for u in transfer:
                 if u != "default" and u not in index:
-                    raise NetworkError(f"a transfer function is given for unit {u!r}, "
-                                       "which appears in no connection")  # fmt: skip
+                    raise NetworkError(
+                        f"a transfer function is given for unit {u!r}, "
+                        "which appears in no connection"
+                    )
         for i in np.flatnonzero(~is_input):
             spec = transfer.get(labels[i].item(), default) if per_unit else default
             t = transfer_registry.get(spec)
@@ -256,8 +266,9 @@ class UnitGraph:
         for chunk in np.split(order, cuts):
             a, b = names[gs[chunk[0]]], names[gt[chunk[0]]]
             pairs = np.stack([pos[src[chunk]], pos[tgt[chunk]]], axis=1)
-            net.connect(a, b, "sparse", pairs=pairs, weights=None if w is None else w[chunk],
-                        init=init)  # fmt: skip
+            net.connect(
+                a, b, "sparse", pairs=pairs, weights=None if w is None else w[chunk], init=init
+            )
         net._known_acyclic = False
         self.inputs = labels[in_units].tolist()
         self.outputs = labels[out_units].tolist()
