@@ -48,6 +48,10 @@ class Registry(Generic[T]):
                 f"{self.kind} name must be a string, got {type(name).__name__}"
             ) from None
 
+    def get_or_none(self, name: str) -> T | None:
+        """The item called ``name``, or None."""
+        return self._items.get(name) if isinstance(name, str) else None
+
     def unknown_message(self, name: str) -> str:
         """The message for an unknown ``name``: what it is and what is close."""
         close = difflib.get_close_matches(str(name), list(self._items), n=3, cutoff=0.6)
