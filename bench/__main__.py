@@ -12,9 +12,9 @@ import platform
 
 import numpy as np
 
-from bench import engine, unit_graph
+from bench import engine, networks, unit_graph
 
-BENCHMARKS = {"engine": engine, "unit_graph": unit_graph}
+BENCHMARKS = {"engine": engine, "networks": networks, "unit_graph": unit_graph}
 
 
 def machine() -> str:

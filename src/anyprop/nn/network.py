@@ -451,12 +451,18 @@ class Network:
     predict = forward
 
     def backprop(
-        self, inputs: Any, targets: Any, sample_weight: Any = None, input_grads: bool = False
+        self,
+        inputs: Any,
+        targets: Any,
+        sample_weight: Any = None,
+        input_grads: bool = False,
+        check: bool = True,
     ) -> Any:
         """One forward and backward pass: the loss, every parameter's gradient, and
         every group's deltas (∂L/∂net), all readable by name (see
-        :class:`~anyprop.nn.plan.Backprop`)."""
-        return self.plan().backprop(inputs, targets, sample_weight, input_grads)
+        :class:`~anyprop.nn.plan.Backprop`). ``check=False`` skips the scan of the
+        inputs for NaN (for data already checked once)."""
+        return self.plan().backprop(inputs, targets, sample_weight, input_grads, check)
 
     def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
         """The loss L on a batch, without gradients."""

@@ -11,6 +11,8 @@ groups it feeds, and every weight's gradient from its source's output::
 
 (for softmax, f'⊙ is the Jacobian-transpose product). Net inputs and weight
 gradients live in buffers that are reused while the batch size stays the same.
+Groups fed by several sparse connections run them as one block
+(:mod:`anyprop.nn.sparse_block`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class Backprop:
     ``loss`` is L (the weighted sum over output groups); ``losses`` L per output
     group; ``grads`` ∂L/∂θ per parameter name; ``deltas`` δ = ∂L/∂net per group,
     shape (samples, units); ``nets`` and ``outputs`` each group's net input and
-    output; ``input_grads`` ∂L/∂x per input group when asked for.
+    output; ``input_grads`` ∂L/∂x per input group when asked for. The arrays are
+    the plan's buffers, overwritten by the next pass: copy what you want to keep.
     """
 
     loss: float
@@ -57,6 +60,29 @@ class _Use:
     trainable: bool
     first: bool  # the first gradient written into this parameter in a backward pass
     owner: Connection
+    src_is_input: bool = False
+
+
+@dataclass
+class _Step:
+    """One non-input group, with everything its forward and backward need."""
+
+    name: str
+    size: int
+    transfer: Any
+    bias: str | None
+    uses: list[_Use]
+    offset: int
+    block_target: bool = False
+    block_source: bool = False
+
+
+def _finite(x: np.ndarray) -> bool:
+    """All elements finite: one float64 sum (NaN and inf propagate; finite float32
+    values cannot overflow it), with an exact scan only on an alarm."""
+    if np.isfinite(x.sum(dtype=np.float64)):
+        return True
+    return bool(np.isfinite(x).all())
 
 
 class Plan:
@@ -69,51 +95,58 @@ class Plan:
         self.groups = network.groups
         self.inputs = network.inputs
         self.outputs = list(network.outputs)
+        self.loss_groups = [g for g in self.outputs if self.groups[g].loss is not None]
         incoming: dict[str, list[Connection]] = {g: [] for g in self.groups}
         for c in network.connections.values():
             incoming[c.tgt].append(c)
-        self.steps: list[tuple[str, list[_Use]]] = []
-        for name in self.order:
-            if self.groups[name].is_input:
-                continue
-            uses = []
-            for c in incoming[name]:
-                owner = network.connections[c.share] if c.share else c
-                uses.append(
-                    _Use(c, owner.kind, c.src, c.param, c.transpose, c.trainable, False, owner)
-                )
-            self.steps.append((name, uses))
-        seen: set[str] = set()
-        for _, uses in reversed(self.steps):  # the order backward visits them
-            for u in uses:
-                if u.trainable:
-                    u.first = u.param not in seen
-                    seen.add(u.param)
-        # Groups fed by several sparse connections of their own run them as one block.
+
         self.offsets: dict[str, int] = {}
         start = 0
         for name in self.order:
             self.offsets[name] = start
             start += self.groups[name].size
         self.units = start
+
+        self.steps: list[_Step] = []
+        for name in self.order:
+            g = self.groups[name]
+            if g.is_input:
+                continue
+            uses = []
+            for c in incoming[name]:
+                owner = network.connections[c.share] if c.share else c
+                uses.append(_Use(c, owner.kind, c.src, c.param, c.transpose, c.trainable, False,
+                                 owner, self.groups[c.src].is_input))  # fmt: skip
+            self.steps.append(
+                _Step(name, g.size, g.transfer, g.bias_param, uses, self.offsets[name])
+            )
+        seen: set[str] = set()
+        for step in reversed(self.steps):  # the order backward visits them
+            for u in step.uses:
+                if u.trainable:
+                    u.first = u.param not in seen
+                    seen.add(u.param)
+
+        # Groups fed by several sparse connections of their own run them as one block.
         merged: dict[str, list[_Use]] = {}
-        for i, (name, uses) in enumerate(self.steps):
+        for step in self.steps:
             own = [
                 u
-                for u in uses
+                for u in step.uses
                 if u.kind == "sparse" and u.conn.share is None and (u.first or not u.trainable)
             ]
             if len(own) >= 2:
-                merged[name] = own
-                self.steps[i] = (name, [u for u in uses if u not in own])
+                merged[step.name] = own
+                step.uses = [u for u in step.uses if u not in own]
+                step.block_target = True
         self.block = None
         if merged:
             sizes = {g: grp.size for g, grp in self.groups.items()}
             self.block = SparseBlock(merged, sizes, self.offsets, self.units, self.dtype)
-        self.block_targets = set(merged)
         self.block_sources = {u.src for us in merged.values() for u in us}
-        self._ot: np.ndarray | None = None
-        self._dt: np.ndarray | None = None
+        for step in self.steps:
+            step.block_source = step.name in self.block_sources
+
         self._csr: dict[str, Any] = {}
         self._fused = {
             name: g.loss is not None
@@ -124,6 +157,8 @@ class Plan:
         }
         self._nets: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
+        self._ot: np.ndarray | None = None
+        self._dt: np.ndarray | None = None
         self._batch = -1
 
     # --- helpers --------------------------------------------------------------
@@ -144,9 +179,7 @@ class Plan:
 
     def _buffers(self, n: int) -> None:
         if n != self._batch:
-            self._nets = {
-                name: np.empty((n, self.groups[name].size), self.dtype) for name, _ in self.steps
-            }
+            self._nets = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
             if self.block is not None:  # unit-major outputs and deltas for the sparse block
                 self._ot = np.zeros((self.units, n), self.dtype)
                 self._dt = np.zeros((self.units, n), self.dtype)
@@ -162,7 +195,17 @@ class Plan:
     def prepare(
         self, data: Any, names: list[str], what: str, check: bool = True
     ) -> dict[str, np.ndarray]:
-        """Inputs (or targets) as (samples, units) arrays of the network's dtype."""
+        """Inputs as (samples, units) arrays of the network's dtype, checked."""
+        if (
+            type(data) is np.ndarray
+            and len(names) == 1
+            and data.ndim == 2
+            and data.dtype == self.dtype
+            and data.shape[1] == self.groups[names[0]].size
+        ):  # the common case, fast
+            if check and not _finite(data):
+                self._not_finite(names[0], data)
+            return {names[0]: data}
         from anyprop.nn.network import as_batch
 
         batch = as_batch(self.network, data, names, what)
@@ -173,28 +216,21 @@ class Plan:
                 raise AnypropError(f"no {what}s given for {what} group '{name}'")
             units = self.groups[name].size
             x = np.asarray(batch[name])
-            if what == "input":
-                if x.ndim == 1 and units == 1:
-                    x = x[:, None]
-                if x.ndim != 2 or x.shape[1] != units:
-                    hint = (
-                        "; for one sample use x[None, :]" if x.ndim == 1 and x.size == units else ""
-                    )
-                    raise ShapeError(
-                        f"input group '{name}' has {units} units: inputs must have shape "
-                        f"(samples, {units}), got {x.shape}{hint}"
-                    )
-                if x.dtype != self.dtype:
-                    try:
-                        x = x.astype(self.dtype)
-                    except (TypeError, ValueError):
-                        raise AnypropError(f"inputs for group '{name}' are not numbers") from None
-                if check and not np.all(np.isfinite(x)):
-                    bad = np.argwhere(~np.isfinite(x))[0]
-                    raise AnypropError(
-                        f"inputs for group '{name}' contain NaN or infinity (sample {bad[0]}, "
-                        f"unit {bad[1]})"
-                    )
+            if x.ndim == 1 and units == 1:
+                x = x[:, None]
+            if x.ndim != 2 or x.shape[1] != units:
+                hint = "; for one sample use x[None, :]" if x.ndim == 1 and x.size == units else ""
+                raise ShapeError(
+                    f"{what} group '{name}' has {units} units: {what}s must have shape "
+                    f"(samples, {units}), got {x.shape}{hint}"
+                )
+            if x.dtype != self.dtype:
+                try:
+                    x = x.astype(self.dtype)
+                except (TypeError, ValueError):
+                    raise AnypropError(f"{what}s for group '{name}' are not numbers") from None
+            if check and not _finite(x):
+                self._not_finite(name, x)
             if n is None:
                 n = x.shape[0]
             elif x.shape[0] != n:
@@ -202,28 +238,35 @@ class Plan:
             out[name] = x
         return out
 
+    @staticmethod
+    def _not_finite(name: str, x: np.ndarray) -> None:
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise AnypropError(
+            f"inputs for group '{name}' contain NaN or infinity (sample {bad[0]}, unit {bad[1]})"
+        )
+
     # --- forward --------------------------------------------------------------
     def forward(self, inputs: Any, check: bool = True) -> dict[str, np.ndarray]:
         """Every group's output for ``inputs``; net inputs are kept in the buffers."""
         outs = self.prepare(inputs, self.inputs, "input", check)
-        n = next(iter(outs.values())).shape[0]
-        self._buffers(n)
+        self._buffers(next(iter(outs.values())).shape[0])
         params = self.network.params
+        nets = self._nets
         ot = self._ot
         if self.block is not None:
             self.block.refresh(params)
-        for name in self.inputs:
-            if name in self.block_sources:
-                a = self.offsets[name]
-                ot[a : a + outs[name].shape[1]] = outs[name].T
-        for name, uses in self.steps:
-            g = self.groups[name]
-            net = self._nets[name]
+            for name in self.inputs:
+                if name in self.block_sources:
+                    a = self.offsets[name]
+                    ot[a : a + outs[name].shape[1]] = outs[name].T
+        dtype = self.dtype
+        for step in self.steps:
+            net = nets[step.name]
             first = True
-            if name in self.block_targets:
-                net[...] = self.block.forward(name, ot).T
+            if step.block_target:
+                net[...] = self.block.forward(step.name, ot).T
                 first = False
-            for u in uses:
+            for u in step.uses:
                 o = outs[u.src]
                 if u.kind == "dense":
                     w = params[u.param]
@@ -247,15 +290,14 @@ class Plan:
                 first = False
             if first:
                 net.fill(0)
-            if g.bias:
-                net += params[g.bias_param]
-            out = g.transfer.forward(net)
-            if out.dtype != self.dtype:
-                out = out.astype(self.dtype)
-            outs[name] = out
-            if name in self.block_sources:
-                a = self.offsets[name]
-                ot[a : a + g.size] = out.T
+            if step.bias is not None:
+                net += params[step.bias]
+            out = step.transfer.forward(net)
+            if out.dtype != dtype:
+                out = out.astype(dtype)
+            outs[step.name] = out
+            if step.block_source:
+                ot[step.offset : step.offset + step.size] = out.T
         return outs
 
     def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
@@ -263,11 +305,8 @@ class Plan:
         total, _, _ = self._loss(outs, targets, sample_weight, need_grad=False)
         return total
 
-    def _loss(
-        self, outs: dict[str, np.ndarray], targets: Any, sample_weight: Any, need_grad: bool = True
-    ) -> tuple[float, dict[str, float], dict[str, tuple]]:
-        """L per output group, and for each either ('fused', δ) or ('out', ∂L/∂o)."""
-        with_loss = [g for g in self.outputs if self.groups[g].loss is not None]
+    def _targets(self, targets: Any) -> dict[str, Any]:
+        with_loss = self.loss_groups
         if not with_loss:
             raise AnypropError("no output group has a loss; give one with add_output(..., loss=)")
         if not hasattr(targets, "keys"):
@@ -276,28 +315,35 @@ class Plan:
                     f"the network has {len(with_loss)} output groups with losses "
                     f"({', '.join(with_loss)}); give the targets as a dict by group name"
                 )
-            targets = {with_loss[0]: targets}
+            return {with_loss[0]: targets}
         unknown = set(targets) - set(with_loss)
         if unknown:
             raise AnypropError(
                 f"targets given for {sorted(unknown)}, which are not output groups "
                 f"with a loss ({', '.join(with_loss)})"
             )
+        missing = [g for g in with_loss if g not in targets]
+        if missing:
+            raise AnypropError(f"no targets given for output group '{missing[0]}'")
+        return targets
+
+    def _loss(
+        self, outs: dict[str, np.ndarray], targets: Any, sample_weight: Any, need_grad: bool = True
+    ) -> tuple[float, dict[str, float], dict[str, tuple]]:
+        """L per output group, and for each either ('fused', δ) or ('out', ∂L/∂o)."""
+        targets = self._targets(targets)
         n = self._batch
-        if sample_weight is None:
-            scale: Any = 1.0 / n
-        else:
+        weights = None
+        if sample_weight is not None:
             s = np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
             if s.shape != (n,):
                 raise ShapeError(f"sample_weight has {s.size} values for {n} samples")
             if np.any(s < 0) or not np.all(np.isfinite(s)):
                 raise AnypropError("sample_weight must be finite and >= 0")
-            scale = (s / n)[:, None]
+            weights = (s / n)[:, None]
         total, losses, grads = 0.0, {}, {}
-        for name in with_loss:
+        for name in self.loss_groups:
             g = self.groups[name]
-            if name not in targets:
-                raise AnypropError(f"no targets given for output group '{name}'")
             t = g.loss.prepare_target(targets[name], g.size, self.dtype)
             if t.shape[0] != n:
                 raise ShapeError(f"targets for '{name}' have {t.shape[0]} samples, inputs {n}")
@@ -307,11 +353,16 @@ class Plan:
             else:
                 per, d = g.loss.per_sample(outs[name], t)
                 kind = "out"
-            value = float(np.sum(per * (scale if np.ndim(scale) == 0 else scale[:, 0])))
+            if weights is None:
+                value = float(per.sum()) / n
+                scale: Any = g.loss_weight / n
+            else:
+                value = float((per * weights[:, 0]).sum())
+                scale = g.loss_weight * weights
             losses[name] = value
             total += g.loss_weight * value
             if need_grad:
-                grads[name] = (kind, (g.loss_weight * scale) * d)
+                grads[name] = (kind, d * scale)
         return total, losses, grads
 
     # --- backward -------------------------------------------------------------
@@ -327,42 +378,43 @@ class Plan:
         total, losses, loss_grads = self._loss(outs, targets, sample_weight)
         params = self.network.params
         grads = self._grads
+        nets = self._nets
+        dtype = self.dtype
         gout: dict[str, np.ndarray] = {}
         deltas: dict[str, np.ndarray] = {}
         dt = self._dt
-        for name, uses in reversed(self.steps):
-            g = self.groups[name]
+        for step in reversed(self.steps):
+            name = step.name
             go = gout.pop(name, None)
-            if name in self.block_sources:
+            if step.block_source:
                 back = self.block.backward(name, dt).T
                 go = back if go is None else go + back
             lg = loss_grads.get(name)
             if lg is not None and lg[0] == "out":
                 go = lg[1] if go is None else go + lg[1]
             if go is None:
-                delta = np.zeros_like(self._nets[name])
+                delta = np.zeros_like(nets[name])
             else:
                 try:
-                    delta = g.transfer.backward(self._nets[name], outs[name], go)
+                    delta = step.transfer.backward(nets[name], outs[name], go)
                 except AnypropError as e:
                     raise type(e)(f"group '{name}': {e}") from None
             if lg is not None and lg[0] == "fused":
                 delta = delta + lg[1]
-            if delta.dtype != self.dtype:
-                delta = delta.astype(self.dtype)
+            if delta.dtype != dtype:
+                delta = delta.astype(dtype)
             deltas[name] = delta
-            if g.bias:
-                np.sum(delta, axis=0, out=grads[g.bias_param])
-            if name in self.block_targets:
-                a = self.offsets[name]
-                dt[a : a + g.size] = delta.T
-                self.block.weight_grads(name, dt[a : a + g.size], self._ot)
-            for u in uses:
+            if step.bias is not None:
+                delta.sum(axis=0, out=grads[step.bias])
+            if step.block_target:
+                rows = dt[step.offset : step.offset + step.size]
+                rows[...] = delta.T
+                self.block.weight_grads(name, rows, self._ot)
+            for u in step.uses:
                 o = outs[u.src]
-                src = self.groups[u.src]
                 if u.trainable:
                     self._weight_grad(u, o, delta, grads[u.param])
-                if src.is_input and not input_grads:
+                if u.src_is_input and not input_grads:
                     continue
                 if u.kind == "dense":
                     w = params[u.param]
@@ -378,10 +430,13 @@ class Plan:
             in_grads = {}
             for name in self.inputs:
                 gi = gout.get(name)
+                if name in self.block_sources:
+                    back = self.block.backward(name, dt).T
+                    gi = back if gi is None else gi + back
                 in_grads[name] = (
                     np.zeros_like(outs[name]) if gi is None else np.ascontiguousarray(gi)
                 )
-        return Backprop(total, losses, grads, deltas, dict(self._nets), outs, in_grads)
+        return Backprop(total, losses, grads, deltas, nets, outs, in_grads)
 
     def _weight_grad(self, u: _Use, o: np.ndarray, delta: np.ndarray, into: np.ndarray) -> None:
         """∂L/∂W for one use of a weight: written on the first use, added on later ones."""
