@@ -99,6 +99,8 @@ def test_float32_in_float32_out():
         ("linear_piece", {}, 0.0, 0.0),
         ("linear_piece", {}, 1.0, 0.0),
         ("linear_piece_symmetric", {}, 1.0, 0.0),
+        ("hard_swish", {}, -3.0, 0.0),
+        ("hard_swish", {}, 3.0, 1.0),
     ],
 )
 def test_kink_conventions(name, params, x, expected):

@@ -53,6 +53,20 @@ class Connection:
     def nnz(self) -> int:
         return 0 if self.rows is None else int(self.rows.size)
 
+    shape: tuple[int, int] | None = field(default=None, repr=False)  # (source, target) units
+
+    def __repr__(self) -> str:
+        what = self.kind
+        if self.shape is not None:
+            what += f" {self.shape[0]} × {self.shape[1]}"
+        if self.kind == "sparse":
+            what += f", {self.nnz} pairs"
+        if self.share:
+            what += f", shares {self.share}" + (" transposed" if self.transpose else "")
+        if not self.trainable:
+            what += ", fixed"
+        return f"<connection {self.name}: {what}>"
+
 
 def sparse_pairs(
     pairs: Any, n_src: int, n_tgt: int, where: str

@@ -12,7 +12,7 @@ the column and points at it.
 
 >>> f = Formula("x/(1+abs(x))")
 >>> f(x=np.array([1.0, -3.0])).data
-array([ 0.5 , -0.75], dtype=float32)
+array([ 0.5 , -0.75])
 """
 
 from __future__ import annotations

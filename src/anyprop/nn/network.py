@@ -7,11 +7,15 @@ runs group by group in reverse topological order (see :mod:`anyprop.nn.plan`).
 
 >>> net = Network(seed=0)
 >>> net.add_input("x", 2)
+<group x: 2 inputs>
 >>> net.add_group("h", 3, transfer="tanh")
+<group h: 3 × tanh>
 >>> net.add_output("out", 1, transfer="sigmoid", loss="mse")
->>> net.connect("x", "h"); net.connect("h", "out"); net.connect("x", "out")  # a skip
+<group out: 1 × sigmoid, loss mse>
+>>> net.connect("x", "h"), net.connect("h", "out"), net.connect("x", "out")  # a skip
+(<connection x->h: dense 2 × 3>, <connection h->out: dense 3 × 1>, <connection x->out: dense 2 × 1>)
 >>> sorted(net.params)
-['h.bias', 'h->out.weight', 'out.bias', 'x->h.weight', 'x->out.weight']
+['h->out.weight', 'h.bias', 'out.bias', 'x->h.weight', 'x->out.weight']
 """
 
 from __future__ import annotations
@@ -52,6 +56,12 @@ class Group:
     @property
     def bias_param(self) -> str | None:
         return f"{self.name}.bias" if self.bias and not self.is_input else None
+
+    def __repr__(self) -> str:
+        if self.is_input:
+            return f"<group {self.name}: {self.size} inputs>"
+        extra = f", loss {self.loss!r}" if self.loss is not None else ""
+        return f"<group {self.name}: {self.size} × {self.transfer!r}{extra}>"
 
 
 def _check_name(name: Any, what: str) -> str:
@@ -228,6 +238,7 @@ class Network:
             hint = f"; did you mean '{close[0]}'?" if close else f" (kinds: {', '.join(KINDS)})"
             raise NetworkError(f"{where}: unknown kind '{kind}'{hint}")
         c = Connection(cname, src, tgt, kind, bool(trainable), init, share, bool(transpose))
+        c.shape = (s.size, t.size)
         if share is not None:
             self._connect_shared(c, s, t, where)
         else:

@@ -12,6 +12,7 @@ leaky_relu(alpha)      x if x > 0 else alpha·x                           f'(0) 
 relu6                  min(max(x, 0), 6)                                 f'(0) = f'(6) = 0
 hard_tanh              clip(x, -1, 1)                                    f'(±1) = 0
 hard_sigmoid           clip(x/6 + 1/2, 0, 1)                             f'(±3) = 0
+hard_swish             x·clip(x + 3, 0, 6)/6                             f'(-3) = 0, f'(3) = 1
 linear_piece(s)        clip(s·x, 0, 1)                                   0 at the kinks
 linear_piece_symm.(s)  clip(s·x, -1, 1)                                  0 at the kinks
 elu(alpha)             x if x > 0 else alpha·(exp(x) - 1)                f'(0) = alpha
@@ -423,6 +424,39 @@ class Swish(Builtin):
 
     def on_tape(self, x):
         return x * ops.sigmoid(x * self.beta)
+
+
+@builtin("hard_swish")
+class HardSwish(Builtin):
+    """x·relu6(x + 3)/6; f' = 0 below -3, 1 above 3, (2x + 3)/6 between (0 at x = -3)."""
+
+    formula, derivative = "x*min(max(x+3, 0), 6)/6", "0 if x <= -3, 1 if x >= 3, else (2x+3)/6"
+
+    def f(self, x):
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def df(self, x, y):
+        return np.where(x <= -3, 0, np.where(x >= 3, 1, (2 * x + 3) / 6)).astype(x.dtype)
+
+    def on_tape(self, x):
+        return x * _clip_tape(x + 3, 0.0, 6.0) / 6
+
+
+@builtin("quick_gelu")
+class QuickGelu(Builtin):
+    """x·σ(1.702·x), a fast approximation of gelu; f' = s + 1.702·x·s·(1 - s)."""
+
+    formula, derivative = "x*sigmoid(1.702*x)", "s + 1.702*x*s*(1-s), s = sigmoid(1.702*x)"
+
+    def f(self, x):
+        return x * special.expit(1.702 * x)
+
+    def df(self, x, y):
+        s = special.expit(1.702 * x)
+        return s + 1.702 * x * s * (1 - s)
+
+    def on_tape(self, x):
+        return x * ops.sigmoid(x * 1.702)
 
 
 @builtin("mish")
