@@ -15,12 +15,18 @@ defined, and answers an unknown name with the nearest known names::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 from anyprop.errors import AnypropError, UnknownNameError
 
 T = TypeVar("T")
+
+
+def suggest(name: object, options: Iterable[str], n: int = 2) -> str:
+    """'; did you mean 'a' or 'b'?' for the options closest to ``name``, or ''."""
+    close = difflib.get_close_matches(str(name), list(options), n=n, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 class Registry(Generic[T]):
@@ -54,13 +60,10 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: str) -> str:
         """The message for an unknown ``name``: what it is and what is close."""
-        close = difflib.get_close_matches(str(name), list(self._items), n=3, cutoff=0.6)
-        msg = f"unknown {self.kind} '{name}'"
-        if close:
-            msg += "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-        else:
-            msg += f"; known: {', '.join(sorted(self._items))}"
-        return msg
+        hint = suggest(name, self._items, n=3)
+        return f"unknown {self.kind} '{name}'" + (
+            hint or f"; known: {', '.join(sorted(self._items))}"
+        )
 
     def names(self) -> list[str]:
         return sorted(self._items)

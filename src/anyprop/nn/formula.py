@@ -17,7 +17,6 @@ array([ 0.5 , -0.75])
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ import numpy as np
 
 from anyprop.autodiff import Tensor, ops
 from anyprop.errors import AnypropError
+from anyprop.registry import suggest
 
 
 class FormulaError(AnypropError, ValueError):
@@ -196,8 +196,7 @@ class _Parser:
 
     def call(self, fname: str, col: int) -> Node:
         if fname not in FUNCTIONS:
-            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=2)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = suggest(fname, FUNCTIONS)
             raise FormulaError(self.text, col, f"unknown function '{fname}'{hint}")
         self.expect("(")
         args = [self.expr()]

@@ -20,7 +20,6 @@ runs group by group in reverse topological order (see :mod:`anyprop.nn.plan`).
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from anyprop.nn import transfer as transfer_registry
 from anyprop.nn.connections import KINDS, Connection, random_pairs, sparse_pairs
 from anyprop.nn.losses import Loss
 from anyprop.nn.transfer import Transfer
+from anyprop.registry import suggest
 
 
 @dataclass
@@ -189,8 +189,7 @@ class Network:
         try:
             return self.groups[name]
         except (KeyError, TypeError):
-            close = difflib.get_close_matches(str(name), list(self.groups), n=3)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = suggest(name, self.groups, n=3)
             known = ", ".join(self.groups) or "none yet"
             raise UnknownNameError(f"unknown group '{name}'{hint} (groups: {known})") from None
 
@@ -234,8 +233,7 @@ class Network:
             cycle = " -> ".join([src, *path])
             raise NetworkError(f"{where} would close a cycle: {cycle}")
         if kind not in KINDS:
-            close = difflib.get_close_matches(str(kind), KINDS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (kinds: {', '.join(KINDS)})"
+            hint = suggest(kind, KINDS, n=1) or f" (kinds: {', '.join(KINDS)})"
             raise NetworkError(f"{where}: unknown kind '{kind}'{hint}")
         c = Connection(cname, src, tgt, kind, bool(trainable), init, share, bool(transpose))
         c.shape = (s.size, t.size)
@@ -314,8 +312,7 @@ class Network:
     def _connect_shared(self, c: Connection, s: Group, t: Group, where: str) -> None:
         owner = self.connections.get(c.share)
         if owner is None:
-            close = difflib.get_close_matches(str(c.share), list(self.connections), n=2)
-            hint = f"; did you mean {' or '.join(repr(x) for x in close)}?" if close else ""
+            hint = suggest(c.share, self.connections)
             raise UnknownNameError(
                 f"{where}: shares the weights of unknown connection '{c.share}'{hint}"
             )
@@ -483,9 +480,7 @@ class Network:
         """Copy new values into the parameters, in place (names and shapes checked)."""
         for k, v in values.items():
             if k not in self.params:
-                close = difflib.get_close_matches(k, list(self.params), n=2)
-                hint = f"; did you mean {' or '.join(repr(x) for x in close)}?" if close else ""
-                raise UnknownNameError(f"unknown parameter '{k}'{hint}")
+                raise UnknownNameError(f"unknown parameter '{k}'{suggest(k, self.params)}")
             v = np.asarray(v)
             if v.shape != self.params[k].shape:
                 raise ShapeError(

@@ -21,17 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-
-def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int, data: np.ndarray) -> Any:
-    """A CSR matrix of the given (sorted) pairs whose ``data`` is the given array."""
-    idx = np.int32 if max(n_rows, n_cols, rows.size) < 2**31 - 1 else np.int64
-    indptr = np.zeros(n_rows + 1, dtype=idx)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    m = sp.csr_matrix((n_rows, n_cols), dtype=data.dtype)
-    m.indptr, m.indices, m.data = indptr, cols.astype(idx), data
-    return m
+from anyprop.nn.connections import csr
 
 
 class SparseBlock:
@@ -72,7 +63,7 @@ class SparseBlock:
             mine = np.flatnonzero((rows >= lo) & (rows < lo + n_g))
             order = mine[np.lexsort((cols[mine], rows[mine]))]
             r, c = rows[order] - lo, cols[order]
-            self.forward_mats[g] = _csr(r, c, n_g, lo, fdata[at : at + order.size])
+            self.forward_mats[g] = csr(r, c, fdata[at : at + order.size], n_g, lo)
             dense = n_g * lo <= 60 * order.size  # a small dense product beats gathers
             self.grad_plan[g] = (order, r, c, dense)
             fperm.append(order)
@@ -90,12 +81,12 @@ class SparseBlock:
             mine = np.flatnonzero((cols >= lo) & (cols < end))
             order = mine[np.lexsort((rows[mine], cols[mine]))]
             self.backward_mats[s] = (
-                _csr(
+                csr(
                     cols[order] - lo,
                     rows[order] - end,
+                    bdata[at : at + order.size],
                     n_s,
                     units - end,
-                    bdata[at : at + order.size],
                 ),
                 end,
             )

@@ -27,6 +27,7 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.nn.network import Network
 from anyprop.nn.unitgraph import UnitGraph
+from anyprop.registry import suggest
 
 FORMAT_VERSION = 1
 
@@ -122,7 +123,7 @@ def _path_text(path: tuple) -> str:
 def _check_keys(table: Mapping, allowed: set[str], path: tuple, loc: _Locator) -> None:
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)  # one, or the list
             hint = (
                 f"; did you mean '{close[0]}'?"
                 if close
@@ -316,8 +317,7 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: _Locator) -> Netwo
             if key not in c:
                 raise loc.error(path, f"needs '{key}' (a group name)")
             if c[key] not in net.groups:
-                close = difflib.get_close_matches(str(c[key]), list(net.groups), n=2)
-                hint = f"; did you mean {' or '.join(repr(x) for x in close)}?" if close else ""
+                hint = suggest(c[key], net.groups)
                 raise loc.error(
                     (*path, key),
                     f"unknown group '{c[key]}'{hint} (groups: {', '.join(net.groups)})",

@@ -28,7 +28,7 @@ from anyprop.nn.transfer.base import (
     TransferError,
 )
 from anyprop.nn.transfer.builtin import TRANSFERS
-from anyprop.registry import Registry
+from anyprop.registry import Registry, suggest
 
 #: Transfer functions the user registered by name (ops functions, formulas, pairs).
 USER_TRANSFERS: Registry[Transfer] = Registry("transfer function")
@@ -114,12 +114,10 @@ def get(spec: Any, **params: Any) -> Transfer:
 
 
 def _unknown(name: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, names(), n=3, cutoff=0.6)
+    hint = suggest(name, names(), n=3)
     msg = f"unknown transfer function '{name}'"
-    if close:
-        return msg + "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if hint:
+        return msg + hint
     return msg + " (run 'anyprop transfer list' for the names, or give a formula in x)"
 
 
