@@ -86,3 +86,8 @@ def test_round_trip_to_text():
 
 def test_variables_are_found():
     assert Formula("w - lr*g + 0.9*dw").variables == {"w", "lr", "g", "dw"}
+
+
+def test_python_numbers_stay_exact():
+    out = Formula("lr*x").__call__(lr=0.1, x=np.array([1.0]))
+    assert out.data.tolist() == [0.1] and out.dtype == np.float64

@@ -293,11 +293,14 @@ class Formula:
         missing = self.variables - set(env)
         if missing:
             raise AnypropError(f"formula '{self.text}' needs values for {sorted(missing)}")
-        tensors = {k: v if isinstance(v, Tensor) else Tensor(v) for k, v in env.items()}
+        tensors = {  # Python numbers stay exact scalars; arrays become tensors
+            k: v if isinstance(v, (Tensor, int, float)) else Tensor(v) for k, v in env.items()
+        }
         out = _evaluate(self.tree, tensors)
-        if not isinstance(out, Tensor):  # a constant formula
-            like = next(iter(tensors.values()), None)
-            out = Tensor(np.full(like.shape if like is not None else (), out), dtype=like.dtype)
+        if not isinstance(out, Tensor):  # a formula of numbers only
+            like = next((v for v in tensors.values() if isinstance(v, Tensor)), None)
+            shape = like.shape if like is not None else ()
+            out = Tensor(np.full(shape, out), dtype=like.dtype if like is not None else None)
         return out
 
     def to_sympy(self) -> Any:

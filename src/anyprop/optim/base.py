@@ -1,0 +1,219 @@
+"""The optimizer base: parameters in order, per-parameter state, one update rule.
+
+An optimizer holds the network's parameter arrays by name (it updates them in
+place) and, for each, its state (momentum, moments, step sizes...). A subclass
+writes only :meth:`update`, the rule for one parameter, with its formula in the
+docstring. ``state_dict()`` and ``load_state_dict()`` round-trip exactly.
+
+Common options: ``weight_decay`` λ adds λ·w to every gradient (L2), ``clip_norm``
+scales the gradients down so their global norm is at most that value, and
+``lr_scale`` multiplies the learning rate of the parameters whose names match a
+glob pattern (per-connection learning rates), e.g. ``{"x->h*": 0.1}``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from anyprop.errors import AnypropError, UnknownNameError
+from anyprop.registry import Registry, suggest
+
+#: Every optimizer, by name (``sgd``, ``adam``, ...).
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
+
+
+class OptimizerError(AnypropError, ValueError):
+    """An optimizer that cannot be made or used as asked."""
+
+
+def optimizer(name: str):
+    def deco(cls: type[Optimizer]) -> type[Optimizer]:
+        cls.name = name
+        OPTIMIZERS.register(name, cls)
+        return cls
+
+    return deco
+
+
+def _params_of(params: Any) -> dict[str, np.ndarray]:
+    if hasattr(params, "trainable"):
+        return params.trainable()
+    if isinstance(params, Mapping):
+        return dict(params)
+    raise OptimizerError("an optimizer needs a Network or a dict of parameter arrays by name")
+
+
+def global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """√(Σ g²) over every gradient array."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
+def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+    """Scale ``grads`` in place so that their global norm is at most ``max_norm``;
+    return the norm before clipping."""
+    norm = global_norm(grads)
+    if norm > max_norm > 0:
+        scale = max_norm / (norm + 1e-12)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+class Optimizer(ABC):
+    """Base class: holds parameters and state; subclasses give :meth:`update`."""
+
+    name: str = "optimizer"
+    #: True where weight decay shrinks the weights directly (AdamW) instead of adding λ·w to g
+    decoupled_decay: ClassVar[bool] = False
+    #: hyper-parameters and their defaults; each becomes an attribute
+    defaults: ClassVar[dict[str, Any]] = {}
+    #: names of the per-parameter state arrays, made as zeros of the parameter's shape
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Any, lr: float = 0.01, weight_decay: float = 0.0,
+                 clip_norm: float | None = None, lr_scale: Mapping[str, float] | None = None,
+                 **hyper: Any) -> None:  # fmt: skip
+        self.params = _params_of(params)
+        unknown = set(hyper) - set(self.defaults)
+        if unknown:
+            known = ", ".join(
+                sorted({"lr", "weight_decay", "clip_norm", "lr_scale", *self.defaults})
+            )
+            first = sorted(unknown)[0]
+            raise OptimizerError(
+                f"optimizer '{self.name}' has no option '{first}'{suggest(first, self.defaults)} "
+                f"(options: {known})"
+            )
+        self.hyper = {**self.defaults, **hyper}
+        for k, v in self.hyper.items():
+            setattr(self, k, v)
+        self.lr = self._number("lr", lr, minimum=0.0)
+        self.weight_decay = self._number("weight_decay", weight_decay, minimum=0.0)
+        self.clip_norm = None if clip_norm is None else self._number("clip_norm", clip_norm, 0.0)
+        self.lr_scale = dict(lr_scale or {})
+        self.scales = {name: self._scale_for(name) for name in self.params}
+        for pattern in self.lr_scale:
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in self.params):
+                raise OptimizerError(
+                    f"lr_scale pattern '{pattern}' matches no parameter{suggest(pattern, self.params)}"
+                )
+        self.state: dict[str, dict[str, np.ndarray]] = {
+            name: {s: np.zeros_like(p) for s in self.state_names} for name, p in self.params.items()
+        }
+        self.steps = 0
+        self.last_norm: float | None = None
+
+    def _number(self, key: str, value: Any, minimum: float | None = None) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise OptimizerError(
+                f"optimizer '{self.name}': {key} must be a finite number, got {value!r}"
+            )
+        if minimum is not None and value < minimum:
+            raise OptimizerError(
+                f"optimizer '{self.name}': {key} must be >= {minimum}, got {value}"
+            )
+        return float(value)
+
+    def _scale_for(self, name: str) -> float:
+        scale = 1.0
+        for pattern, factor in self.lr_scale.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                scale = float(factor)
+        return scale
+
+    def step(self, grads: Mapping[str, np.ndarray]) -> None:
+        """Apply one update to every parameter from its gradient (arrays by name)."""
+        missing = [k for k in self.params if k not in grads]
+        if missing:
+            raise OptimizerError(f"no gradient for parameter '{missing[0]}'")
+        if self.clip_norm is not None:
+            grads = {k: np.array(grads[k]) for k in self.params}
+            self.last_norm = clip_by_global_norm(grads, self.clip_norm)
+        self.steps += 1
+        for name, w in self.params.items():
+            g = grads[name]
+            if self.weight_decay and not self.decoupled_decay:
+                g = g + self.weight_decay * w
+            self.update(name, w, g, self.lr * self.scales[name], self.state[name])
+
+    @abstractmethod
+    def update(self, name: str, w: np.ndarray, g: np.ndarray, lr: float,
+               state: dict[str, np.ndarray]) -> None:  # fmt: skip
+        """Change ``w`` in place, given its gradient ``g`` and learning rate ``lr``."""
+
+    # --- state ----------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The optimizer's name and options (JSON-ready)."""
+        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay,
+                "clip_norm": self.clip_norm, "lr_scale": self.lr_scale, **self.hyper}  # fmt: skip
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: options, step count, state arrays (copies)."""
+        return {
+            "config": self.config(),
+            "steps": self.steps,
+            "state": {n: {k: v.copy() for k, v in s.items()} for n, s in self.state.items()},
+        }
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` gave; names and shapes are checked."""
+        try:
+            cfg, steps, state = sd["config"], sd["steps"], sd["state"]
+        except (KeyError, TypeError):
+            raise OptimizerError(
+                "not an optimizer state: expected config, steps and state"
+            ) from None
+        if cfg.get("name") != self.name:
+            raise OptimizerError(f"state of optimizer '{cfg.get('name')}' given to '{self.name}'")
+        if set(state) != set(self.params):
+            extra = sorted(set(state) ^ set(self.params))
+            raise OptimizerError(
+                f"optimizer state does not match the parameters (e.g. '{extra[0]}')"
+            )
+        for name, s in state.items():
+            for k, v in s.items():
+                if k not in self.state[name] or np.shape(v) != self.state[name][k].shape:
+                    raise OptimizerError(
+                        f"optimizer state '{name}.{k}' has the wrong name or shape"
+                    )
+        self.lr = float(cfg["lr"])
+        self.weight_decay = float(cfg.get("weight_decay", 0.0))
+        self.clip_norm = cfg.get("clip_norm")
+        self.lr_scale = dict(cfg.get("lr_scale") or {})
+        self.scales = {name: self._scale_for(name) for name in self.params}
+        for k in self.defaults:
+            if k in cfg:
+                self.hyper[k] = cfg[k]
+                setattr(self, k, cfg[k])
+        self.steps = int(steps)
+        for name, s in state.items():
+            for k, v in s.items():
+                self.state[name][k][...] = v
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
+        return f"{self.name}(lr={self.lr}{', ' + opts if opts else ''})"
+
+
+def make(name: str | Mapping[str, Any], params: Any, **options: Any) -> Optimizer:
+    """An optimizer by name (or a table with ``name`` and options) for ``params``."""
+    if isinstance(name, Mapping):
+        options = {**{k: v for k, v in name.items() if k != "name"}, **options}
+        if "name" not in name:
+            raise OptimizerError("an optimizer table needs a 'name' key")
+        name = name["name"]
+    try:
+        cls = OPTIMIZERS.get(name)
+    except UnknownNameError:
+        raise
+    return cls(params, **options)

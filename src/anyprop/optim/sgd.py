@@ -1,0 +1,41 @@
+"""Gradient descent: the rule as the textbook states it, with momentum and Nesterov."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from anyprop.optim.base import Optimizer, OptimizerError, optimizer
+
+
+@optimizer("sgd")
+class SGD(Optimizer):
+    """w ← w + Δw(t),  Δw(t) = −η ∂L/∂w + α Δw(t−1)  (classic momentum α; α = 0: plain SGD).
+
+    With ``nesterov=True``: w ← w + α Δw(t) − η ∂L/∂w (Sutskever et al. 2013).
+    η defaults to 0.01. ``weight_decay`` λ adds λw to ∂L/∂w.
+    """
+
+    defaults: ClassVar = {"momentum": 0.0, "nesterov": False}
+    state_names = ("dw",)
+
+    def __init__(self, params, lr: float = 0.01, **options) -> None:
+        super().__init__(params, lr=lr, **options)
+        self.momentum = self._number("momentum", self.momentum, 0.0)
+        if self.momentum >= 1:
+            raise OptimizerError(f"optimizer 'sgd': momentum must be below 1, got {self.momentum}")
+        if self.nesterov and not self.momentum:
+            raise OptimizerError("optimizer 'sgd': nesterov=True needs a momentum > 0")
+
+    def update(self, name, w, g, lr, state):
+        dw = state["dw"]
+        if self.momentum:
+            dw *= self.momentum
+            dw -= lr * g
+            if self.nesterov:
+                w += self.momentum * dw - lr * g
+            else:
+                w += dw
+        else:
+            dw[...] = g
+            dw *= -lr
+            w += dw
