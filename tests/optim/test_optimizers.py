@@ -136,9 +136,11 @@ def test_formula_rule_errors():
     with pytest.raises(OptimizerError, match="is a variable of every rule"):
         FormulaRule(params(), "w", state={"g": "g"})
     rule = FormulaRule(params(), "w / (g - g)")
-    with pytest.raises(OptimizerError, match="non-finite value for 'w' at step 1"):
-        with np.errstate(all="ignore"):
-            rule.step(G1)
+    with (
+        pytest.raises(OptimizerError, match="non-finite value for 'w' at step 1"),
+        np.errstate(all="ignore"),
+    ):
+        rule.step(G1)
 
 
 def new(name, p):

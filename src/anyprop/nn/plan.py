@@ -115,8 +115,19 @@ class Plan:
             uses = []
             for c in incoming[name]:
                 owner = network.connections[c.share] if c.share else c
-                uses.append(_Use(c, owner.kind, c.src, c.param, c.transpose, c.trainable, False,
-                                 owner, self.groups[c.src].is_input))  # fmt: skip
+                uses.append(
+                    _Use(
+                        c,
+                        owner.kind,
+                        c.src,
+                        c.param,
+                        c.transpose,
+                        c.trainable,
+                        False,
+                        owner,
+                        self.groups[c.src].is_input,
+                    )
+                )
             self.steps.append(
                 _Step(name, g.size, g.transfer, g.bias_param, uses, self.offsets[name])
             )

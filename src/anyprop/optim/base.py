@@ -76,9 +76,15 @@ class Optimizer(ABC):
     #: names of the per-parameter state arrays, made as zeros of the parameter's shape
     state_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Any, lr: float = 0.01, weight_decay: float = 0.0,
-                 clip_norm: float | None = None, lr_scale: Mapping[str, float] | None = None,
-                 **hyper: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 0.01,
+        weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+        lr_scale: Mapping[str, float] | None = None,
+        **hyper: Any,
+    ) -> None:
         self.params = _params_of(params)
         unknown = set(hyper) - set(self.defaults)
         if unknown:
@@ -100,9 +106,8 @@ class Optimizer(ABC):
         self.scales = {name: self._scale_for(name) for name in self.params}
         for pattern in self.lr_scale:
             if not any(fnmatch.fnmatchcase(n, pattern) for n in self.params):
-                raise OptimizerError(
-                    f"lr_scale pattern '{pattern}' matches no parameter{suggest(pattern, self.params)}"
-                )
+                hint = suggest(pattern, self.params)
+                raise OptimizerError(f"lr_scale pattern '{pattern}' matches no parameter{hint}")
         self.state: dict[str, dict[str, np.ndarray]] = {
             name: {s: np.zeros_like(p) for s in self.state_names} for name, p in self.params.items()
         }
@@ -147,15 +152,22 @@ class Optimizer(ABC):
             self.update(name, w, g, self.lr * self.scales[name], self.state[name])
 
     @abstractmethod
-    def update(self, name: str, w: np.ndarray, g: np.ndarray, lr: float,
-               state: dict[str, np.ndarray]) -> None:  # fmt: skip
+    def update(
+        self, name: str, w: np.ndarray, g: np.ndarray, lr: float, state: dict[str, np.ndarray]
+    ) -> None:
         """Change ``w`` in place, given its gradient ``g`` and learning rate ``lr``."""
 
     # --- state ----------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """The optimizer's name and options (JSON-ready)."""
-        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay,
-                "clip_norm": self.clip_norm, "lr_scale": self.lr_scale, **self.hyper}  # fmt: skip
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "clip_norm": self.clip_norm,
+            "lr_scale": self.lr_scale,
+            **self.hyper,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: options, step count, state arrays (copies)."""

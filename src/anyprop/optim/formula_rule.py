@@ -31,17 +31,25 @@ RESERVED = ("w", "g", "dw", "lr", "t")
 class FormulaRule(Optimizer):
     """w ← rule(w, g, dw, lr, t, constants, state), the rule given as a formula."""
 
-    def __init__(self, params: Any, rule: str, lr: float = 0.01,
-                 state: Mapping[str, str] | None = None, initial: Mapping[str, float] | None = None,
-                 constants: Mapping[str, float] | None = None, **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params: Any,
+        rule: str,
+        lr: float = 0.01,
+        state: Mapping[str, str] | None = None,
+        initial: Mapping[str, float] | None = None,
+        constants: Mapping[str, float] | None = None,
+        **options: Any,
+    ) -> None:
         self.rule_text = rule
         self.state_formulas = dict(state or {})
         self.initial = {k: float(v) for k, v in (initial or {}).items()}
         self.constants = {k: float(v) for k, v in (constants or {}).items()}
         clash = [k for k in [*self.state_formulas, *self.constants] if k in RESERVED]
         if clash:
-            raise OptimizerError(f"'{clash[0]}' is a variable of every rule; name the state or "
-                                 "constant otherwise")  # fmt: skip
+            raise OptimizerError(
+                f"'{clash[0]}' is a variable of every rule; name the state or constant otherwise"
+            )
         names = (*RESERVED, *self.constants, *self.state_formulas)
         try:
             self.rule = Formula(rule, variables=names)
@@ -53,19 +61,29 @@ class FormulaRule(Optimizer):
             raise OptimizerError(f"initial value for '{sorted(unknown)[0]}', which is not a state")
         self.state_names = ("dw", *self.state_formulas)
         super().__init__(params, lr=lr, **options)
-        for name, s in self.state.items():
+        for s in self.state.values():
             for k, v in self.initial.items():
                 s[k].fill(v)
-        del name
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "rule": self.rule_text, "state_formulas": self.state_formulas,
-                "initial": self.initial, "constants": self.constants}  # fmt: skip
+        return {
+            **super().config(),
+            "rule": self.rule_text,
+            "state_formulas": self.state_formulas,
+            "initial": self.initial,
+            "constants": self.constants,
+        }
 
     def update(self, name, w, g, lr, state):
         with no_grad():
-            env: dict[str, Any] = {"w": Tensor(w), "g": Tensor(g), "dw": Tensor(state["dw"]),
-                                   "lr": lr, "t": float(self.steps), **self.constants}  # fmt: skip
+            env: dict[str, Any] = {
+                "w": Tensor(w),
+                "g": Tensor(g),
+                "dw": Tensor(state["dw"]),
+                "lr": lr,
+                "t": float(self.steps),
+                **self.constants,
+            }
             for k in self.state_formulas:
                 env[k] = Tensor(state[k])
             for k, f in self.updates.items():

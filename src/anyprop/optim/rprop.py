@@ -20,8 +20,13 @@ class IRpropMinus(Optimizer):
     The learning rate is not used. Meant for full-batch learning (as in FANN).
     """
 
-    defaults: ClassVar = {"eta_plus": 1.2, "eta_minus": 0.5, "delta0": 0.1, "delta_min": 1e-6,
-                          "delta_max": 50.0}  # fmt: skip
+    defaults: ClassVar = {
+        "eta_plus": 1.2,
+        "eta_minus": 0.5,
+        "delta0": 0.1,
+        "delta_min": 1e-6,
+        "delta_max": 50.0,
+    }
     state_names = ("delta", "prev_g")
 
     def update(self, name, w, g, lr, state):

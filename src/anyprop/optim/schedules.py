@@ -45,8 +45,10 @@ class Schedule:
         self.__dict__.update(sd)
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, **{k: v for k, v in self.__dict__.items() if k != "base_lr"
-                                      and not k.startswith("_")}}  # fmt: skip
+        return {
+            "name": self.name,
+            **{k: v for k, v in self.__dict__.items() if k != "base_lr" and not k.startswith("_")},
+        }
 
 
 @_schedule("step")
@@ -98,8 +100,15 @@ class ReduceOnPlateau(Schedule):
     """η ← max(η·factor, min_lr) when the metric has not improved by ``threshold``
     (relative) for ``patience`` epochs; lower is better unless ``mode="max"``."""
 
-    def __init__(self, base_lr: float, factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, min_lr: float = 0.0, mode: str = "min") -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_lr: float,
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        min_lr: float = 0.0,
+        mode: str = "min",
+    ) -> None:
         super().__init__(base_lr)
         if not 0 < factor < 1:
             raise AnypropError(f"schedule 'plateau': factor must be in (0, 1), got {factor}")
