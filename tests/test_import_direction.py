@@ -9,6 +9,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "anyprop"
 LAYERS = {
     "errors": 0,
     "registry": 0,
+    "fileio": 0,
+    "_version": 0,
     "autodiff": 1,
     "nn": 2,
     "optim": 3,

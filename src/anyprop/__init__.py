@@ -3,11 +3,12 @@
 The public API is re-exported here; see the README for a tour.
 """
 
+from anyprop import datasets, optim, train
+from anyprop._version import __version__
 from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
 from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError
 from anyprop.nn import Network
-
-__version__ = "0.1.0"
+from anyprop.train import fit
 
 __all__ = [
     "PRIMITIVES",
@@ -20,7 +21,11 @@ __all__ = [
     "Tensor",
     "UnknownNameError",
     "__version__",
+    "datasets",
+    "fit",
     "gradcheck",
     "no_grad",
     "ops",
+    "optim",
+    "train",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anyprop import __version__
+from anyprop._version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

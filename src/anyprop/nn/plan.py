@@ -171,6 +171,10 @@ class Plan:
         self._ot: np.ndarray | None = None
         self._dt: np.ndarray | None = None
         self._batch = -1
+        #: Fahlman's (1988) fixes for the flat spot of sigmoid units, set by the trainer:
+        #: a constant added to f' of elementwise units, and the atanh error at MSE outputs.
+        self.prime_offset = 0.0
+        self.atanh_error = False
 
     # --- helpers --------------------------------------------------------------
     def fused(self, group: str) -> bool:
@@ -358,12 +362,14 @@ class Plan:
             t = g.loss.prepare_target(targets[name], g.size, self.dtype)
             if t.shape[0] != n:
                 raise ShapeError(f"targets for '{name}' have {t.shape[0]} samples, inputs {n}")
-            if self._fused[name]:
+            if self._fused[name] and not self.atanh_error:
                 per, d = g.loss.fused(self._nets[name], t)
                 kind = "fused"
             else:
                 per, d = g.loss.per_sample(outs[name], t)
                 kind = "out"
+                if self.atanh_error and g.loss.name == "mse":  # Fahlman: δ from atanh(o − t)
+                    d = np.arctanh(np.clip(outs[name] - t, -0.9999999, 0.9999999)).astype(d.dtype)
             if weights is None:
                 value = float(per.sum()) / n
                 scale: Any = g.loss_weight / n
@@ -410,6 +416,8 @@ class Plan:
                     delta = step.transfer.backward(nets[name], outs[name], go)
                 except AnypropError as e:
                     raise type(e)(f"group '{name}': {e}") from None
+                if self.prime_offset and not step.transfer.vector:
+                    delta = delta + self.prime_offset * go  # (f' + offset) ⊙ go
             if lg is not None and lg[0] == "fused":
                 delta = delta + lg[1]
             if delta.dtype != dtype:

@@ -11,12 +11,10 @@ naming the file, the line and key, and the fix.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import math
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.fileio import atomic_write
 from anyprop.nn.network import Network
 from anyprop.nn.unitgraph import UnitGraph
 from anyprop.registry import suggest
@@ -259,7 +258,6 @@ def _units(t: Any, dtype: str, seed: int | None, loc: _Locator) -> UnitGraph:
         seed=seed,
         **kwargs,
     )
-    graph.spec = {"units": dict(t)}
     return graph
 
 
@@ -367,10 +365,10 @@ def _check_spec_value(key: str, value: Any) -> None:
 def to_dict(net: Network | UnitGraph, weights: bool = False) -> dict:
     """The spec of a network as a dict (TOML-ready); ``weights`` includes the weights."""
     if isinstance(net, UnitGraph):
-        spec = getattr(net, "spec", None)
-        if spec is None:
-            raise SpecError("this unit graph was not made from a spec; save its network instead")
-        return {"network": {"format": FORMAT_VERSION, "dtype": str(net.network.dtype)}, **spec}
+        return {
+            "network": {"format": FORMAT_VERSION, "dtype": str(net.network.dtype)},
+            "units": _units_table(net),
+        }
     out: dict[str, Any] = {
         "network": {"format": FORMAT_VERSION, "name": net.name, "dtype": str(net.dtype)}
     }
@@ -419,6 +417,32 @@ def to_dict(net: Network | UnitGraph, weights: bool = False) -> dict:
     return out
 
 
+def _units_table(graph: UnitGraph) -> dict[str, Any]:
+    """The [units] table a unit graph was made from."""
+    from anyprop.nn import losses, transfer
+
+    src, tgt, w = graph.args["edges"]
+    cols = [src.tolist(), tgt.tolist()] + ([w.tolist()] if w is not None else [])
+    t = graph.args["transfer"]
+    if isinstance(t, Mapping) and "name" not in t:
+        t = {str(k): _spec_of(transfer.get(v), f"unit {k}") for k, v in t.items()}
+    else:
+        t = _spec_of(transfer.get(t), "the unit graph")
+    table: dict[str, Any] = {
+        "connections": [list(e) for e in zip(*cols, strict=True)],
+        "transfer": t,
+        "inputs": list(graph.inputs),
+        "outputs": list(graph.outputs),
+    }
+    if graph.args["loss"] is not None:
+        table["loss"] = _spec_of(losses.get(graph.args["loss"]), "the unit graph")
+    if not graph.args["bias"]:
+        table["bias"] = False
+    if graph.args["init"] is not None:
+        table["init"] = graph.args["init"]
+    return table
+
+
 def _spec_of(thing: Any, where: str) -> Any:
     """How a transfer function or loss is written: a name, a table or a formula.
     A Python function can be written only by a name it was registered under."""
@@ -444,17 +468,7 @@ def dumps(net: Network | UnitGraph, weights: bool = False) -> str:
 
 def save(net: Network | UnitGraph, path: str | os.PathLike, weights: bool = False) -> None:
     """Write the network's spec to ``path`` atomically (a temporary file, then a rename)."""
-    text = dumps(net, weights)
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, dumps(net, weights).encode("utf-8"))
 
 
 def _value(v: Any) -> str:

@@ -143,6 +143,13 @@ class UnitGraph:
         seed: int | np.random.Generator | None = None,
     ) -> None:
         src_l, tgt_l, w = _edge_arrays(edges)
+        self.args = {
+            "edges": (src_l, tgt_l, w),
+            "transfer": transfer,
+            "loss": loss,
+            "bias": bias,
+            "init": init,
+        }  # what it was made from, for writing its spec
         try:
             labels, inverse = np.unique(np.concatenate([src_l, tgt_l]), return_inverse=True)
         except TypeError:

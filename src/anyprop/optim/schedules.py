@@ -7,6 +7,7 @@ improving (``observe(value)`` after each epoch). Each round-trips its state.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -45,10 +46,13 @@ class Schedule:
         self.__dict__.update(sd)
 
     def config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **{k: v for k, v in self.__dict__.items() if k != "base_lr" and not k.startswith("_")},
-        }
+        """The name and the options it was made with (not its running state)."""
+        keys = [
+            k
+            for k in inspect.signature(type(self).__init__).parameters
+            if k not in ("self", "base_lr")
+        ]
+        return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
 
 @_schedule("step")

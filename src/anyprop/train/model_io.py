@@ -1,0 +1,198 @@
+"""Model files: one safetensors file holds a trained model, and no code.
+
+Tensors: the weights (``param/<name>``), the standardisation (``data/mean``,
+``data/std``) and, for resuming, the trainer's arrays (optimizer state, best
+weights). Metadata ``anyprop``: JSON text with the format version, the network's
+spec (topology, transfer functions and formulas), the data description (labels,
+feature names, task), the history, and the trainer's other state (epoch, random
+generator, optimizer options). Writes are atomic; reading checks everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from anyprop._version import __version__
+from anyprop.errors import AnypropError
+from anyprop.nn import spec as spec_io
+from anyprop.train.data import Standardizer
+from anyprop.train.safetensors import FormatError
+from anyprop.train.safetensors import load as load_file
+from anyprop.train.safetensors import save as save_file
+
+MODEL_FORMAT = 1
+
+
+@dataclass
+class Model:
+    """A loaded model: the network, how its data were prepared, and how it was trained."""
+
+    network: Any
+    standardizer: Standardizer | None = None
+    labels: list[str] | None = None
+    feature_names: list[str] = field(default_factory=list)
+    target_names: list[str] = field(default_factory=list)
+    task: str = "regression"
+    history: dict[str, Any] | None = None
+    trainer_state: dict[str, Any] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def net(self) -> Any:
+        """The group-level network (the compiled one, for a unit graph)."""
+        return getattr(self.network, "network", self.network)
+
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return self.standardizer.transform(x) if self.standardizer is not None else x
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs of the first output group for raw inputs (standardised as in training)."""
+        xs = self.prepare(x)
+        if hasattr(self.network, "split_targets"):
+            return self.network.forward(xs)
+        net = self.net
+        outs = net.plan().forward(xs.astype(net.dtype))
+        first = (
+            next(g for g in net.outputs if net.groups[g].loss is not None)
+            if any(net.groups[g].loss is not None for g in net.outputs)
+            else net.outputs[0]
+        )
+        return outs[first]
+
+
+def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
+    """JSON-ready copy of ``obj`` with each array moved into ``tensors``."""
+    if isinstance(obj, np.ndarray):
+        tensors[prefix] = obj
+        return {"__tensor__": prefix}
+    if isinstance(obj, dict):
+        return {str(k): _flatten(v, f"{prefix}/{k}", tensors) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_flatten(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _unflatten(obj: Any, tensors: dict[str, np.ndarray], source: str) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"__tensor__"}:
+            key = obj["__tensor__"]
+            if key not in tensors:
+                raise FormatError(f"{source}: the state refers to a missing tensor '{key}'")
+            return tensors[key]
+        return {k: _unflatten(v, tensors, source) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unflatten(v, tensors, source) for v in obj]
+    return obj
+
+
+def save_model(
+    path: str | os.PathLike,
+    network: Any,
+    trainer: Any = None,
+    standardizer: Standardizer | None = None,
+    labels: list[str] | None = None,
+    feature_names: list[str] | None = None,
+    target_names: list[str] | None = None,
+    task: str | None = None,
+    info: dict[str, Any] | None = None,
+) -> None:
+    """Write ``network`` (with the trainer's state, when given, for resuming) to ``path``."""
+    net = getattr(network, "network", network)
+    tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in net.params.items()}
+    if standardizer is not None:
+        tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)
+        tensors["data/std"] = np.asarray(standardizer.std, dtype=np.float64)
+    meta: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "anyprop": __version__,
+        "spec": spec_io.to_dict(network),
+        "data": {
+            "labels": labels,
+            "feature_names": feature_names or [],
+            "target_names": target_names or [],
+            "task": task or "regression",
+        },
+        "info": info or {},
+    }
+    if trainer is not None:
+        state = trainer.state_dict()
+        meta["history"] = state.pop("history")
+        meta["trainer"] = _flatten(state, "trainer", tensors)
+    try:
+        text = json.dumps(meta, allow_nan=True)
+    except TypeError as e:
+        raise AnypropError(f"cannot write the model: {e}") from None
+    save_file(path, tensors, {"anyprop": text})
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Read a model written by :func:`save_model`; a damaged file is a clear error."""
+    source = str(path)
+    tensors, meta = load_file(path)
+    if "anyprop" not in meta:
+        raise FormatError(
+            f"{source}: a safetensors file, but not an anyprop model (no 'anyprop' metadata)"
+        )
+    try:
+        info = json.loads(meta["anyprop"])
+    except json.JSONDecodeError:
+        raise FormatError(
+            f"{source}: the model description is not valid JSON: the file is corrupted"
+        ) from None
+    if not isinstance(info, dict) or "spec" not in info:
+        raise FormatError(f"{source}: the model description has no network spec")
+    fmt = info.get("format")
+    if fmt != MODEL_FORMAT:
+        raise FormatError(
+            f"{source}: model format {fmt!r} is not one this anyprop reads "
+            f"({MODEL_FORMAT}); it was written by anyprop {info.get('anyprop')}"
+        )
+    try:
+        network = spec_io.from_dict(info["spec"])
+    except AnypropError as e:
+        raise FormatError(f"{source}: the network spec inside the model is invalid: {e}") from None
+    net = getattr(network, "network", network)
+    params = {k[len("param/") :]: v for k, v in tensors.items() if k.startswith("param/")}
+    missing = sorted(set(net.params) - set(params))
+    extra = sorted(set(params) - set(net.params))
+    if missing or extra:
+        what = f"'{missing[0]}' is missing" if missing else f"'{extra[0]}' is not in the network"
+        raise FormatError(f"{source}: the weights do not match the network ({what})")
+    for k, v in params.items():
+        if v.shape != net.params[k].shape:
+            raise FormatError(
+                f"{source}: weight '{k}' has shape {v.shape}, the network needs "
+                f"{net.params[k].shape}"
+            )
+        if not np.all(np.isfinite(v)):
+            raise FormatError(f"{source}: weight '{k}' holds NaN or infinity")
+    net.set_params(params)
+    std = None
+    if "data/mean" in tensors:
+        if "data/std" not in tensors or tensors["data/std"].shape != tensors["data/mean"].shape:
+            raise FormatError(f"{source}: the standardisation is incomplete")
+        std = Standardizer(tensors["data/mean"], tensors["data/std"])
+    data = info.get("data") or {}
+    trainer_state = None
+    if "trainer" in info:
+        trainer_state = _unflatten(info["trainer"], tensors, source)
+        trainer_state["history"] = info.get("history") or {}
+    return Model(
+        network,
+        std,
+        data.get("labels"),
+        list(data.get("feature_names") or []),
+        list(data.get("target_names") or []),
+        data.get("task", "regression"),
+        info.get("history"),
+        trainer_state,
+        info.get("info") or {},
+    )

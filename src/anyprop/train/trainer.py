@@ -1,0 +1,515 @@
+"""Training: the general rule applied epoch after epoch.
+
+>>> from anyprop import Network, datasets
+>>> from anyprop.train import fit
+>>> net = Network.layered([2, 3, 1], transfer="tanh", output_transfer="sigmoid", seed=1)
+>>> history = fit(net, datasets.load("xor"), optimizer="sgd", lr=0.5, momentum=0.9,
+...               epochs=300, seed=0, verbose=False)
+>>> history.last("loss") < 0.01
+True
+
+Each step: forward and backward on a batch (:meth:`Network.backprop`), the
+gradients made complete (:meth:`Trainer.reduce_gradients`, the seam where
+several processes would average them), then the optimizer's update. Batches are
+drawn from a seeded Generator, so the same seed gives a bitwise-identical run,
+and :meth:`Trainer.state_dict` holds everything to resume exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from anyprop.errors import AnypropError, ShapeError
+from anyprop.optim import Optimizer
+from anyprop.optim import make as make_optimizer
+from anyprop.optim.schedules import Schedule
+from anyprop.optim.schedules import make as make_schedule
+from anyprop.train.callbacks import Callback, EarlyStopping, PrintLogger
+from anyprop.train.data import Dataset
+from anyprop.train.metrics import METRICS, default_metrics
+
+
+class TrainingError(AnypropError, RuntimeError):
+    """Training that cannot go on (a non-finite loss or delta, say)."""
+
+
+@dataclass
+class History:
+    """Per-epoch figures: ``epochs[k]`` is a dict (loss, metrics, val_..., lr, time)."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    gradients: list[dict[str, float]] = field(default_factory=list)
+    stop_reason: str | None = None
+    solved_epoch: int | None = None
+    restored_epoch: int | None = None
+
+    def __getitem__(self, key: str) -> list[float]:
+        return [e[key] for e in self.epochs if key in e]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def last(self, key: str) -> float:
+        values = self[key]
+        if not values:
+            raise KeyError(f"history has no '{key}' (it has {', '.join(self.keys())})")
+        return values[-1]
+
+    def keys(self) -> list[str]:
+        out: list[str] = []
+        for e in self.epochs:
+            out += [k for k in e if k not in out]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "gradients": self.gradients,
+            "stop_reason": self.stop_reason,
+            "solved_epoch": self.solved_epoch,
+            "restored_epoch": self.restored_epoch,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> History:
+        return cls(
+            list(d.get("epochs", [])),
+            list(d.get("gradients", [])),
+            d.get("stop_reason"),
+            d.get("solved_epoch"),
+            d.get("restored_epoch"),
+        )
+
+
+def _as_dataset(data: Any, what: str) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (np.asarray(a) for a in data)
+        if x.ndim == 1:
+            x = x[:, None]
+        task = (
+            "classification" if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 else "regression"
+        )
+        return Dataset(x, y, what, task=task)
+    raise AnypropError(
+        f"{what} must be a Dataset or an (inputs, targets) pair, got {type(data).__name__}"
+    )
+
+
+class Trainer:
+    """Trains one network with one optimizer; :func:`fit` is the usual way in."""
+
+    def __init__(
+        self,
+        network: Any,
+        optimizer: Optimizer | str | Mapping = "sgd",
+        *,
+        lr: float | None = None,
+        schedule: Any = None,
+        batch_size: int | str | None = None,
+        shuffle: bool = True,
+        seed: int | np.random.Generator | None = 0,
+        metrics: Sequence[str] | None = None,
+        margin: float = 0.4,
+        class_weight: Mapping[Any, float] | None = None,
+        callbacks: Iterable[Callback] = (),
+        prime_offset: float = 0.0,
+        atanh_error: bool = False,
+        **optimizer_options: Any,
+    ) -> None:
+        self.graph = network if hasattr(network, "split_targets") else None
+        self.network = network.network if self.graph is not None else network
+        if isinstance(optimizer, Optimizer):
+            if lr is not None or optimizer_options:
+                raise AnypropError(
+                    "give options to an optimizer object when making it, not to fit()"
+                )
+            self.optimizer = optimizer
+        else:
+            if lr is not None:
+                optimizer_options["lr"] = lr
+            self.optimizer = make_optimizer(optimizer, self.network, **optimizer_options)
+        self.schedule: Schedule | None = (
+            None
+            if schedule is None
+            else schedule
+            if isinstance(schedule, Schedule)
+            else make_schedule(schedule, self.optimizer.lr)
+        )
+        if batch_size == "online":
+            batch_size = 1
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise AnypropError(
+                f"batch_size must be a whole number >= 1, 'online' or None (full "
+                f"batch), got {batch_size!r}"
+            )
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        if isinstance(seed, np.random.Generator):
+            self.rng = seed
+            self.split_seed = int(seed.integers(2**32))
+        else:
+            self.rng = np.random.default_rng(seed)
+            self.split_seed = int(np.random.default_rng(seed).integers(2**32))
+        self.metric_names = list(metrics) if metrics is not None else None
+        for m in self.metric_names or []:
+            METRICS.get(m)
+        self.margin = float(margin)
+        self.class_weight = dict(class_weight) if class_weight else None
+        self.callbacks = list(callbacks)
+        self.prime_offset, self.atanh_error = float(prime_offset), bool(atanh_error)
+        self.config = {
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "margin": self.margin,
+            "metrics": self.metric_names,
+            "prime_offset": self.prime_offset,
+            "atanh_error": self.atanh_error,
+            "class_weight": {str(k): v for k, v in (self.class_weight or {}).items()},
+            "schedule": None if self.schedule is None else self.schedule.config(),
+        }
+        self.history = History()
+        self.epoch = 0  # the number of epochs done
+        self.stop = False
+        self.stop_reason: str | None = None
+        self._epoch_solved = False
+
+    # --- the step ---------------------------------------------------------------
+    def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The seam between complete local gradients and the update: one process returns
+        them as they are; a data-parallel trainer averages them across processes here."""
+        return grads
+
+    def _targets(self, y: np.ndarray) -> Any:
+        if self.graph is not None:
+            return self.graph.split_targets(y)
+        return y
+
+    def _inputs(self, x: np.ndarray) -> Any:
+        return {"in": x} if self.graph is not None else x
+
+    def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
+        """One step of the rule on one batch; returns the Backprop."""
+        plan = self.network.plan()
+        plan.prime_offset, plan.atanh_error = self.prime_offset, self.atanh_error
+        bp = plan.backprop(self._inputs(x), self._targets(y), w, check=False)
+        grads = self.reduce_gradients(bp.grads)
+        total = bp.loss
+        for g in grads.values():
+            total += float(g.sum())
+        if not math.isfinite(total):
+            self._diverged(bp, batch)
+        self.optimizer.step(grads)
+        return bp
+
+    def _diverged(self, bp: Any, batch: int) -> None:
+        first = None
+        for name in reversed(self.network.order()):
+            d = bp.deltas.get(name)
+            if d is not None and not np.all(np.isfinite(d)):
+                first = name
+        where = f"epoch {self.epoch + 1}, batch {batch + 1}"
+        if not math.isfinite(bp.loss):
+            what = f"the loss became {bp.loss}"
+        else:
+            what = "a gradient became non-finite"
+        group = f"; the first group whose deltas went non-finite is '{first}'" if first else ""
+        lr = self.optimizer.lr
+        raise TrainingError(
+            f"training stopped at {where}: {what}{group}. Likely causes: a learning rate too "
+            f"large for this network ({lr:g}: try {lr / 10:g}), or a transfer function "
+            "overflowing (large net inputs: scale the inputs, or use a bounded function). "
+            "The weights are those of the last good step."
+        )
+
+    # --- epochs -----------------------------------------------------------------
+    def _weights(self, data: Dataset, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        w = (
+            None
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        )
+        if w is not None and w.shape != (len(data),):
+            raise ShapeError(f"sample_weight has {w.size} values for {len(data)} samples")
+        if self.class_weight:
+            if data.task != "classification" or data.y.ndim != 1:
+                raise AnypropError("class_weight needs class targets (one class index per sample)")
+            cw = np.array(
+                [
+                    self.class_weight.get(c, self.class_weight.get(str(c), 1.0))
+                    for c in data.y.tolist()
+                ]
+            )
+            w = cw if w is None else w * cw
+        return w
+
+    def _metrics_for(self, data: Dataset) -> list[str]:
+        return self.metric_names if self.metric_names is not None else default_metrics(data.task)
+
+    def _evaluate_outputs(self, outs: np.ndarray, data: Dataset, prefix: str) -> dict[str, float]:
+        """Metrics of one output group's outputs against the data's targets."""
+        t = self._prepared_targets(data)
+        logs = {}
+        for m in self._metrics_for(data):
+            logs[prefix + m] = METRICS.get(m)(outs, t, task=data.task, margin=self.margin)
+        return logs
+
+    def _output_group(self) -> str:
+        outs = [g for g in self.network.outputs if self.network.groups[g].loss is not None]
+        return outs[0]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The (single, or first) output group's outputs for ``x``."""
+        if self.graph is not None:
+            return self.graph.forward(x)
+        outs = self.network.plan().forward(x)
+        return outs[self._output_group()]
+
+    def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
+        """(loss, outputs) on a whole data set, without training."""
+        plan = self.network.plan()
+        outs = plan.forward(self._inputs(data.x))
+        total, _, _ = plan._loss(outs, self._targets(data.y), None, need_grad=False)
+        y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
+        return total, y.copy()
+
+    def run_epoch(self, data: Dataset, weights: np.ndarray | None) -> dict[str, float]:
+        n = len(data)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        size = self.batch_size or n
+        dtype = self.network.dtype
+        x_all = data.x.astype(dtype, copy=False)
+        seen = np.empty((n, self._n_out()), dtype=dtype)
+        loss_sum, weight_sum = 0.0, 0.0
+        for b, start in enumerate(range(0, n, size)):
+            idx = order[start : start + size]
+            x, y = x_all[idx], data.y[idx]
+            w = None if weights is None else weights[idx]
+            bp = self.step(x, y, w, b)
+            out = (
+                self.graph._gather(bp.outputs)
+                if self.graph is not None
+                else bp.outputs[self._output_group()]
+            )
+            seen[idx] = out
+            k = len(idx)
+            loss_sum += bp.loss * k
+            weight_sum += k
+            for cb in self.callbacks:
+                cb.on_batch_end(self, b, bp)
+        logs = {"loss": loss_sum / weight_sum}
+        logs.update(self._evaluate_outputs(seen, data, ""))
+        targets = self._prepared_targets(data)
+        self._epoch_solved = bool(METRICS.get("solved")(seen, targets, margin=self.margin))
+        return logs
+
+    def _prepared_targets(self, data: Dataset) -> np.ndarray:
+        """The targets as the outputs are laid out (class indices as one-hot rows)."""
+        if self.graph is not None:
+            return np.asarray(data.y, dtype=np.float64).reshape(len(data.y), -1)
+        group = self.network.groups[self._output_group()]
+        return group.loss.prepare_target(data.y, group.size, np.float64)
+
+    def _n_out(self) -> int:
+        if self.graph is not None:
+            return len(self.graph.outputs)
+        return self.network.groups[self._output_group()].size
+
+    def fit(
+        self,
+        data: Any,
+        epochs: int,
+        validation: Any = None,
+        validation_split: float = 0.0,
+        sample_weight: Any = None,
+        target_loss: float | None = None,
+        stop_when_solved: bool = False,
+    ) -> History:
+        """Train for up to ``epochs`` epochs (counting those already done when resuming)."""
+        train = _as_dataset(data, "training data")
+        self._check_data(train)
+        val = None if validation is None else _as_dataset(validation, "validation data")
+        if validation_split:
+            if val is not None:
+                raise AnypropError("give validation data or a validation_split, not both")
+            train, val = train.split(validation_split, np.random.default_rng(self.split_seed))
+        if val is not None:
+            self._check_data(val)
+        weights = self._weights(train, sample_weight)
+        if not isinstance(epochs, int) or epochs < 0:
+            raise AnypropError(f"epochs must be a whole number >= 0, got {epochs!r}")
+        self.stop, self.stop_reason = False, None
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        try:
+            while self.epoch < epochs and not self.stop:
+                if self.schedule is not None:
+                    self.optimizer.lr = self.schedule.lr(self.epoch)
+                for cb in self.callbacks:
+                    cb.on_epoch_begin(self)
+                t0 = time.perf_counter()
+                logs = self.run_epoch(train, weights)
+                if val is not None:
+                    vloss, vout = self.loss_on(val)
+                    logs["val_loss"] = vloss
+                    logs.update(self._evaluate_outputs(vout, val, "val_"))
+                logs["lr"] = self.optimizer.lr
+                logs["time"] = time.perf_counter() - t0
+                if self.schedule is not None:
+                    self.schedule.observe(logs.get("val_loss", logs["loss"]))
+                self.history.epochs.append(logs)
+                if self.history.solved_epoch is None and self._epoch_solved:
+                    self.history.solved_epoch = self.epoch + 1
+                if stop_when_solved and self.history.solved_epoch is not None:
+                    self.stop, self.stop_reason = (
+                        True,
+                        (f"solved: every output within {self.margin} of its target"),
+                    )
+                if target_loss is not None and logs["loss"] <= target_loss:
+                    self.stop, self.stop_reason = True, f"target loss {target_loss:g} reached"
+                self.epoch += 1
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, logs)
+        except KeyboardInterrupt:
+            self.stop, self.stop_reason = True, "interrupted"
+            self.history.stop_reason = self.stop_reason
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+            raise
+        self.history.stop_reason = self.stop_reason or f"{self.epoch} epochs done"
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _check_data(self, data: Dataset) -> None:
+        n_in = (
+            len(self.graph.inputs)
+            if self.graph is not None
+            else sum(self.network.groups[g].size for g in self.network.inputs)
+        )
+        if data.x.shape[1] != n_in:
+            raise ShapeError(
+                f"{data.name}: {data.x.shape[1]} input columns, but the network has "
+                f"{n_in} input units"
+            )
+        if self.graph is None:
+            out = self._output_group()
+            group = self.network.groups[out]
+            group.loss.prepare_target(data.y[: min(len(data.y), 1000)], group.size, np.float64)
+
+    # --- state --------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue exactly."""
+        return {
+            "config": self.config,
+            "epoch": self.epoch,
+            "rng": self.rng.bit_generator.state,
+            "split_seed": self.split_seed,
+            "history": self.history.to_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+        }
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        self.epoch = int(sd["epoch"])
+        self.rng.bit_generator.state = sd["rng"]
+        self.split_seed = int(sd.get("split_seed", self.split_seed))
+        self.history = History.from_dict(sd["history"])
+        self.optimizer.load_state_dict(sd["optimizer"])
+        if self.schedule is not None and sd.get("schedule") is not None:
+            self.schedule.load_state_dict(sd["schedule"])
+        for cb, s in zip(self.callbacks, sd.get("callbacks", []), strict=False):
+            cb.load_state_dict(s)
+
+    @classmethod
+    def from_state(
+        cls, network: Any, state: Mapping[str, Any], callbacks: Iterable[Callback] = ()
+    ) -> Trainer:
+        """A trainer that continues exactly where the one that saved ``state`` stopped."""
+        cfg = dict(state.get("config") or {})
+        opt_cfg = dict(state["optimizer"]["config"])
+        name = opt_cfg.pop("name")
+        class_weight = cfg.get("class_weight") or None
+        schedule = cfg.get("schedule")
+        trainer = cls(
+            network,
+            name,
+            schedule=None,
+            batch_size=cfg.get("batch_size"),
+            shuffle=cfg.get("shuffle", True),
+            seed=0,
+            metrics=cfg.get("metrics"),
+            margin=cfg.get("margin", 0.4),
+            class_weight=class_weight,
+            callbacks=callbacks,
+            prime_offset=cfg.get("prime_offset", 0.0),
+            atanh_error=cfg.get("atanh_error", False),
+            **opt_cfg,
+        )
+        if schedule is not None:
+            trainer.schedule = make_schedule(schedule, trainer.optimizer.lr)
+            trainer.config["schedule"] = schedule
+        trainer.load_state_dict(state)
+        return trainer
+
+    def save(self, path: str, **extra: Any) -> None:
+        """Write the model and this trainer's state to ``path`` (atomically)."""
+        from anyprop.train.model_io import save_model
+
+        save_model(path, self.graph or self.network, trainer=self, **extra)
+
+
+def fit(
+    network: Any,
+    data: Any,
+    *,
+    epochs: int = 100,
+    optimizer: Any = "sgd",
+    batch_size: int | str | None = None,
+    validation: Any = None,
+    validation_split: float = 0.0,
+    early_stopping: int | EarlyStopping | None = None,
+    target_loss: float | None = None,
+    stop_when_solved: bool = False,
+    sample_weight: Any = None,
+    verbose: bool | int = True,
+    callbacks: Iterable[Callback] = (),
+    **options: Any,
+) -> History:
+    """Train ``network`` on ``data`` (a Dataset or an (inputs, targets) pair) and return
+    the History.
+
+    ``optimizer`` is a name (``sgd``, ``adam``, ``irprop``, ``quickprop``, ...), a table
+    or an Optimizer; its options (``lr``, ``momentum``...) may be given here too.
+    ``batch_size``: None for full batch, ``"online"`` (1) or a number. ``early_stopping``:
+    a patience in epochs (watching ``val_loss``) or an :class:`EarlyStopping`.
+    ``stop_when_solved`` stops when every output is within ``margin`` (0.4) of its
+    target for a whole epoch, as the classic papers count a problem solved.
+    """
+    cbs = list(callbacks)
+    if early_stopping is not None:
+        es = (
+            early_stopping
+            if isinstance(early_stopping, EarlyStopping)
+            else EarlyStopping(
+                "val_loss" if (validation is not None or validation_split) else "loss",
+                patience=int(early_stopping),
+            )
+        )
+        cbs.append(es)
+    if verbose:
+        cbs.append(PrintLogger(every=1 if verbose is True else int(verbose)))
+    trainer = Trainer(network, optimizer, batch_size=batch_size, callbacks=cbs, **options)
+    return trainer.fit(
+        data, epochs, validation, validation_split, sample_weight, target_loss, stop_when_solved
+    )
