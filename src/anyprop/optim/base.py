@@ -41,11 +41,13 @@ def optimizer(name: str):
     return deco
 
 
-def _params_of(params: Any) -> dict[str, np.ndarray]:
+def _params_of(params: Any) -> tuple[Mapping[str, np.ndarray], list[str]]:
+    """(the dict that holds the arrays, the names to train). The arrays are looked up by
+    name at each step, so a network may re-home them (its plan does, for sparse blocks)."""
     if hasattr(params, "trainable"):
-        return params.trainable()
+        return params.params, list(params.trainable())
     if isinstance(params, Mapping):
-        return dict(params)
+        return params, list(params)
     raise OptimizerError("an optimizer needs a Network or a dict of parameter arrays by name")
 
 
@@ -85,7 +87,7 @@ class Optimizer(ABC):
         lr_scale: Mapping[str, float] | None = None,
         **hyper: Any,
     ) -> None:
-        self.params = _params_of(params)
+        self._source, self.names = _params_of(params)
         unknown = set(hyper) - set(self.defaults)
         if unknown:
             known = ", ".join(
@@ -114,6 +116,12 @@ class Optimizer(ABC):
         self.steps = 0
         self.last_norm: float | None = None
 
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameter arrays by name, as they are now."""
+        src = self._source
+        return {n: src[n] for n in self.names}
+
     def _number(self, key: str, value: Any, minimum: float | None = None) -> float:
         if (
             isinstance(value, bool)
@@ -138,14 +146,16 @@ class Optimizer(ABC):
 
     def step(self, grads: Mapping[str, np.ndarray]) -> None:
         """Apply one update to every parameter from its gradient (arrays by name)."""
-        missing = [k for k in self.params if k not in grads]
+        missing = [k for k in self.names if k not in grads]
         if missing:
             raise OptimizerError(f"no gradient for parameter '{missing[0]}'")
         if self.clip_norm is not None:
-            grads = {k: np.array(grads[k]) for k in self.params}
+            grads = {k: np.array(grads[k]) for k in self.names}
             self.last_norm = clip_by_global_norm(grads, self.clip_norm)
         self.steps += 1
-        for name, w in self.params.items():
+        src = self._source
+        for name in self.names:
+            w = src[name]
             g = grads[name]
             if self.weight_decay and not self.decoupled_decay:
                 g = g + self.weight_decay * w

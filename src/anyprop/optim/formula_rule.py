@@ -69,7 +69,7 @@ class FormulaRule(Optimizer):
         return {
             **super().config(),
             "rule": self.rule_text,
-            "state_formulas": self.state_formulas,
+            "state": self.state_formulas,
             "initial": self.initial,
             "constants": self.constants,
         }

@@ -350,6 +350,24 @@ class Trainer:
         self.stop, self.stop_reason = False, None
         for cb in self.callbacks:
             cb.on_train_begin(self)
+        # Overflow shows up as a non-finite loss or gradient, which step() reports clearly;
+        # NumPy's own warnings would only repeat it (set once here: errstate is slow per step).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._epochs(train, val, weights, epochs, target_loss, stop_when_solved)
+        self.history.stop_reason = self.stop_reason or f"{self.epoch} epochs done"
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _epochs(
+        self,
+        train: Dataset,
+        val: Dataset | None,
+        weights: np.ndarray | None,
+        epochs: int,
+        target_loss: float | None,
+        stop_when_solved: bool,
+    ) -> None:
         try:
             while self.epoch < epochs and not self.stop:
                 if self.schedule is not None:
@@ -385,10 +403,6 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_end(self)
             raise
-        self.history.stop_reason = self.stop_reason or f"{self.epoch} epochs done"
-        for cb in self.callbacks:
-            cb.on_train_end(self)
-        return self.history
 
     def _check_data(self, data: Dataset) -> None:
         n_in = (
