@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from anyprop import Network, datasets
+from anyprop import AnypropError, Network, datasets
 from anyprop.nn.unitgraph import UnitGraph
 from anyprop.train import Standardizer, Trainer
 from anyprop.train.model_io import load_model, save_model
@@ -57,7 +57,7 @@ def test_writes_are_atomic(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.anyprop"]
     before = path.read_bytes()
     net = Network.layered([2, 2], seed=0)
-    with pytest.raises(Exception):
+    with pytest.raises(AnypropError, match="cannot write the model"):
         save_model(path, net, info={"bad": object()})  # fails while encoding: nothing written
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.anyprop"]
