@@ -1,5 +1,5 @@
 # anyprop: everything a fresh machine needs, from python3 and make alone.
-#   make demo   create .venv, install anyprop with its demo extras, run the demo
+#   make demo   create .venv, install anyprop with its demo extras, train the embedded default
 #   make test   create or reuse .venv, install the test tools, run the whole suite
 #   make lint   ruff over the code
 #   make bench  the benchmarks, printed as a table of ratios
@@ -24,7 +24,7 @@ $(VENV)/.test: $(VENV)/.created pyproject.toml
 	@touch $@
 
 demo: $(VENV)/.demo
-	$(PY) examples/skip_connection_tensors.py
+	$(VENV)/bin/anyprop train --out demo-model.anyprop
 
 test: $(VENV)/.test
 	$(PY) -m pytest

@@ -1,7 +1,8 @@
 """``anyprop`` entry point: ``main(argv)`` returns an exit status.
 
-0: success; 1: a check failed; 2: a user mistake, reported in one paragraph
-without a traceback (``--verbose`` shows it).
+0: success; 1: a check failed (a run not solved when asked to be); 2: a user
+mistake, reported in one paragraph without a traceback (``--verbose`` shows
+it); 130: interrupted (Ctrl-C), leaving the last checkpoint intact.
 """
 
 from __future__ import annotations
@@ -11,15 +12,33 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from anyprop.cli import ops_cmd
 from anyprop.cli.parser import build_parser
 from anyprop.errors import AnypropError
 
-HANDLERS = {"ops": ops_cmd.run}
+
+def _handler(command: str):  # imported on use: `anyprop --help` stays quick
+    if command == "train":
+        from anyprop.cli.commands.train import run_command
+
+        return run_command
+    if command in ("evaluate", "predict", "info"):
+        from anyprop.cli.commands import evaluate
+
+        return getattr(evaluate, f"{command}_command")
+    if command in ("transfer", "datasets"):
+        from anyprop.cli.commands import catalog
+
+        return getattr(catalog, f"{command}_command")
+    from anyprop.cli.commands.ops import ops_command
+
+    return ops_command
 
 
 def main(
-    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
@@ -31,15 +50,26 @@ def main(
     if args.command is None:
         parser.print_help(out)
         return 0
+    if getattr(args, "action", "") is None:
+        args.action = "list"
     try:
-        return HANDLERS[args.command](args, out)
+        handler = _handler(args.command)
+        if args.command == "predict":
+            return handler(args, out, err, stdin)
+        return handler(args, out, err)
     except AnypropError as e:
         if args.verbose:
             traceback.print_exc(file=err)
         err.write(f"anyprop {args.command}: error: {e}\n")
         return 2
+    except OSError as e:  # a file that cannot be written or read
+        if args.verbose:
+            traceback.print_exc(file=err)
+        name = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        err.write(f"anyprop {args.command}: error: {name}{e.strerror or e}\n")
+        return 2
     except KeyboardInterrupt:
-        err.write("anyprop: interrupted\n")
+        err.write(f"anyprop {args.command}: interrupted; the last checkpoint (if any) is intact\n")
         return 130
 
 

@@ -7,6 +7,33 @@ import argparse
 from anyprop._version import __version__
 
 
+def _sub(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help_: str,
+    example: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help_,
+        description=description or help_,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _batch(value: str) -> int | str:
+    if value in ("online", "full"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"batch size must be a number, 'online' or 'full', got {value!r}"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anyprop",
@@ -17,12 +44,155 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ops = sub.add_parser(
+    t = _sub(
+        sub,
+        "train",
+        "train a network (with no arguments: the embedded digits example)",
+        "anyprop train examples/specs/xor.toml --data xor --optimizer sgd --lr 0.5 "
+        "--momentum 0.9 --epochs 2000 --stop-when-solved --seeds 10",
+        "Train a network. SPEC is a network spec file (TOML); without one, a network that "
+        "fits the data is made (one hidden layer). With no arguments at all, trains the "
+        "embedded default: a network with a skip connection and a formula transfer "
+        "function on the bundled digits.",
+    )
+    t.add_argument("spec", nargs="?", help="network spec file (.toml)")
+    t.add_argument(
+        "--data", help="a data set name (see 'anyprop datasets list') or a file (.csv, .npy, .npz)"
+    )
+    t.add_argument(
+        "--target",
+        action="append",
+        help="target column of a data file (name or number; repeat for several); default: last",
+    )
+    t.add_argument("--epochs", type=int, help="epochs to train (in all, when resuming)")
+    t.add_argument(
+        "--batch-size",
+        type=_batch,
+        help="samples per step: a number, 'online' (1) or 'full' (the default)",
+    )
+    t.add_argument(
+        "--optimizer", help="sgd (default), adam, adamw, rmsprop, adagrad, irprop, quickprop"
+    )
+    t.add_argument("--lr", type=float, help="learning rate (sgd: 0.01 by default)")
+    t.add_argument("--momentum", type=float, help="momentum α for sgd")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay λ")
+    t.add_argument("--rule", help="an update rule as a formula, e.g. 'w - lr*g + 0.9*dw'")
+    t.add_argument("--schedule", help="learning-rate schedule: step, exponential, cosine, plateau")
+    t.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
+    t.add_argument("--hidden", type=int, default=32, help="hidden units when no spec is given")
+    t.add_argument(
+        "--transfer",
+        default="tanh",
+        help="hidden transfer function when no spec is given (a name or a formula in x)",
+    )
+    t.add_argument("--validation-split", type=float, help="fraction held out for validation")
+    t.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardise the inputs (default: when not all in [-1, 1])",
+    )
+    t.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without improvement; keep the best weights",
+    )
+    t.add_argument("--target-loss", type=float, help="stop when the loss reaches this")
+    t.add_argument(
+        "--stop-when-solved",
+        action="store_true",
+        help="stop when every output is within --margin of its target",
+    )
+    t.add_argument("--margin", type=float, default=0.4, help="margin for 'solved' (0.4)")
+    t.add_argument(
+        "--prime-offset",
+        type=float,
+        default=0.0,
+        help="Fahlman's sigmoid-prime offset, added to f' (0.1 in the paper)",
+    )
+    t.add_argument("--atanh-error", action="store_true", help="Fahlman's atanh error at outputs")
+    t.add_argument(
+        "--seeds",
+        type=int,
+        help="train from this many seeds and report the epochs to "
+        "success (min, max, mean, std), as the classic papers",
+    )
+    t.add_argument(
+        "--out", default="model.anyprop", help="where to write the model (default: model.anyprop)"
+    )
+    t.add_argument("--no-save", action="store_true", help="do not write a model file")
+    t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its model file")
+    t.add_argument("--plot", metavar="PNG", help="write training curves to this PNG")
+    t.add_argument("--json", action="store_true", help="machine-readable output")
+    t.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the progress bar (default: when the terminal is interactive)",
+    )
+
+    e = _sub(
+        sub,
+        "evaluate",
+        "a trained model's loss and metrics on data",
+        "anyprop evaluate model.anyprop --data digits",
+    )
+    e.add_argument("model", help="model file")
+    e.add_argument("--data", help="data set name or file (default: the training data)")
+    e.add_argument("--target", action="append", help="target column(s) of a data file")
+    e.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = _sub(
+        sub,
+        "predict",
+        "a trained model's outputs for new inputs",
+        "anyprop predict model.anyprop inputs.csv --out predictions.csv",
+    )
+    p.add_argument("model", help="model file")
+    p.add_argument("input", help="CSV of inputs (one row per sample; '-' reads standard input)")
+    p.add_argument("--out", default="-", help="CSV to write ('-', the default, is standard output)")
+
+    i = _sub(
+        sub,
+        "info",
+        "what a model file holds: topology, parameters, training",
+        "anyprop info model.anyprop",
+    )
+    i.add_argument("model", help="model file")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+
+    tr = _sub(
+        sub,
+        "transfer",
+        "the transfer functions: list them, or show one and its derivative",
+        "anyprop transfer show 'x/(1+abs(x))' --plot softsign.png",
+    )
+    tsub = tr.add_subparsers(dest="action", metavar="ACTION")
+    tl = _sub(tsub, "list", "list the transfer functions", "anyprop transfer list")
+    tl.add_argument("--json", action="store_true", help="machine-readable output")
+    ts = _sub(
+        tsub,
+        "show",
+        "a transfer function: f, f' as formulas, and values",
+        "anyprop transfer show leaky_relu --param alpha=0.2",
+    )
+    ts.add_argument("name", help="a name or a formula in x")
+    ts.add_argument("--param", action="append", default=[], help="a parameter, name=value")
+    ts.add_argument("--plot", metavar="PNG", help="draw f and f' to this PNG")
+    ts.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")
+    dsub = ds.add_subparsers(dest="action", metavar="ACTION")
+    dl = _sub(dsub, "list", "list the data sets", "anyprop datasets list --json")
+    dl.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ops = _sub(
+        sub,
         "ops",
-        help="list the autodiff primitives with their derivatives",
-        description="List anyprop's autodiff primitives, each with its derivative's formula.",
-        epilog="example: anyprop ops --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "list the autodiff primitives with their derivatives",
+        "anyprop ops --json",
+        "List anyprop's autodiff primitives, each with its derivative's formula.",
     )
     ops.add_argument("name", nargs="?", help="show one primitive in full")
     ops.add_argument("--json", action="store_true", help="machine-readable output")

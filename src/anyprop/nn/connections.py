@@ -54,6 +54,7 @@ class Connection:
         return 0 if self.rows is None else int(self.rows.size)
 
     shape: tuple[int, int] | None = field(default=None, repr=False)  # (source, target) units
+    explicit: bool = False  # initial weights given by the user (kept by reinitialize)
 
     def __repr__(self) -> str:
         what = self.kind

@@ -288,6 +288,7 @@ class Network:
                         "give one weight per pair"
                     )
                 weights = w if order is None else w[order]
+        c.explicit = weights is not None
         if weights is not None:
             w = np.array(weights, dtype=self.dtype)
             if w.shape != shape:
@@ -298,16 +299,40 @@ class Network:
             if not np.all(np.isfinite(w)):
                 raise NetworkError(f"{where}: the weights given contain NaN or infinity")
         else:
-            default = (
-                "glorot_uniform" if c.kind != "one_to_one" else {"name": "constant", "value": 1.0}
-            )
             try:
-                w = initializers.make(
-                    c.init or default, self.rng, shape, fan_in, fan_out, self.dtype
-                )
+                w = self._draw(c, shape, fan_in, fan_out)
             except AnypropError as e:
                 raise type(e)(f"{where}: {e}") from None
         self.params[c.param] = w
+
+    def _draw(
+        self, c: Connection, shape: tuple[int, ...], fan_in: float, fan_out: float
+    ) -> np.ndarray:
+        """Initial weights for connection ``c`` from its initialiser (glorot_uniform by default;
+        one-to-one connections start at 1)."""
+        default = "glorot_uniform" if c.kind != "one_to_one" else {"name": "constant", "value": 1.0}
+        return initializers.make(c.init or default, self.rng, shape, fan_in, fan_out, self.dtype)
+
+    def reinitialize(self, seed: int | np.random.Generator | None) -> None:
+        """Draw every weight again from a new seed (weights given explicitly are kept),
+        in place, in the order the network was built."""
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        for g in self.groups.values():
+            if g.bias_param is not None:
+                new = initializers.make(g.bias_init, self.rng, (g.size,), 1, g.size, self.dtype)
+                self.params[g.bias_param][...] = new
+        for c in self.connections.values():
+            if c.share is not None or c.explicit:
+                continue
+            s, t = self.groups[c.src].size, self.groups[c.tgt].size
+            w = self.params[c.param]
+            if c.kind == "dense":
+                fan_in, fan_out = s, t
+            elif c.kind == "one_to_one":
+                fan_in = fan_out = 1
+            else:
+                fan_in, fan_out = c.nnz / t, c.nnz / s
+            w[...] = self._draw(c, w.shape, fan_in, fan_out)
 
     def _connect_shared(self, c: Connection, s: Group, t: Group, where: str) -> None:
         owner = self.connections.get(c.share)

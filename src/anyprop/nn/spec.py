@@ -200,6 +200,7 @@ def from_dict(data: Mapping, loc: _Locator | None = None) -> Network | UnitGraph
         raise loc.error((), str(e)) from None
     if "name" in meta:
         net.name = str(meta["name"])
+    net.seeded = seed is not None
     return net
 
 

@@ -126,7 +126,8 @@ class Checkpoint(Callback):
             trainer.save(self.path, **self.extra)
 
     def on_train_end(self, trainer: Any) -> None:
-        trainer.save(self.path, **self.extra)
+        if trainer.stop_reason != "interrupted":  # a half-done epoch would not resume exactly
+            trainer.save(self.path, **self.extra)
 
 
 class PrintLogger(Callback):

@@ -289,6 +289,54 @@ class Standardizer:
         return (x - self.mean) / self.std
 
 
+def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndarray:
+    """Inputs for prediction from CSV text: one row per sample, the model's features.
+
+    A header row is optional; with one, the columns are matched to the model's
+    feature names (extra columns, such as a target, are ignored).
+    """
+    rows = [
+        (i + 1, r)
+        for i, r in enumerate(csv.reader(text.splitlines()))
+        if r and any(c.strip() for c in r)
+    ]
+    if not rows:
+        raise DataError(f"{source}: no inputs")
+    first = [c.strip() for c in rows[0][1]]
+    n = len(feature_names)
+    cols = list(range(len(first)))
+    if not all(_is_number(c) for c in first):
+        missing = [f for f in feature_names if f not in first]
+        if missing:
+            from anyprop.registry import suggest
+
+            raise DataError(
+                f"{source}: the header has no column '{missing[0]}'"
+                f"{suggest(missing[0], first)} (the model's features are "
+                f"{', '.join(feature_names[:6])}{'...' if n > 6 else ''})"
+            )
+        cols = [first.index(f) for f in feature_names]
+        rows = rows[1:]
+    elif len(first) != n:
+        raise DataError(f"{source}: rows have {len(first)} values; the model takes {n} inputs")
+    x = np.empty((len(rows), n))
+    for i, (line, r) in enumerate(rows):
+        if len(r) != len(first):
+            raise DataError(f"{source}: line {line} has {len(r)} cells, expected {len(first)}")
+        for j, c in enumerate(cols):
+            cell = r[c].strip()
+            try:
+                v = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{source}: line {line}, column {c + 1}: '{cell}' is not a number"
+                ) from None
+            if not math.isfinite(v):
+                raise DataError(f"{source}: line {line}, column {c + 1}: {cell} is not finite")
+            x[i, j] = v
+    return x
+
+
 def as_columns(x: Sequence | np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     return a[:, None] if a.ndim == 1 else a

@@ -58,10 +58,11 @@ class History:
     def last(self, key: str) -> float:
         values = self[key]
         if not values:
-            raise KeyError(f"history has no '{key}' (it has {', '.join(self.keys())})")
+            raise KeyError(f"history has no '{key}' (it has {', '.join(self.names())})")
         return values[-1]
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
+        """The figures recorded (loss, metrics, val_..., lr, time), in order of appearance."""
         out: list[str] = []
         for e in self.epochs:
             out += [k for k in e if k not in out]

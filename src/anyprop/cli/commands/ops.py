@@ -15,7 +15,7 @@ def _summary(name: str) -> str:
     return doc.split("\n\n")[0].replace("\n", " ")
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
+def ops_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.name:
         doc = inspect.getdoc(PRIMITIVES.get(args.name)) or ""
         if args.json:

@@ -1,0 +1,131 @@
+"""``anyprop evaluate``, ``anyprop predict`` and ``anyprop info``: using a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import Any, TextIO
+
+from anyprop.cli.output import table, to_json
+from anyprop.errors import AnypropError
+from anyprop.fileio import atomic_write
+from anyprop.train.data import read_inputs
+from anyprop.train.evaluate import evaluate, predict_table
+from anyprop.train.job import load_data
+from anyprop.train.model_io import load_model
+
+
+def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    model = load_model(args.model)
+    job = model.info.get("job", {})
+    source = args.data or job.get("data")
+    if source is None:
+        raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
+    target = (
+        (args.target[0] if args.target and len(args.target) == 1 else args.target)
+        if args.data
+        else job.get("target")
+    )
+    data = load_data(source, target)
+    result = evaluate(model, data)
+    if args.json:
+        to_json(out, {"data": data.name, **result})
+    else:
+        table(out, f"{args.model} on {data.name}", ["", "value"], list(result.items()))
+    return 0
+
+
+def predict_command(
+    args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | None = None
+) -> int:
+    model = load_model(args.model)
+    if args.input == "-":
+        text, source = (stdin or sys.stdin).read(), "<standard input>"
+    else:
+        try:
+            with open(args.input, encoding="utf-8-sig") as f:
+                text = f.read()
+        except OSError as e:
+            raise AnypropError(f"{args.input}: cannot read: {e.strerror or e}") from None
+        source = args.input
+    names = model.feature_names or [f"x{i}" for i in range(_n_inputs(model))]
+    x = read_inputs(text, source, names)
+    cols, values, labels = predict_table(model, x)
+    lines: list[list[Any]] = [(["label"] if labels else []) + cols]
+    for k, row in enumerate(values):
+        lines.append(([labels[k]] if labels else []) + [f"{v:.6g}" for v in row])
+    if args.out == "-":
+        csv.writer(out, lineterminator="\n").writerows(lines)
+    else:
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(lines)
+        atomic_write(args.out, buf.getvalue().encode("utf-8"))
+        err.write(f"{len(values)} predictions written to {args.out}\n")
+    return 0
+
+
+def _n_inputs(model: Any) -> int:
+    net = model.net
+    if hasattr(model.network, "inputs") and hasattr(model.network, "split_targets"):
+        return len(model.network.inputs)
+    return sum(net.groups[g].size for g in net.inputs)
+
+
+def info_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    model = load_model(args.model)
+    net = model.net
+    history = model.history or {}
+    epochs = history.get("epochs") or []
+    final = {k: v for k, v in (epochs[-1] if epochs else {}).items() if k != "time"}
+    opt = (model.trainer_state or {}).get("optimizer", {}).get("config")
+    info = {
+        "model": args.model,
+        "network": net.name,
+        "groups": [
+            {
+                "name": g.name,
+                "size": g.size,
+                "transfer": None if g.is_input else repr(g.transfer),
+                "loss": None if g.loss is None else repr(g.loss),
+                "input": g.is_input,
+            }
+            for g in net.groups.values()
+        ],
+        "connections": [repr(c).strip("<>") for c in net.connections.values()],
+        "parameters": net.num_params,
+        "data": {
+            "features": len(model.feature_names),
+            "labels": model.labels,
+            "task": model.task,
+            "standardized": model.standardizer is not None,
+        },
+        "training": {
+            "epochs": len(epochs),
+            "final": final,
+            "stop_reason": history.get("stop_reason"),
+            "solved_epoch": history.get("solved_epoch"),
+            "optimizer": opt,
+        },
+    }
+    if args.json:
+        to_json(out, info)
+        return 0
+    out.write(net.summary() + "\n\n")
+    d = info["data"]
+    out.write(
+        f"data: {d['features']} features, task {d['task']}"
+        f"{', labels ' + ', '.join(d['labels']) if d['labels'] else ''}"
+        f"{', standardised' if d['standardized'] else ''}\n"
+    )
+    if epochs:
+        out.write(
+            f"training: {len(epochs)} epochs, {info['training']['stop_reason']}"
+            f"{', optimizer ' + opt['name'] if opt else ''}\n"
+        )
+        table(out, "Final figures", ["", "value"], list(final.items()))
+    else:
+        out.write("training: none recorded\n")
+    return 0

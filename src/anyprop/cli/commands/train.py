@@ -1,0 +1,145 @@
+"""``anyprop train``: run a training job and show it."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any, TextIO
+
+from anyprop.cli.output import table, to_json
+from anyprop.cli.progress import BarProgress, LineProgress
+from anyprop.errors import AnypropError
+from anyprop.train.job import TrainJob, run, run_seeds
+
+
+def job_from(args: argparse.Namespace) -> TrainJob:
+    fields: dict[str, Any] = {}
+    for name in (
+        "epochs",
+        "optimizer",
+        "lr",
+        "momentum",
+        "rule",
+        "validation_split",
+        "standardize",
+        "early_stopping",
+        "target_loss",
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            fields[name] = value
+    if args.batch_size is not None:
+        fields["batch_size"] = None if args.batch_size == "full" else args.batch_size
+    if args.target:
+        fields["target"] = args.target[0] if len(args.target) == 1 else args.target
+    fields.update(
+        seed=args.seed,
+        hidden=args.hidden,
+        transfer=args.transfer,
+        weight_decay=args.weight_decay,
+        stop_when_solved=args.stop_when_solved,
+        margin=args.margin,
+        prime_offset=args.prime_offset,
+        atanh_error=args.atanh_error,
+        out=None if args.no_save else args.out,
+        resume=args.resume,
+    )
+    if args.schedule:
+        epochs = fields.get("epochs", 100)
+        fields["schedule"] = {
+            "name": args.schedule,
+            **({"epochs": epochs} if args.schedule == "cosine" else {}),
+        }
+    if args.spec is None and args.data is None and args.resume is None:
+        return TrainJob.default(**fields)
+    return TrainJob(data=args.data, spec=args.spec, **fields)
+
+
+def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    job = job_from(args)
+    if args.seeds is not None:
+        return _seeds(job, args, out, err)
+    show_bar = args.progress if args.progress is not None else (err.isatty() and not args.json)
+    progress: list[Any] = []
+
+    def on_start(trainer: Any, data: Any) -> None:
+        n = len(data) - round(len(data) * (job.validation_split or 0.0))
+        size = trainer.batch_size or n
+        cb = (
+            BarProgress(err, job.epochs, math.ceil(n / size))
+            if show_bar
+            else (LineProgress(err, job.epochs) if not args.json else None)
+        )
+        if cb is not None:
+            trainer.callbacks.insert(0, cb)  # fit() starts it
+            progress.append(cb)
+
+    if job.spec_text is not None and not args.json:
+        err.write(
+            "anyprop train: the embedded default: a 64-48-10 network with a skip connection "
+            "and the transfer function x/(1+abs(x)), on the bundled digits\n"
+        )
+    result = run(job, on_start=on_start)
+    summary = result.summary()
+    if args.plot:
+        from anyprop.train.plots import plot_history
+
+        plot_history(result.history, args.plot, title=f"{summary['data']}")
+        summary["plot"] = args.plot
+    if args.json:
+        to_json(out, {**summary, "history": result.history.to_dict()["epochs"]})
+    else:
+        rows = [
+            (k, summary["final"][k], summary["best"].get(k, ""))
+            for k in summary["final"]
+            if k != "lr"
+        ]
+        table(out, "Training summary", ["", "final", "best"], rows)
+        out.write(
+            f"epochs: {summary['epochs']}"
+            f"{f' (resumed after {result.resumed_from})' if result.resumed_from else ''}"
+            f"   time: {summary['seconds']:.2f} s   stopped: {summary['stop_reason']}\n"
+        )
+        if summary["solved_epoch"] is not None and (
+            job.stop_when_solved or result.data.task == "binary"
+        ):
+            out.write(
+                f"solved (every output within {job.margin} of its target) at epoch "
+                f"{summary['solved_epoch']}\n"
+            )
+        if summary["model"]:
+            out.write(f"model written to {summary['model']}\n")
+        if args.plot:
+            out.write(f"curves written to {args.plot}\n")
+    if job.stop_when_solved and summary["solved_epoch"] is None:
+        err.write(f"anyprop train: not solved within {job.epochs} epochs\n")
+        return 1
+    return 0
+
+
+def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if job.resume:
+        raise AnypropError("--seeds starts fresh runs; it cannot be combined with --resume")
+
+    def progress(k: int, solved: int | None) -> None:
+        if not args.json:
+            what = f"solved at epoch {solved}" if solved else "not solved"
+            err.write(f"seed {job.seed + k}: {what}\n")
+
+    stats = run_seeds(job, args.seeds, progress).stats()
+    if args.json:
+        to_json(out, stats)
+    else:
+        table(
+            out,
+            f"Epochs to success over {stats['runs']} seeds (margin {job.margin}, at most "
+            f"{job.epochs} epochs)",
+            ["runs", "solved", "failures", "min", "max", "mean", "std", "median"],
+            [
+                [
+                    stats.get(k, "")
+                    for k in ("runs", "solved", "failures", "min", "max", "mean", "std", "median")
+                ]
+            ],
+        )
+    return 0 if stats["solved"] else 1

@@ -1,0 +1,419 @@
+"""A training job: data and network in, trained model out (what ``anyprop train`` runs).
+
+>>> job = TrainJob(data="xor", hidden=3, transfer="tanh", optimizer="sgd", lr=0.5,
+...                momentum=0.9, epochs=400, out=None)
+>>> result = run(job)
+>>> result.history.last("loss") < 0.05
+True
+
+A job names its data (a data set or a file), optionally a network spec, and
+how to train. Without a spec, a network that fits the data is made: one hidden
+layer, and an output layer and loss that fit the task (softmax and
+cross-entropy for classes, sigmoid and MSE for 0/1 targets, linear and MSE for
+numbers). Inputs are standardised when they are not already in [−1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anyprop.errors import AnypropError
+from anyprop.nn import Network
+from anyprop.nn import spec as spec_io
+from anyprop.nn.unitgraph import UnitGraph
+from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping
+from anyprop.train.data import Dataset, Standardizer, load_file
+from anyprop.train.model_io import load_model
+from anyprop.train.trainer import History, Trainer
+
+#: The embedded default: a network with a skip connection and a transfer function
+#: given as a formula, on the bundled digits. ``anyprop train`` with no arguments.
+DEFAULT_SPEC = """
+# The embedded default of `anyprop train`: handwritten digits (8x8 pixels, 10 classes).
+[network]
+name = "digits-skip"
+seed = 0
+
+[groups.pixels]
+size = 64
+input = true
+
+[groups.hidden]
+size = 48
+transfer = "x/(1+abs(x))"      # softsign, given as a formula: its derivative is found for you
+
+[groups.digit]
+size = 10
+transfer = "softmax"
+loss = "cross_entropy"          # fused with softmax: the output delta is o - t
+
+[[connections]]
+from = "pixels"
+to = "hidden"
+
+[[connections]]
+from = "hidden"
+to = "digit"
+
+[[connections]]                 # a skip connection: pixels straight to the output
+from = "pixels"
+to = "digit"
+"""
+
+DEFAULTS = {
+    "data": "digits",
+    "epochs": 30,
+    "optimizer": "adam",
+    "lr": 0.003,
+    "batch_size": 32,
+    "validation_split": 0.2,
+}
+
+
+@dataclass
+class TrainJob:
+    """What to train and how; every field has the meaning of the matching CLI option."""
+
+    data: str | Dataset | None = None
+    spec: str | None = None  # a spec file's path, or None (a network made for the data)
+    spec_text: str | None = None  # spec TOML given as text
+    target: Any = None
+    hidden: int = 32
+    transfer: str = "tanh"
+    epochs: int = 100
+    batch_size: int | str | None = None
+    optimizer: str = "sgd"
+    lr: float | None = None
+    momentum: float | None = None
+    rule: str | None = None  # an update rule as a formula (the "formula" optimizer)
+    weight_decay: float = 0.0
+    schedule: Any = None
+    seed: int = 0
+    validation_split: float = 0.0
+    standardize: bool | None = None  # None: when the inputs are not all in [-1, 1]
+    early_stopping: int | None = None
+    target_loss: float | None = None
+    stop_when_solved: bool = False
+    margin: float = 0.4
+    prime_offset: float = 0.0
+    atanh_error: bool = False
+    out: str | None = "model.anyprop"
+    checkpoint_seconds: float = 5.0
+    resume: str | None = None
+    reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
+    extra_callbacks: list[Callback] = field(default_factory=list)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> TrainJob:
+        """The embedded default job (the digits network with a skip connection)."""
+        fields = {**DEFAULTS, "spec_text": DEFAULT_SPEC, **overrides}
+        return cls(**fields)
+
+
+@dataclass
+class TrainResult:
+    network: Any
+    history: History
+    data: Dataset
+    standardizer: Standardizer | None
+    out: str | None
+    seconds: float
+    epochs_run: int
+    resumed_from: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        h = self.history
+        final = {k: v for k, v in (h.epochs[-1] if h.epochs else {}).items() if k != "time"}
+        best = {}
+        for key in h.names():
+            if key in ("lr", "time"):
+                continue
+            values = h[key]
+            higher = key.removeprefix("val_") in ("accuracy", "r2", "solved")
+            best[key] = max(values) if higher else min(values)
+        return {
+            "epochs": len(h),
+            "final": final,
+            "best": best,
+            "stop_reason": h.stop_reason,
+            "solved_epoch": h.solved_epoch,
+            "seconds": self.seconds,
+            "model": self.out,
+            "data": self.data.name,
+            "samples": len(self.data),
+        }
+
+
+def load_data(source: str | Dataset, target: Any = None) -> Dataset:
+    """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz)."""
+    if isinstance(source, Dataset):
+        return source
+    from anyprop import datasets
+
+    path = Path(source)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
+        return load_file(path, target)
+    if target is not None:
+        raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
+    return datasets.load(source)
+
+
+def default_network(data: Dataset, hidden: int, transfer: str, seed: int) -> Network:
+    """One hidden layer, with the output layer and loss the task calls for."""
+    out_transfer, loss = {
+        "classification": ("softmax", "cross_entropy"),
+        "binary": ("sigmoid", "mse"),
+    }.get(data.task, ("identity", "mse"))
+    sizes = [data.x.shape[1]] + ([hidden] if hidden else []) + [data.n_outputs]
+    return Network.layered(
+        sizes, transfer=transfer, output_transfer=out_transfer, loss=loss, seed=seed
+    )
+
+
+def _check_fit(network: Any, data: Dataset) -> None:
+    net = getattr(network, "network", network)
+    if isinstance(network, UnitGraph):
+        n_in, n_out = len(network.inputs), len(network.outputs)
+    else:
+        n_in = sum(net.groups[g].size for g in net.inputs)
+        outs = [g for g in net.outputs if net.groups[g].loss is not None]
+        if not outs:
+            raise AnypropError("the network has no output group with a loss to train")
+        n_out = net.groups[outs[0]].size
+    if data.x.shape[1] != n_in:
+        raise AnypropError(
+            f"the data '{data.name}' have {data.x.shape[1]} input columns, but the "
+            f"network has {n_in} input units"
+        )
+    need = data.n_outputs
+    if data.task == "classification":
+        if n_out != need:
+            raise AnypropError(
+                f"the data '{data.name}' have {need} classes, but the network's "
+                f"output has {n_out} units"
+            )
+    elif n_out != need:
+        raise AnypropError(
+            f"the data '{data.name}' have {need} target column(s), but the "
+            f"network's output has {n_out} units"
+        )
+
+
+def _standardizer(job: TrainJob, data: Dataset) -> Standardizer | None:
+    want = job.standardize
+    if want is None:
+        want = bool(np.abs(data.x).max() > 1.0)
+    return Standardizer.fit(data.x) if want else None
+
+
+def _network(job: TrainJob, data: Dataset) -> Any:
+    """The job's network. A spec's weights come from the spec's own seed; without one (or
+    when ``reseed``), from the job's seed, so that every run is reproducible."""
+    if job.spec_text is None and job.spec is None:
+        return default_network(data, job.hidden, job.transfer, job.seed)
+    net = (
+        spec_io.loads(job.spec_text, "<embedded default>")
+        if job.spec_text is not None
+        else spec_io.load(job.spec)
+    )
+    inner = getattr(net, "network", net)
+    if job.reseed or not getattr(inner, "seeded", False):
+        inner.reinitialize(job.seed)
+    return net
+
+
+def _optimizer_options(job: TrainJob) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if job.rule is not None:
+        opts["rule"] = job.rule
+    if job.lr is not None:
+        opts["lr"] = job.lr
+    if job.momentum is not None:
+        opts["momentum"] = job.momentum
+    if job.weight_decay:
+        opts["weight_decay"] = job.weight_decay
+    return opts
+
+
+def run(
+    job: TrainJob,
+    callbacks: Iterable[Callback] = (),
+    on_start: Callable[[Trainer, Dataset], None] | None = None,
+) -> TrainResult:
+    """Run a training job; writes the model (and checkpoints) to ``job.out``."""
+    resumed_from = 0
+    if job.resume:
+        model = load_model(job.resume)
+        if model.trainer_state is None:
+            raise AnypropError(f"{job.resume}: this model has no training state to resume from")
+        info = model.info.get("job", {})
+        data = load_data(
+            job.data or info.get("data"), job.target if job.data else info.get("target")
+        )
+        network, std = model.network, model.standardizer
+        split = (
+            info.get("validation_split", 0.0)
+            if job.validation_split == 0.0
+            else job.validation_split
+        )
+        job.validation_split = split
+    else:
+        if job.data is None:
+            raise AnypropError("give the data to train on: --data NAME or --data FILE")
+        data = load_data(job.data, job.target)
+        network = _network(job, data)
+        std = _standardizer(job, data)
+    _check_fit(network, data)
+    if std is not None:
+        data = Dataset(
+            std.transform(data.x),
+            data.y,
+            data.name,
+            data.feature_names,
+            data.target_names,
+            data.labels,
+            data.task,
+        )
+    info = {
+        "job": {
+            "data": job.data if isinstance(job.data, str) else data.name,
+            "target": job.target,
+            "validation_split": job.validation_split,
+            "epochs": job.epochs,
+            "seed": job.seed,
+        }
+    }
+    extra = {
+        "standardizer": std,
+        "labels": data.labels,
+        "feature_names": data.feature_names,
+        "target_names": data.target_names,
+        "task": data.task,
+        "info": info,
+    }
+    cbs = list(callbacks) + list(job.extra_callbacks)
+    if job.early_stopping is not None:
+        cbs.insert(
+            0,
+            EarlyStopping(
+                "val_loss" if job.validation_split else "loss", patience=job.early_stopping
+            ),
+        )
+    if job.out:
+        cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
+    if job.resume:
+        trainer = Trainer.from_state(network, model.trainer_state, callbacks=cbs)
+        resumed_from = trainer.epoch
+    else:
+        trainer = Trainer(
+            network,
+            job.optimizer,
+            batch_size=job.batch_size,
+            seed=job.seed,
+            schedule=job.schedule,
+            margin=job.margin,
+            callbacks=cbs,
+            prime_offset=job.prime_offset,
+            atanh_error=job.atanh_error,
+            **_optimizer_options(job),
+        )
+    if on_start is not None:
+        on_start(trainer, data)
+    t0 = time.perf_counter()
+    history = trainer.fit(
+        data,
+        job.epochs,
+        validation_split=job.validation_split,
+        target_loss=job.target_loss,
+        stop_when_solved=job.stop_when_solved,
+    )
+    return TrainResult(
+        network,
+        history,
+        data,
+        std,
+        job.out,
+        time.perf_counter() - t0,
+        trainer.epoch - resumed_from,
+        resumed_from,
+    )
+
+
+class TimedCheckpoint(Checkpoint):
+    """A checkpoint written at most every ``seconds`` (and always at the end, or when
+    interrupted), so that short epochs do not spend their time writing files."""
+
+    def __init__(self, path: str, seconds: float, extra: dict[str, Any]) -> None:
+        super().__init__(path, 1, extra)
+        self.seconds = seconds
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        if time.perf_counter() - self._last >= self.seconds:
+            trainer.save(self.path, **self.extra)
+            self._last = time.perf_counter()
+
+
+@dataclass
+class SeedsResult:
+    """Epochs to success over several seeds, as the classic papers report them."""
+
+    epochs: list[int]
+    failures: int
+    runs: int
+
+    def stats(self) -> dict[str, Any]:
+        e = np.array(self.epochs, dtype=float)
+        out = {"runs": self.runs, "solved": len(self.epochs), "failures": self.failures}
+        if e.size:
+            out.update(
+                min=int(e.min()),
+                max=int(e.max()),
+                mean=float(e.mean()),
+                std=float(e.std(ddof=1)) if e.size > 1 else 0.0,
+                median=float(np.median(e)),
+            )
+        return out
+
+
+def run_seeds(
+    job: TrainJob, seeds: int, progress: Callable[[int, int | None], None] | None = None
+) -> SeedsResult:
+    """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
+    run when solved; a run that is not solved within ``job.epochs`` counts as a failure
+    (a restart, in Fahlman's terms)."""
+    if seeds < 1:
+        raise AnypropError(f"--seeds must be >= 1, got {seeds}")
+    epochs, failures = [], 0
+    for k in range(seeds):
+        one = TrainJob(
+            **{
+                **asdict(job),
+                "seed": job.seed + k,
+                "stop_when_solved": True,
+                "out": None,
+                "resume": None,
+                "reseed": True,
+                "extra_callbacks": [],
+            }
+        )
+        result = run(one)
+        solved = result.history.solved_epoch
+        if solved is None:
+            failures += 1
+        else:
+            epochs.append(int(solved))
+        if progress is not None:
+            progress(k, solved)
+    return SeedsResult(epochs, failures, seeds)
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if isinstance(value, float) and math.isfinite(value) else None
