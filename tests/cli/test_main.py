@@ -47,7 +47,7 @@ def test_verbose_shows_the_traceback():
 def test_help_and_version_exit_zero(capsys):
     assert run("--version")[0] == 0
     assert run("ops", "--help")[0] == 0
-    assert "example: anyprop ops" in capsys.readouterr().out
+    assert "example:\n  anyprop ops" in capsys.readouterr().out
     assert run("--no-such-flag")[0] == 2
 
 

@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="model.anyprop", help="where to write the model (default: model.anyprop)"
     )
     t.add_argument("--no-save", action="store_true", help="do not write a model file")
+    t.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="write the model at most this often while training (default 5; 0: "
+        "every epoch); Ctrl-C keeps the last one",
+    )
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its model file")
     t.add_argument("--plot", metavar="PNG", help="write training curves to this PNG")
     t.add_argument("--json", action="store_true", help="machine-readable output")

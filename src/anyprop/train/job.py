@@ -155,14 +155,14 @@ def load_data(source: str | Dataset, target: Any = None) -> Dataset:
     """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz)."""
     if isinstance(source, Dataset):
         return source
-    from anyprop import datasets
+    from anyprop.datasets import load as load_named  # datasets builds on train.data
 
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
         return load_file(path, target)
     if target is not None:
         raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
-    return datasets.load(source)
+    return load_named(source)
 
 
 def default_network(data: Dataset, hidden: int, transfer: str, seed: int) -> Network:
@@ -314,7 +314,7 @@ def run(
     else:
         trainer = Trainer(
             network,
-            job.optimizer,
+            "formula" if job.rule is not None else job.optimizer,
             batch_size=job.batch_size,
             seed=job.seed,
             schedule=job.schedule,

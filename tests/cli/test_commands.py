@@ -1,0 +1,307 @@
+"""Every command in-process (exit status and output), and a few through the console script."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anyprop.cli import main
+from anyprop.train.model_io import load_model
+
+ROOT = Path(__file__).resolve().parents[2]
+XOR_SPEC = str(ROOT / "examples" / "specs" / "xor.toml")
+
+
+def run(*argv, stdin=None):
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin or ""))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_the_embedded_default_reaches_95_percent():
+    status, out, err = run("train", "--no-save", "--json")
+    assert status == 0, err
+    summary = json.loads(out)
+    assert summary["final"]["val_accuracy"] >= 0.95
+    assert summary["seconds"] < 60
+    assert "skip connection" in err or err == ""
+
+
+def test_train_a_spec_until_solved(tmp_path):
+    model = tmp_path / "xor.anyprop"
+    status, out, err = run(
+        "train",
+        XOR_SPEC,
+        "--data",
+        "xor",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+        "--momentum",
+        "0.9",
+        "--epochs",
+        "3000",
+        "--stop-when-solved",
+        "--out",
+        str(model),
+        "--seed",
+        "1",
+    )
+    assert status == 0, err
+    assert "solved (every output within 0.4 of its target) at epoch" in out
+    assert f"model written to {model}" in out
+    assert load_model(model).history["solved_epoch"] is not None
+
+
+def test_not_solved_is_a_failed_check(tmp_path):
+    status, _, err = run(
+        "train", XOR_SPEC, "--data", "xor", "--epochs", "2", "--stop-when-solved", "--no-save"
+    )
+    assert status == 1 and "not solved within 2 epochs" in err
+
+
+def test_seeds_report_epochs_to_success():
+    status, out, err = run(
+        "train",
+        XOR_SPEC,
+        "--data",
+        "xor",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+        "--momentum",
+        "0.9",
+        "--epochs",
+        "3000",
+        "--seeds",
+        "3",
+        "--json",
+    )
+    assert status == 0, err
+    stats = json.loads(out)
+    assert stats["runs"] == 3 and stats["solved"] + stats["failures"] == 3
+    assert stats["min"] <= stats["mean"] <= stats["max"]
+    assert err.count("seed ") == 0  # progress lines are left out of --json runs
+
+
+def write_csv(path, n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    label = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
+    with open(path, "w") as f:
+        f.write("a,b,c,label\n")
+        for row, lab in zip(x, label, strict=True):
+            f.write(",".join(f"{v:.5f}" for v in row) + f",{lab}\n")
+
+
+def test_own_csv_train_evaluate_predict_info(tmp_path):
+    data = tmp_path / "d.csv"
+    write_csv(data)
+    model = tmp_path / "m.anyprop"
+    status, out, err = run(
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "60",
+        "--validation-split",
+        "0.25",
+        "--out",
+        str(model),
+        "--plot",
+        str(tmp_path / "curves.png"),
+    )
+    assert status == 0, err
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    status, out, err = run("evaluate", str(model), "--json")
+    assert status == 0, err
+    assert json.loads(out)["accuracy"] > 0.9
+    inputs = tmp_path / "new.csv"
+    inputs.write_text("a,b,c\n3,3,0\n-3,-3,0\n")
+    status, out, err = run("predict", str(model), str(inputs))
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert (
+        lines[0] == "label,p_no,p_yes"
+        and lines[1].startswith("yes,")
+        and lines[2].startswith("no,")
+    )
+    status, out, _ = run("predict", str(model), "-", stdin="3,3,0\n")
+    assert status == 0 and out.splitlines()[1].startswith("yes,")
+    status, _, err = run("predict", str(model), str(inputs), "--out", str(tmp_path / "p.csv"))
+    assert status == 0 and (tmp_path / "p.csv").read_text().startswith("label,")
+    status, out, _ = run("info", str(model), "--json")
+    info = json.loads(out)
+    assert status == 0 and info["data"]["labels"] == ["no", "yes"] and info["data"]["standardized"]
+    status, out, _ = run("info", str(model))
+    assert status == 0 and "trainable parameters" in out and "Final figures" in out
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    common = [
+        "--data",
+        "digits",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--batch-size",
+        "64",
+        "--validation-split",
+        "0.2",
+        "--seed",
+        "4",
+        "--checkpoint-every",
+        "0",
+    ]
+    whole, part = tmp_path / "whole.anyprop", tmp_path / "part.anyprop"
+    assert run("train", *common, "--epochs", "4", "--out", str(whole))[0] == 0
+    assert run("train", *common, "--epochs", "2", "--out", str(part))[0] == 0
+    status, out, err = run("train", "--resume", str(part), "--epochs", "4", "--out", str(part))
+    assert status == 0, err
+    assert "resumed after 2" in out
+    a, b = load_model(whole), load_model(part)
+    for k in a.net.params:
+        np.testing.assert_array_equal(a.net.params[k], b.net.params[k])
+    strip = lambda h: [{k: v for k, v in e.items() if k != "time"} for e in h["epochs"]]  # noqa: E731
+    assert strip(a.history) == strip(b.history)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--data", "xor", "--optimizer", "adamm"],
+            "unknown optimizer 'adamm'; did you mean 'adam'",
+        ),
+        (["train", "--data", "nosuch.csv"], "nosuch.csv: no such file"),
+        (["train", "--data", "xorr"], "did you mean 'xor'"),
+        (
+            ["train", XOR_SPEC, "--data", "parity"],
+            "the data 'parity4' have 4 input columns, but the network has 2",
+        ),
+        (["train", "--data", "xor", "--momentum", "1.5"], "momentum must be below 1"),
+        (["train", "--data", "xor", "--transfer", "tahn"], "unknown transfer function 'tahn'"),
+        (["train", "--data", "xor", "--rule", "w - lr*q"], "unknown name 'q'"),
+        (["info", "nosuch.anyprop"], "nosuch.anyprop: no such file"),
+        (["transfer", "show", "x/(1+"], "formula"),
+        (["train", "--resume", "nosuch.anyprop"], "no such file"),
+    ],
+)
+def test_user_mistakes_exit_2_with_a_message_and_no_traceback(argv, message, tmp_path):
+    os.chdir(tmp_path)
+    status, _, err = run(*argv, "--no-save") if argv[0] == "train" else run(*argv)
+    assert status == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_corrupt_model_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.anyprop"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    for cmd in ("info", "evaluate"):
+        status, _, err = run(cmd, str(bad))
+        assert (status == 2 and "corrupted" in err) or "truncated" in err
+
+
+def test_bad_csv_rows_are_named(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n1,2,3\n1,oops,3\n")
+    status, _, err = run("train", "--data", str(data), "--no-save")
+    assert status == 2 and "line 3, column 'b': 'oops' is not a number" in err
+
+
+def test_transfer_and_datasets_lists(tmp_path):
+    status, out, _ = run("transfer", "list")
+    assert status == 0 and "leaky_relu" in out and "elliot_symmetric" in out
+    status, out, _ = run("transfer", "show", "x/(1+abs(x))", "--plot", str(tmp_path / "t.png"))
+    assert status == 0 and "f'(x) =" in out and (tmp_path / "t.png").exists()
+    status, out, _ = run("transfer", "show", "leaky_relu", "--param", "alpha=0.2", "--json")
+    assert status == 0 and json.loads(out)["params"] == {"alpha": 0.2}
+    status, out, _ = run("datasets", "list", "--json")
+    assert status == 0 and {d["name"] for d in json.loads(out)} >= {"xor", "digits", "two_spirals"}
+    assert run("datasets")[0] == 0
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for cmd in (
+        ["train"],
+        ["evaluate"],
+        ["predict"],
+        ["info"],
+        ["transfer"],
+        ["transfer", "show"],
+        ["datasets"],
+        ["ops"],
+    ):
+        assert run(*cmd, "--help")[0] == 0
+        assert "example:" in capsys.readouterr().out, cmd
+
+
+def _script():
+    script = shutil.which("anyprop", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the anyprop console script is not installed in this environment")
+    return script
+
+
+def test_console_script_trains(tmp_path):
+    proc = subprocess.run(
+        [_script(), "train", "--data", "xor", "--epochs", "5", "--no-save"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Training summary" in proc.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_last_checkpoint(tmp_path):
+    model = tmp_path / "m.anyprop"
+    proc = subprocess.Popen(
+        [
+            _script(),
+            "train",
+            "--data",
+            "digits",
+            "--epochs",
+            "100000",
+            "--out",
+            str(model),
+            "--checkpoint-every",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.time() + 60
+    while not model.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    m = load_model(model)
+    assert m.trainer_state["epoch"] >= 1
+    assert [p.name for p in tmp_path.iterdir()] == ["m.anyprop"]  # no temporary files left
