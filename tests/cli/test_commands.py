@@ -305,3 +305,58 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_last_checkpoint(tmp_path):
     m = load_model(model)
     assert m.trainer_state["epoch"] >= 1
     assert [p.name for p in tmp_path.iterdir()] == ["m.anyprop"]  # no temporary files left
+
+
+def test_cli_seeds_match_the_api_for_a_classic_problem():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("classic", ROOT / "examples" / "classic.py")
+    classic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(classic)
+    api = [classic.epochs_to_success("xor", seed) for seed in range(3)]
+    status, out, err = run(
+        "train",
+        XOR_SPEC,
+        "--data",
+        "xor",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+        "--momentum",
+        "0.9",
+        "--loss-reduction",
+        "sum",
+        "--epochs",
+        "5000",
+        "--seeds",
+        "3",
+        "--json",
+    )
+    assert status == 0, err
+    stats = json.loads(out)
+    solved = [e for e in api if e is not None]
+    assert (
+        stats["solved"] == len(solved)
+        and stats["min"] == min(solved)
+        and stats["max"] == max(solved)
+    )
+
+
+def test_two_classes_with_one_sigmoid_output():
+    status, out, err = run(
+        "train",
+        str(ROOT / "examples" / "specs" / "skip.toml"),
+        "--data",
+        "moons",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.02",
+        "--epochs",
+        "200",
+        "--no-save",
+        "--json",
+    )
+    assert status == 0, err
+    assert json.loads(out)["final"]["accuracy"] > 0.95

@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--atanh-error", action="store_true", help="Fahlman's atanh error at outputs")
     t.add_argument(
+        "--loss-reduction",
+        choices=["mean", "sum"],
+        default="mean",
+        help="the loss over a batch: its mean (default) or its sum, as the classic "
+        "papers (their learning rates assume the sum)",
+    )
+    t.add_argument(
         "--seeds",
         type=int,
         help="train from this many seeds and report the epochs to "

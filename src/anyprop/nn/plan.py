@@ -175,6 +175,9 @@ class Plan:
         #: a constant added to f' of elementwise units, and the atanh error at MSE outputs.
         self.prime_offset = 0.0
         self.atanh_error = False
+        #: "mean" (L averages over samples, the default) or "sum" (L sums over them, as
+        #: the classic papers' E = ½ Σ_patterns Σ_units (o − t)²)
+        self.reduction = "mean"
 
     # --- helpers --------------------------------------------------------------
     def fused(self, group: str) -> bool:
@@ -348,6 +351,7 @@ class Plan:
         """L per output group, and for each either ('fused', δ) or ('out', ∂L/∂o)."""
         targets = self._targets(targets)
         n = self._batch
+        per_sample = 1.0 if self.reduction == "sum" else 1.0 / n
         weights = None
         if sample_weight is not None:
             s = np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
@@ -355,7 +359,7 @@ class Plan:
                 raise ShapeError(f"sample_weight has {s.size} values for {n} samples")
             if np.any(s < 0) or not np.all(np.isfinite(s)):
                 raise AnypropError("sample_weight must be finite and >= 0")
-            weights = (s / n)[:, None]
+            weights = (s * per_sample)[:, None]
         total, losses, grads = 0.0, {}, {}
         for name in self.loss_groups:
             g = self.groups[name]
@@ -371,8 +375,8 @@ class Plan:
                 if self.atanh_error and g.loss.name == "mse":  # Fahlman: δ from atanh(o − t)
                     d = np.arctanh(np.clip(outs[name] - t, -0.9999999, 0.9999999)).astype(d.dtype)
             if weights is None:
-                value = float(per.sum()) / n
-                scale: Any = g.loss_weight / n
+                value = float(per.sum()) * per_sample
+                scale: Any = g.loss_weight * per_sample
             else:
                 value = float((per * weights[:, 0]).sum())
                 scale = g.loss_weight * weights

@@ -104,6 +104,7 @@ class TrainJob:
     margin: float = 0.4
     prime_offset: float = 0.0
     atanh_error: bool = False
+    loss_reduction: str = "mean"  # "sum": E summed over the samples, as the classic papers
     out: str | None = "model.anyprop"
     checkpoint_seconds: float = 5.0
     resume: str | None = None
@@ -194,7 +195,7 @@ def _check_fit(network: Any, data: Dataset) -> None:
         )
     need = data.n_outputs
     if data.task == "classification":
-        if n_out != need:
+        if n_out != need and not (n_out == 1 and need == 2):  # one unit for two classes: 0/1
             raise AnypropError(
                 f"the data '{data.name}' have {need} classes, but the network's "
                 f"output has {n_out} units"
@@ -322,6 +323,7 @@ def run(
             callbacks=cbs,
             prime_offset=job.prime_offset,
             atanh_error=job.atanh_error,
+            loss_reduction=job.loss_reduction,
             **_optimizer_options(job),
         )
     if on_start is not None:

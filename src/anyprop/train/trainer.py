@@ -123,6 +123,7 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         prime_offset: float = 0.0,
         atanh_error: bool = False,
+        loss_reduction: str = "mean",
         **optimizer_options: Any,
     ) -> None:
         self.graph = network if hasattr(network, "split_targets") else None
@@ -168,6 +169,9 @@ class Trainer:
         self.class_weight = dict(class_weight) if class_weight else None
         self.callbacks = list(callbacks)
         self.prime_offset, self.atanh_error = float(prime_offset), bool(atanh_error)
+        if loss_reduction not in ("mean", "sum"):
+            raise AnypropError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
+        self.loss_reduction = loss_reduction
         self.config = {
             "batch_size": batch_size,
             "shuffle": shuffle,
@@ -175,6 +179,7 @@ class Trainer:
             "metrics": self.metric_names,
             "prime_offset": self.prime_offset,
             "atanh_error": self.atanh_error,
+            "loss_reduction": self.loss_reduction,
             "class_weight": {str(k): v for k, v in (self.class_weight or {}).items()},
             "schedule": None if self.schedule is None else self.schedule.config(),
         }
@@ -202,6 +207,7 @@ class Trainer:
         """One step of the rule on one batch; returns the Backprop."""
         plan = self.network.plan()
         plan.prime_offset, plan.atanh_error = self.prime_offset, self.atanh_error
+        plan.reduction = self.loss_reduction
         bp = plan.backprop(self._inputs(x), self._targets(y), w, check=False)
         grads = self.reduce_gradients(bp.grads)
         total = bp.loss
@@ -278,6 +284,7 @@ class Trainer:
     def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
         """(loss, outputs) on a whole data set, without training."""
         plan = self.network.plan()
+        plan.reduction = self.loss_reduction
         outs = plan.forward(self._inputs(data.x))
         total, _, _ = plan._loss(outs, self._targets(data.y), None, need_grad=False)
         y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
@@ -469,6 +476,7 @@ class Trainer:
             callbacks=callbacks,
             prime_offset=cfg.get("prime_offset", 0.0),
             atanh_error=cfg.get("atanh_error", False),
+            loss_reduction=cfg.get("loss_reduction", "mean"),
             **opt_cfg,
         )
         if schedule is not None:

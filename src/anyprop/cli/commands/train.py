@@ -41,6 +41,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         margin=args.margin,
         prime_offset=args.prime_offset,
         atanh_error=args.atanh_error,
+        loss_reduction=args.loss_reduction,
         out=None if args.no_save else args.out,
         resume=args.resume,
     )
