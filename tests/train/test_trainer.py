@@ -268,3 +268,15 @@ def test_training_mistakes():
         fit(net, digits_small(), batch_size=0, epochs=1, verbose=False)
     with pytest.raises(Exception, match="watches 'val_loss'"):
         fit(net, digits_small(), epochs=1, callbacks=[EarlyStopping()], verbose=False)
+
+
+def test_the_standardisation_is_fitted_on_the_training_part_only():
+    from anyprop.train.job import TrainJob, run, split_seed_for
+
+    result = run(
+        TrainJob(data="digits", epochs=1, validation_split=0.25, optimizer="adam", out=None, seed=5)
+    )
+    full = datasets.load("digits")
+    train, _ = full.split(0.25, np.random.default_rng(split_seed_for(5)))
+    np.testing.assert_allclose(result.standardizer.mean, train.x.mean(axis=0))
+    assert not np.allclose(result.standardizer.mean, full.x.mean(axis=0))

@@ -31,7 +31,7 @@ from anyprop.nn.unitgraph import UnitGraph
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping
 from anyprop.train.data import Dataset, Standardizer, load_file
 from anyprop.train.model_io import load_model
-from anyprop.train.trainer import History, Trainer
+from anyprop.train.trainer import History, Trainer, split_seed_for
 
 #: The embedded default: a network with a skip connection and a transfer function
 #: given as a formula, on the bundled digits. ``anyprop train`` with no arguments.
@@ -243,45 +243,57 @@ def _optimizer_options(job: TrainJob) -> dict[str, Any]:
     return opts
 
 
+def _standardized(data: Dataset | None, std: Standardizer | None) -> Dataset | None:
+    if data is None or std is None:
+        return data
+    return Dataset(
+        std.transform(data.x),
+        data.y,
+        data.name,
+        data.feature_names,
+        data.target_names,
+        data.labels,
+        data.task,
+    )
+
+
 def run(
     job: TrainJob,
     callbacks: Iterable[Callback] = (),
     on_start: Callable[[Trainer, Dataset], None] | None = None,
 ) -> TrainResult:
-    """Run a training job; writes the model (and checkpoints) to ``job.out``."""
+    """Run a training job; writes the model (and checkpoints) to ``job.out``.
+
+    The validation part is split off first (by a seed derived from the job's, kept in
+    the checkpoint so that a resumed run splits the same way), and the standardisation
+    is fitted on the training part only.
+    """
     resumed_from = 0
+    model = None
     if job.resume:
         model = load_model(job.resume)
         if model.trainer_state is None:
             raise AnypropError(f"{job.resume}: this model has no training state to resume from")
-        info = model.info.get("job", {})
+        saved = model.info.get("job", {})
         data = load_data(
-            job.data or info.get("data"), job.target if job.data else info.get("target")
+            job.data or saved.get("data"), job.target if job.data else saved.get("target")
         )
-        network, std = model.network, model.standardizer
-        split = (
-            info.get("validation_split", 0.0)
-            if job.validation_split == 0.0
-            else job.validation_split
-        )
-        job.validation_split = split
+        network = model.network
+        if job.validation_split == 0.0:
+            job.validation_split = saved.get("validation_split", 0.0)
+        split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
     else:
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
         data = load_data(job.data, job.target)
         network = _network(job, data)
-        std = _standardizer(job, data)
+        split_seed = split_seed_for(job.seed)
     _check_fit(network, data)
-    if std is not None:
-        data = Dataset(
-            std.transform(data.x),
-            data.y,
-            data.name,
-            data.feature_names,
-            data.target_names,
-            data.labels,
-            data.task,
-        )
+    train, val = data, None
+    if job.validation_split:
+        train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
+    std = model.standardizer if model is not None else _standardizer(job, train)
+    train, val = _standardized(train, std), _standardized(val, std)
     info = {
         "job": {
             "data": job.data if isinstance(job.data, str) else data.name,
@@ -301,15 +313,11 @@ def run(
     }
     cbs = list(callbacks) + list(job.extra_callbacks)
     if job.early_stopping is not None:
-        cbs.insert(
-            0,
-            EarlyStopping(
-                "val_loss" if job.validation_split else "loss", patience=job.early_stopping
-            ),
-        )
+        monitor = "val_loss" if job.validation_split else "loss"
+        cbs.insert(0, EarlyStopping(monitor, patience=job.early_stopping))
     if job.out:
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
-    if job.resume:
+    if model is not None:
         trainer = Trainer.from_state(network, model.trainer_state, callbacks=cbs)
         resumed_from = trainer.epoch
     else:
@@ -326,13 +334,14 @@ def run(
             loss_reduction=job.loss_reduction,
             **_optimizer_options(job),
         )
+    trainer.split_seed = split_seed
     if on_start is not None:
-        on_start(trainer, data)
+        on_start(trainer, train)
     t0 = time.perf_counter()
     history = trainer.fit(
-        data,
+        train,
         job.epochs,
-        validation_split=job.validation_split,
+        validation=val,
         target_loss=job.target_loss,
         stop_when_solved=job.stop_when_solved,
     )

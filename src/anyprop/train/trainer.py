@@ -35,6 +35,12 @@ from anyprop.train.data import Dataset
 from anyprop.train.metrics import METRICS, default_metrics
 
 
+def split_seed_for(seed: int | None) -> int:
+    """The seed of the validation split of a run seeded ``seed`` (apart from the stream that
+    shuffles the batches, so that the split does not depend on the epochs run)."""
+    return int(np.random.default_rng(seed).integers(2**32))
+
+
 class TrainingError(AnypropError, RuntimeError):
     """Training that cannot go on (a non-finite loss or delta, say)."""
 
@@ -161,7 +167,7 @@ class Trainer:
             self.split_seed = int(seed.integers(2**32))
         else:
             self.rng = np.random.default_rng(seed)
-            self.split_seed = int(np.random.default_rng(seed).integers(2**32))
+            self.split_seed = split_seed_for(seed)
         self.metric_names = list(metrics) if metrics is not None else None
         for m in self.metric_names or []:
             METRICS.get(m)

@@ -64,7 +64,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress: list[Any] = []
 
     def on_start(trainer: Any, data: Any) -> None:
-        n = len(data) - round(len(data) * (job.validation_split or 0.0))
+        n = len(data)  # the training part
         size = trainer.batch_size or n
         cb = (
             BarProgress(err, job.epochs, math.ceil(n / size))
