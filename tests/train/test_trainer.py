@@ -280,3 +280,21 @@ def test_the_standardisation_is_fitted_on_the_training_part_only():
     train, _ = full.split(0.25, np.random.default_rng(split_seed_for(5)))
     np.testing.assert_allclose(result.standardizer.mean, train.x.mean(axis=0))
     assert not np.allclose(result.standardizer.mean, full.x.mean(axis=0))
+
+
+def test_fit_takes_a_loss_and_clipping():
+    net = Network.layered([2, 3, 1], transfer="tanh", output_transfer="sigmoid", seed=1)
+    h = fit(
+        net,
+        datasets.load("xor"),
+        loss="binary_cross_entropy",
+        optimizer="sgd",
+        lr=0.5,
+        momentum=0.9,
+        clip_norm=1.0,
+        epochs=200,
+        seed=0,
+        verbose=False,
+    )
+    assert net.groups["output"].loss.name == "binary_cross_entropy"
+    assert h.last("loss") < h["loss"][0]

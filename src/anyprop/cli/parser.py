@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, help="learning rate (sgd: 0.01 by default)")
     t.add_argument("--momentum", type=float, help="momentum α for sgd")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay λ")
+    t.add_argument("--clip-norm", type=float, help="clip the gradients to this global norm")
     t.add_argument("--rule", help="an update rule as a formula, e.g. 'w - lr*g + 0.9*dw'")
     t.add_argument("--schedule", help="learning-rate schedule: step, exponential, cosine, plateau")
     t.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")

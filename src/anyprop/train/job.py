@@ -94,6 +94,7 @@ class TrainJob:
     momentum: float | None = None
     rule: str | None = None  # an update rule as a formula (the "formula" optimizer)
     weight_decay: float = 0.0
+    clip_norm: float | None = None
     schedule: Any = None
     seed: int = 0
     validation_split: float = 0.0
@@ -240,6 +241,8 @@ def _optimizer_options(job: TrainJob) -> dict[str, Any]:
         opts["momentum"] = job.momentum
     if job.weight_decay:
         opts["weight_decay"] = job.weight_decay
+    if job.clip_norm is not None:
+        opts["clip_norm"] = job.clip_norm
     return opts
 
 

@@ -502,6 +502,7 @@ def fit(
     network: Any,
     data: Any,
     *,
+    loss: Any = None,
     epochs: int = 100,
     optimizer: Any = "sgd",
     batch_size: int | str | None = None,
@@ -518,6 +519,8 @@ def fit(
     """Train ``network`` on ``data`` (a Dataset or an (inputs, targets) pair) and return
     the History.
 
+    ``loss`` (a name, a formula in o and t, or an ops function) replaces the loss of
+    the network's output group; by default each output group keeps its own.
     ``optimizer`` is a name (``sgd``, ``adam``, ``irprop``, ``quickprop``, ...), a table
     or an Optimizer; its options (``lr``, ``momentum``...) may be given here too.
     ``batch_size``: None for full batch, ``"online"`` (1) or a number. ``early_stopping``:
@@ -525,6 +528,19 @@ def fit(
     ``stop_when_solved`` stops when every output is within ``margin`` (0.4) of its
     target for a whole epoch, as the classic papers count a problem solved.
     """
+    if loss is not None:
+        net = getattr(network, "network", network)
+        outs = [g for g in net.outputs if net.groups[g].loss is not None] or net.outputs
+        if len(outs) != 1:
+            raise AnypropError(
+                "loss= applies to a network with one output group; give each "
+                "output group its loss when building the network"
+            )
+        from anyprop.nn import losses
+
+        net.groups[outs[0]].loss = losses.get(loss)
+        net.groups[outs[0]].output = True
+        net._changed()
     cbs = list(callbacks)
     if early_stopping is not None:
         es = (

@@ -15,6 +15,7 @@ from anyprop.train.job import TrainJob, run, run_seeds
 def job_from(args: argparse.Namespace) -> TrainJob:
     fields: dict[str, Any] = {}
     for name in (
+        "clip_norm",
         "epochs",
         "optimizer",
         "lr",
