@@ -15,7 +15,7 @@ defined, and answers an unknown name with the nearest known names::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from anyprop.errors import AnypropError, UnknownNameError
@@ -42,6 +42,19 @@ class Registry(Generic[T]):
             raise AnypropError(f"{self.kind} '{name}' is already registered")
         self._items[name] = item
         return item
+
+    def entry(self, name: str, *aliases: str) -> Callable[[T], T]:
+        """A decorator that registers what it decorates under ``name`` (and ``aliases``);
+        a class also gets ``name`` as its ``name`` attribute."""
+
+        def deco(item: T) -> T:
+            if isinstance(item, type):
+                item.name = name  # type: ignore[attr-defined]
+            for n in (name, *aliases):
+                self.register(n, item)
+            return item
+
+        return deco
 
     def get(self, name: str) -> T:
         """Return the item called ``name``, or raise with the nearest names."""

@@ -20,15 +20,7 @@ Initializer = Callable[..., np.ndarray]
 
 #: Every initialiser, by name.
 INITIALIZERS: Registry[Initializer] = Registry("initialiser")
-
-
-def _init(*names: str):
-    def deco(fn: Initializer) -> Initializer:
-        for n in names:
-            INITIALIZERS.register(n, fn)
-        return fn
-
-    return deco
+_init = INITIALIZERS.entry
 
 
 @_init("uniform")

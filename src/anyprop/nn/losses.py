@@ -29,19 +29,11 @@ from anyprop.registry import Registry
 
 #: Every built-in loss, by name.
 LOSSES: Registry[type[Loss]] = Registry("loss")
+_loss = LOSSES.entry
 
 
 class LossError(AnypropError, ValueError):
     """A loss that cannot be made or applied as asked."""
-
-
-def _loss(name: str):
-    def deco(cls: type[Loss]) -> type[Loss]:
-        cls.name = name
-        LOSSES.register(name, cls)
-        return cls
-
-    return deco
 
 
 class Loss(ABC):

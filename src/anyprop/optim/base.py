@@ -26,19 +26,11 @@ from anyprop.registry import Registry, suggest
 
 #: Every optimizer, by name (``sgd``, ``adam``, ...).
 OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
+optimizer = OPTIMIZERS.entry  # the decorator that registers an optimizer class
 
 
 class OptimizerError(AnypropError, ValueError):
     """An optimizer that cannot be made or used as asked."""
-
-
-def optimizer(name: str):
-    def deco(cls: type[Optimizer]) -> type[Optimizer]:
-        cls.name = name
-        OPTIMIZERS.register(name, cls)
-        return cls
-
-    return deco
 
 
 def _params_of(params: Any) -> tuple[Mapping[str, np.ndarray], list[str]]:

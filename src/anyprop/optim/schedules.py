@@ -16,15 +16,7 @@ from anyprop.errors import AnypropError
 from anyprop.registry import Registry
 
 SCHEDULES: Registry[type] = Registry("schedule")
-
-
-def _schedule(name: str):
-    def deco(cls: type) -> type:
-        cls.name = name
-        SCHEDULES.register(name, cls)
-        return cls
-
-    return deco
+_schedule = SCHEDULES.entry
 
 
 class Schedule:

@@ -19,14 +19,7 @@ Metric = Callable[..., float]
 #: Every metric, by name; the higher-is-better ones are listed in ``HIGHER_IS_BETTER``.
 METRICS: Registry[Metric] = Registry("metric")
 HIGHER_IS_BETTER = {"accuracy", "r2", "solved"}
-
-
-def _metric(name: str):
-    def deco(fn: Metric) -> Metric:
-        METRICS.register(name, fn)
-        return fn
-
-    return deco
+_metric = METRICS.entry
 
 
 @_metric("accuracy")

@@ -34,17 +34,7 @@ from anyprop.registry import Registry
 
 #: Every built-in transfer function, by name: its class, made with its parameters.
 TRANSFERS: Registry[type[Transfer]] = Registry("transfer function")
-
-
-def builtin(name: str, *aliases: str):
-    def deco(cls: type[Transfer]) -> type[Transfer]:
-        cls.name = name
-        TRANSFERS.register(name, cls)
-        for alias in aliases:
-            TRANSFERS.register(alias, cls)
-        return cls
-
-    return deco
+builtin = TRANSFERS.entry
 
 
 class Builtin(Elementwise):
