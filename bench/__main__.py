@@ -12,9 +12,14 @@ import platform
 
 import numpy as np
 
-from bench import engine, networks, unit_graph
+from bench import engine, networks, unit_graph, workloads
 
-BENCHMARKS = {"engine": engine, "networks": networks, "unit_graph": unit_graph}
+BENCHMARKS = {
+    "engine": engine,
+    "networks": networks,
+    "workloads": workloads,
+    "unit_graph": unit_graph,
+}
 
 
 def machine() -> str:

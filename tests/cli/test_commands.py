@@ -50,8 +50,10 @@ def test_train_a_spec_until_solved(tmp_path):
         "0.5",
         "--momentum",
         "0.9",
+        "--loss-reduction",
+        "sum",
         "--epochs",
-        "3000",
+        "5000",
         "--stop-when-solved",
         "--out",
         str(model),
@@ -73,22 +75,9 @@ def test_not_solved_is_a_failed_check(tmp_path):
 
 def test_seeds_report_epochs_to_success():
     status, out, err = run(
-        "train",
-        XOR_SPEC,
-        "--data",
-        "xor",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.5",
-        "--momentum",
-        "0.9",
-        "--epochs",
-        "3000",
-        "--seeds",
-        "3",
-        "--json",
-    )
+        "train", XOR_SPEC, "--data", "xor", "--optimizer", "sgd", "--lr", "0.5", "--momentum",
+        "0.9", "--loss-reduction", "sum", "--epochs", "5000", "--seeds", "3", "--json",
+    )  # fmt: skip
     assert status == 0, err
     stats = json.loads(out)
     assert stats["runs"] == 3 and stats["solved"] + stats["failures"] == 3
@@ -345,18 +334,8 @@ def test_cli_seeds_match_the_api_for_a_classic_problem():
 
 def test_two_classes_with_one_sigmoid_output():
     status, out, err = run(
-        "train",
-        str(ROOT / "examples" / "specs" / "skip.toml"),
-        "--data",
-        "moons",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.02",
-        "--epochs",
-        "200",
-        "--no-save",
-        "--json",
-    )
+        "train", str(ROOT / "examples" / "specs" / "skip.toml"), "--data", "moons",
+        "--optimizer", "adam", "--lr", "0.02", "--epochs", "400", "--no-save", "--json",
+    )  # fmt: skip
     assert status == 0, err
     assert json.loads(out)["final"]["accuracy"] > 0.95

@@ -100,3 +100,23 @@ def test_loss_errors():
         L.get("huber", width=2)
     with pytest.raises(L.LossError, match="positive outputs"):
         L.get("poisson").per_sample(np.array([[-1.0]]), np.array([[1.0]]))
+
+
+@pytest.mark.parametrize("name", L.LOSSES.names())
+def test_totals_equal_the_sum_of_per_sample_values(name):
+    loss = L.get(name)
+    o, t = data(name)
+    per, d = loss.per_sample(o, t)
+    total, d2 = loss.total(o, t)
+    assert total == pytest.approx(per.sum(), rel=1e-12)
+    np.testing.assert_allclose(d, d2, rtol=1e-12)
+
+
+def test_fused_total_with_soft_and_one_hot_targets():
+    lo = L.get("cross_entropy")
+    net = RNG.normal(size=(5, 4)) * 2
+    for t in (np.eye(4)[[0, 1, 2, 3, 0]], RNG.dirichlet(np.ones(4), 5), RNG.random((5, 4))):
+        per, d = lo.fused(net, t)
+        total, d2 = lo.fused_total(net, t)
+        assert total == pytest.approx(per.sum(), rel=1e-10)
+        np.testing.assert_allclose(d, d2, rtol=1e-10, atol=1e-12)

@@ -159,3 +159,11 @@ def test_set_params_checks_names_and_shapes():
 def test_summary_names_everything():
     text = small().summary()
     assert "x->h: dense" in text and "out: 2 units, sigmoid, loss mse" in text
+
+
+def test_forward_results_are_not_overwritten_by_the_next_call():
+    net = small()
+    a = net.forward(np.zeros((2, 3)))
+    before = a.copy()
+    net.forward(np.ones((2, 3)))
+    np.testing.assert_array_equal(a, before)

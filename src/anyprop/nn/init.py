@@ -1,6 +1,7 @@
 """Initial weights: a registry of schemes, each drawing from a caller's Generator.
 
-Every initialiser is ``fn(rng, shape, fan_in, fan_out, **params) -> ndarray``;
+Every initialiser is ``fn(rng, shape, fan_in, fan_out, dtype, **params) -> ndarray``, drawing
+directly in ``dtype`` (float32 weights need no float64 temporaries);
 ``fan_in`` is the number of connections into a target unit (for a sparse
 connection, the mean), ``fan_out`` the number out of a source unit.
 """
@@ -23,59 +24,71 @@ INITIALIZERS: Registry[Initializer] = Registry("initialiser")
 _init = INITIALIZERS.entry
 
 
+def _uniform(rng: np.random.Generator, r: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """U(-r, r) drawn directly in ``dtype``."""
+    a = rng.random(shape, dtype=dtype)
+    a *= 2 * r
+    a -= r
+    return a
+
+
+def _normal(rng: np.random.Generator, std: float, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """N(0, std²) drawn directly in ``dtype``."""
+    a = rng.standard_normal(shape, dtype=dtype)
+    a *= std
+    return a
+
+
 @_init("uniform")
-def uniform(rng, shape, fan_in, fan_out, r: float = 0.5):
+def uniform(rng, shape, fan_in, fan_out, dtype, r: float = 0.5):
     """U(-r, r); the classic papers' choice (Rumelhart, Hinton and Williams: r = 0.5)."""
-    return rng.uniform(-r, r, shape)
+    return _uniform(rng, r, shape, dtype)
 
 
 @_init("normal")
-def normal(rng, shape, fan_in, fan_out, std: float = 0.01):
+def normal(rng, shape, fan_in, fan_out, dtype, std: float = 0.01):
     """N(0, std²)."""
-    return rng.normal(0.0, std, shape)
+    return _normal(rng, std, shape, dtype)
 
 
 @_init("glorot_uniform", "xavier_uniform")
-def glorot_uniform(rng, shape, fan_in, fan_out, gain: float = 1.0):
+def glorot_uniform(rng, shape, fan_in, fan_out, dtype, gain: float = 1.0):
     """U(±gain·√(6/(fan_in + fan_out))) (Glorot and Bengio 2010)."""
-    r = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-r, r, shape)
+    return _uniform(rng, gain * math.sqrt(6.0 / (fan_in + fan_out)), shape, dtype)
 
 
 @_init("glorot_normal", "xavier_normal")
-def glorot_normal(rng, shape, fan_in, fan_out, gain: float = 1.0):
+def glorot_normal(rng, shape, fan_in, fan_out, dtype, gain: float = 1.0):
     """N(0, gain²·2/(fan_in + fan_out))."""
-    return rng.normal(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), shape)
+    return _normal(rng, gain * math.sqrt(2.0 / (fan_in + fan_out)), shape, dtype)
 
 
 @_init("he_uniform", "kaiming_uniform")
-def he_uniform(rng, shape, fan_in, fan_out):
+def he_uniform(rng, shape, fan_in, fan_out, dtype):
     """U(±√(6/fan_in)) (He et al. 2015), for relu units."""
-    r = math.sqrt(6.0 / fan_in)
-    return rng.uniform(-r, r, shape)
+    return _uniform(rng, math.sqrt(6.0 / fan_in), shape, dtype)
 
 
 @_init("he_normal", "kaiming_normal")
-def he_normal(rng, shape, fan_in, fan_out):
+def he_normal(rng, shape, fan_in, fan_out, dtype):
     """N(0, 2/fan_in)."""
-    return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)
+    return _normal(rng, math.sqrt(2.0 / fan_in), shape, dtype)
 
 
 @_init("lecun_uniform")
-def lecun_uniform(rng, shape, fan_in, fan_out):
+def lecun_uniform(rng, shape, fan_in, fan_out, dtype):
     """U(±√(3/fan_in)) (LeCun et al. 1998)."""
-    r = math.sqrt(3.0 / fan_in)
-    return rng.uniform(-r, r, shape)
+    return _uniform(rng, math.sqrt(3.0 / fan_in), shape, dtype)
 
 
 @_init("lecun_normal")
-def lecun_normal(rng, shape, fan_in, fan_out):
+def lecun_normal(rng, shape, fan_in, fan_out, dtype):
     """N(0, 1/fan_in)."""
-    return rng.normal(0.0, math.sqrt(1.0 / fan_in), shape)
+    return _normal(rng, math.sqrt(1.0 / fan_in), shape, dtype)
 
 
 @_init("nguyen_widrow")
-def nguyen_widrow(rng, shape, fan_in, fan_out):
+def nguyen_widrow(rng, shape, fan_in, fan_out, dtype):
     """Nguyen and Widrow (1990), as in FANN: each target unit's incoming weights,
     drawn from U(-0.5, 0.5), are scaled to norm β = 0.7·fan_out^(1/fan_in)... with
     fan_out here the number of target units (the hidden layer's size)."""
@@ -88,7 +101,7 @@ def nguyen_widrow(rng, shape, fan_in, fan_out):
 
 
 @_init("orthogonal")
-def orthogonal(rng, shape, fan_in, fan_out, gain: float = 1.0):
+def orthogonal(rng, shape, fan_in, fan_out, dtype, gain: float = 1.0):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.)."""
     if len(shape) != 2:
         raise AnypropError("orthogonal needs a dense connection (a weight matrix)")
@@ -100,15 +113,15 @@ def orthogonal(rng, shape, fan_in, fan_out, gain: float = 1.0):
 
 
 @_init("zeros")
-def zeros(rng, shape, fan_in, fan_out):
+def zeros(rng, shape, fan_in, fan_out, dtype):
     """All zero (the default for biases)."""
-    return np.zeros(shape)
+    return np.zeros(shape, dtype)
 
 
 @_init("constant")
-def constant(rng, shape, fan_in, fan_out, value: float = 0.0):
+def constant(rng, shape, fan_in, fan_out, dtype, value: float = 0.0):
     """All equal to ``value``."""
-    return np.full(shape, float(value))
+    return np.full(shape, float(value), dtype)
 
 
 def make(
@@ -127,8 +140,9 @@ def make(
             raise AnypropError(f"an initialiser table needs a 'name' key, got {sorted(params)}")
         spec = params.pop("name")
     fn = INITIALIZERS.get(spec)
+    draw = np.float32 if np.dtype(dtype) == np.float32 else np.float64
     try:
-        values = fn(rng, shape, max(fan_in, 1), max(fan_out, 1), **params)
+        values = fn(rng, shape, max(fan_in, 1), max(fan_out, 1), draw, **params)
     except TypeError as e:
         raise AnypropError(f"initialiser '{spec}': {e}") from None
     return np.asarray(values, dtype=dtype)

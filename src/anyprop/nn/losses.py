@@ -58,6 +58,11 @@ class Loss(ABC):
     def per_sample(self, o: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ℓ_n for each sample, ∂ℓ_n/∂o) for outputs o and targets t, both (N, K)."""
 
+    def total(self, o: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """(Σ_n ℓ_n, ∂(Σ_n ℓ_n)/∂o): the unweighted case, which a loss may compute faster."""
+        per, d = self.per_sample(o, t)
+        return float(np.add.reduce(per, axis=None)), d
+
     @abstractmethod
     def on_tape(self, o: Tensor, t: Tensor) -> Tensor:
         """ℓ_n for each sample as anyprop ops, shape (N,)."""
@@ -66,11 +71,25 @@ class Loss(ABC):
         """(ℓ_n, ∂ℓ_n/∂net) from the net input, for the fused pair."""
         raise LossError(f"loss '{self.name}' has no fused form")
 
+    def fused_total(
+        self, net: np.ndarray, t: np.ndarray, out: np.ndarray | None = None, cache: Any = None
+    ) -> tuple[float, np.ndarray]:
+        """(Σ_n ℓ_n, ∂(Σ_n ℓ_n)/∂net) for the fused pair, unweighted (``out`` and ``cache``:
+        what ``fused_forward`` gave in the forward pass, which a loss may reuse)."""
+        per, d = self.fused(net, t)
+        return float(np.add.reduce(per, axis=None)), d
+
+    #: For a fused pair, optionally ``fused_forward(net) -> (output, cache)``: the transfer
+    #: function's output computed together with what the loss will reuse.
+    fused_forward: Any = None
+
     def fused_on_tape(self, net: Tensor, t: Tensor) -> Tensor:
         raise LossError(f"loss '{self.name}' has no fused form")
 
     def prepare_target(self, t: np.ndarray, units: int, dtype: np.dtype) -> np.ndarray:
         """The target as a float (N, units) array; class indices become one-hot rows."""
+        if type(t) is np.ndarray and t.dtype == dtype and t.ndim == 2 and t.shape[1] == units:
+            return t  # already in shape: the common case in a training loop
         t = np.asarray(t)
         if t.ndim == 1 and units > 1 and self.accepts_indices:
             if not np.issubdtype(t.dtype, np.integer) and not np.all(np.mod(t, 1) == 0):
@@ -116,6 +135,10 @@ class MSE(Loss):
         d = o - t
         return 0.5 * (d * d).sum(axis=1), d
 
+    def total(self, o, t):
+        d = o - t
+        return 0.5 * float(np.vdot(d, d)), d
+
     def on_tape(self, o, t):
         d = o - t
         return 0.5 * (d * d).sum(axis=1)
@@ -140,6 +163,27 @@ class CrossEntropy(Loss):
         z = net - net.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return -(t * log_p).sum(axis=1), np.exp(log_p) * t.sum(axis=1, keepdims=True) - t
+
+    def fused_forward(self, net):
+        """softmax(net), and what the loss needs of it: (output, (z, log s)), where
+        z = net − max and s = Σ_k exp(z)."""
+        z = net - np.maximum.reduce(net, axis=1, keepdims=True)
+        e = np.exp(z)
+        s = np.add.reduce(e, axis=1, keepdims=True)
+        e /= s
+        return e, (z, np.log(s))
+
+    def fused_total(self, net, t, out=None, cache=None):
+        """(Σ_n ℓ_n, δ): Σ_n ℓ_n = Σ_n (Σ_k t_nk)·log s_n − Σ t⊙z; δ = softmax·Σ_k t − t
+        (= p − t for one-hot t). ``out`` and ``cache`` come from :meth:`fused_forward`."""
+        if cache is None:
+            out, cache = self.fused_forward(net)
+        z, log_s = cache
+        tsum = np.add.reduce(t, axis=1, keepdims=True)
+        total = float(np.vdot(tsum, log_s)) - float(np.vdot(t, z))
+        delta = out * tsum
+        delta -= t
+        return total, delta
 
     def fused_on_tape(self, net, t):
         return ops.softmax_cross_entropy(net, t)

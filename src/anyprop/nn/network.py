@@ -478,7 +478,7 @@ class Network:
         """The outputs for ``inputs`` (an array for a single input group, else a dict by
         group name): an array for a single output group, else a dict."""
         outs = self.plan().forward(inputs)
-        res = {g: outs[g] for g in self.outputs}
+        res = {g: outs[g].copy() for g in self.outputs}  # the plan reuses its buffers
         return res[self.outputs[0]] if len(res) == 1 else res
 
     predict = forward

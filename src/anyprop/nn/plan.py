@@ -24,11 +24,12 @@ import numpy as np
 
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.nn.connections import Connection, csr
+from anyprop.nn.flat import FlatParams
 from anyprop.nn.sparse_block import SparseBlock
 from anyprop.nn.transfer import TRANSFERS
 
 
-@dataclass
+@dataclass(slots=True)
 class Backprop:
     """What one forward and backward pass found, readable by name.
 
@@ -75,12 +76,16 @@ class _Step:
     offset: int
     block_target: bool = False
     block_source: bool = False
+    #: the fast path: every incoming connection dense and as stored (not shared transposed)
+    simple: bool = False
+    fused_forward: Any = None  # the loss's forward for a fused pair (output, cache), or None
+    dense: tuple = ()  # ((source, parameter, first gradient write, trainable, source is input),)
 
 
 def _finite(x: np.ndarray) -> bool:
     """All elements finite: one float64 sum (NaN and inf propagate; finite float32
     values cannot overflow it), with an exact scan only on an alarm."""
-    if np.isfinite(x.sum(dtype=np.float64)):
+    if np.isfinite(np.add.reduce(x, axis=None, dtype=np.float64)):
         return True
     return bool(np.isfinite(x).all())
 
@@ -157,6 +162,34 @@ class Plan:
         self.block_sources = {u.src for us in merged.values() for u in us}
         for step in self.steps:
             step.block_source = step.name in self.block_sources
+            step.simple = (
+                bool(step.uses)
+                and not step.block_target
+                and not step.block_source
+                and all(u.kind == "dense" and not u.transpose for u in step.uses)
+            )
+            step.dense = tuple(
+                (u.src, u.param, u.first, u.trainable, u.src_is_input) for u in step.uses
+            )
+
+        # The flat layout of the trainable parameters: a block's first (contiguous, so
+        # that it works on a slice), then the rest in the network's order.
+        trainable = network.trainable()
+        layout: list[str] = []
+        self.flat_complete = True
+        if self.block is not None:
+            if all(u.trainable for u in self.block.uses):
+                layout += [u.param for u in self.block.uses]
+            else:  # a block holding fixed weights keeps its own storage
+                self.flat_complete = False
+        own = {u.param for u in self.block.uses} if self.block is not None else set()
+        layout += [k for k in trainable if k not in layout and k not in own]
+        self.flat = FlatParams(layout, network.params, self.dtype)
+        if self.block is not None and self.flat_complete and layout:
+            names = [u.param for u in self.block.uses]
+            self._block_names = names
+        else:
+            self._block_names = []
 
         self._csr: dict[str, Any] = {}
         self._fused = {
@@ -166,6 +199,28 @@ class Plan:
             and not g.transfer.params
             for name, g in self.groups.items()
         }
+        for step in self.steps:
+            if self._fused[step.name]:
+                step.fused_forward = self.groups[step.name].loss.fused_forward
+        # Every group fed by dense connections only (a layered network, with skips and
+        # merges): forward and backward run in reused buffers, like the hand-written rule.
+        self.dense_only = self.block is None and all(step.simple for step in self.steps)
+        self._back_first: dict[tuple[int, int], bool] = {}
+        self._receives: set[str] = set()
+        # scratch buffers only where used: sums of several sources, transfer functions that
+        # need one, and groups that receive more than one back-propagated product
+        self._needs_scratch = {
+            s.name for s in self.steps if len(s.dense) > 1 or s.transfer.needs_scratch
+        }
+        for i in range(len(self.steps) - 1, -1, -1):
+            for j, (src, *_rest) in enumerate(self.steps[i].dense):
+                if self.groups[src].is_input:
+                    continue
+                self._back_first[(i, j)] = src not in self._receives
+                if src in self._receives:
+                    self._needs_scratch.add(src)
+                self._receives.add(src)
+        self._cache: dict[str, Any] = {}
         self._nets: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
         self._ot: np.ndarray | None = None
@@ -198,17 +253,36 @@ class Plan:
     def _buffers(self, n: int) -> None:
         if n != self._batch:
             self._nets = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
+            if self.dense_only:
+                self._outbuf = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
+                self._scratch = {
+                    s.name: np.empty((n, s.size), self.dtype)
+                    for s in self.steps
+                    if s.name in self._needs_scratch
+                }
+                self._gacc = {
+                    g: np.empty((n, self.groups[g].size), self.dtype) for g in self._receives
+                }
             if self.block is not None:  # unit-major outputs and deltas for the sparse block
                 self._ot = np.zeros((self.units, n), self.dtype)
                 self._dt = np.zeros((self.units, n), self.dtype)
             self._batch = n
         if not self._grads:
-            if self.block is not None:
+            grads = self.flat.grads()
+            if self._block_names:
+                self.block.attach(
+                    self.flat.segment(self.flat.weights, self._block_names),
+                    self.flat.segment(grads.flat, self._block_names),
+                )
+            elif self.block is not None:
                 self.block.rehome(self.network.params)
-            grads = {k: np.empty_like(v) for k, v in self.network.trainable().items()}
-            if self.block is not None:
                 self.block.grad_views(grads)
+            if not self.flat_complete:
+                grads.flat = None
             self._grads = grads
+        params = self.network.params
+        if params.version != self.flat.version:  # an array was replaced: make it a view again
+            self.flat.rehome(params)
 
     def prepare(
         self, data: Any, names: list[str], what: str, check: bool = True
@@ -278,8 +352,31 @@ class Plan:
                     a = self.offsets[name]
                     ot[a : a + outs[name].shape[1]] = outs[name].T
         dtype = self.dtype
+        matmul = np.matmul
+        dense_only = self.dense_only
         for step in self.steps:
             net = nets[step.name]
+            if step.simple:
+                dense = step.dense
+                matmul(outs[dense[0][0]], params[dense[0][1]], out=net)
+                if dense_only and len(dense) > 1:
+                    scratch = self._scratch[step.name]
+                    for src, par, *_ in dense[1:]:
+                        matmul(outs[src], params[par], out=scratch)
+                        net += scratch
+                elif not dense_only:
+                    for src, par, *_ in dense[1:]:
+                        net += outs[src] @ params[par]
+                if step.bias is not None:
+                    net += params[step.bias]
+                if step.fused_forward is not None:
+                    out, self._cache[step.name] = step.fused_forward(net)
+                elif dense_only:
+                    out = step.transfer.forward_into(net, self._outbuf[step.name])
+                else:
+                    out = step.transfer.forward(net)
+                outs[step.name] = out if out.dtype == dtype else out.astype(dtype)
+                continue
             first = True
             if step.block_target:
                 net[...] = self.block.forward(step.name, ot).T
@@ -310,7 +407,10 @@ class Plan:
                 net.fill(0)
             if step.bias is not None:
                 net += params[step.bias]
-            out = step.transfer.forward(net)
+            if step.fused_forward is not None:
+                out, self._cache[step.name] = step.fused_forward(net)
+            else:
+                out = step.transfer.forward(net)
             if out.dtype != dtype:
                 out = out.astype(dtype)
             outs[step.name] = out
@@ -325,6 +425,8 @@ class Plan:
 
     def _targets(self, targets: Any) -> dict[str, Any]:
         with_loss = self.loss_groups
+        if type(targets) is np.ndarray and len(with_loss) == 1:  # the common case
+            return {with_loss[0]: targets}
         if not with_loss:
             raise AnypropError("no output group has a loss; give one with add_output(..., loss=)")
         if not hasattr(targets, "keys"):
@@ -366,16 +468,28 @@ class Plan:
             t = g.loss.prepare_target(targets[name], g.size, self.dtype)
             if t.shape[0] != n:
                 raise ShapeError(f"targets for '{name}' have {t.shape[0]} samples, inputs {n}")
+            per = None
             if self._fused[name] and not self.atanh_error:
-                per, d = g.loss.fused(self._nets[name], t)
+                if weights is None:
+                    value_sum, d = g.loss.fused_total(
+                        self._nets[name], t, outs[name], self._cache.get(name)
+                    )
+                else:
+                    per, d = g.loss.fused(self._nets[name], t)
                 kind = "fused"
+            elif weights is None:
+                value_sum, d = g.loss.total(outs[name], t)
+                kind = "out"
             else:
                 per, d = g.loss.per_sample(outs[name], t)
                 kind = "out"
-                if self.atanh_error and g.loss.name == "mse":  # Fahlman: δ from atanh(o − t)
-                    d = np.arctanh(np.clip(outs[name] - t, -0.9999999, 0.9999999)).astype(d.dtype)
+            if self.atanh_error and kind == "out" and g.loss.name == "mse":
+                # Fahlman: the output error is atanh(o − t) instead of o − t
+                d = np.arctanh(np.clip(outs[name] - t, -0.9999999, 0.9999999)).astype(d.dtype)
             if weights is None:
-                value = float(per.sum()) * per_sample
+                if per is not None:
+                    value_sum = float(np.add.reduce(per, axis=None))
+                value = value_sum * per_sample
                 scale: Any = g.loss_weight * per_sample
             else:
                 value = float((per * weights[:, 0]).sum())
@@ -383,7 +497,8 @@ class Plan:
             losses[name] = value
             total += g.loss_weight * value
             if need_grad:
-                grads[name] = (kind, d * scale)
+                d *= scale  # d is the loss's own fresh array
+                grads[name] = (kind, d)
         return total, losses, grads
 
     # --- backward -------------------------------------------------------------
@@ -397,6 +512,9 @@ class Plan:
     ) -> Backprop:
         outs = self.forward(inputs, check)
         total, losses, loss_grads = self._loss(outs, targets, sample_weight)
+        if self.dense_only and not input_grads and not self.prime_offset:
+            deltas = self._backward_dense(outs, loss_grads)
+            return Backprop(total, losses, self._grads, deltas, self._nets, outs, None)
         params = self.network.params
         grads = self._grads
         nets = self._nets
@@ -404,6 +522,7 @@ class Plan:
         gout: dict[str, np.ndarray] = {}
         deltas: dict[str, np.ndarray] = {}
         dt = self._dt
+        matmul = np.matmul
         for step in reversed(self.steps):
             name = step.name
             go = gout.pop(name, None)
@@ -414,7 +533,8 @@ class Plan:
             if lg is not None and lg[0] == "out":
                 go = lg[1] if go is None else go + lg[1]
             if go is None:
-                delta = np.zeros_like(nets[name])
+                delta = lg[1] if lg is not None and lg[0] == "fused" else np.zeros_like(nets[name])
+                lg = None  # (a fused delta is taken whole)
             else:
                 try:
                     delta = step.transfer.backward(nets[name], outs[name], go)
@@ -428,7 +548,21 @@ class Plan:
                 delta = delta.astype(dtype)
             deltas[name] = delta
             if step.bias is not None:
-                delta.sum(axis=0, out=grads[step.bias])
+                np.add.reduce(delta, axis=0, out=grads[step.bias])
+            if step.simple:  # every connection dense: the textbook products, nothing else
+                for src, par, first, trainable, src_input in step.dense:
+                    o = outs[src]
+                    if trainable:
+                        if first:
+                            matmul(o.T, delta, out=grads[par])
+                        else:
+                            grads[par] += o.T @ delta
+                    if src_input and not input_grads:
+                        continue
+                    back = delta @ params[par].T
+                    prev = gout.get(src)
+                    gout[src] = back if prev is None else prev + back
+                continue
             if step.block_target:
                 rows = dt[step.offset : step.offset + step.size]
                 rows[...] = delta.T
@@ -460,6 +594,58 @@ class Plan:
                     np.zeros_like(outs[name]) if gi is None else np.ascontiguousarray(gi)
                 )
         return Backprop(total, losses, grads, deltas, nets, outs, in_grads)
+
+    def _backward_dense(
+        self, outs: dict[str, np.ndarray], loss_grads: dict[str, tuple]
+    ) -> dict[str, np.ndarray]:
+        """The backward pass of a dense-only plan, in reused buffers: each group's
+        incoming gradient accumulates in its buffer (the first contribution written, the
+        others added), becomes the delta in place, and sends products to its sources."""
+        params, grads, nets = self.network.params, self._grads, self._nets
+        gacc, scratch, back_first = self._gacc, self._scratch, self._back_first
+        matmul, add_reduce = np.matmul, np.add.reduce
+        deltas: dict[str, np.ndarray] = {}
+        steps = self.steps
+        for i in range(len(steps) - 1, -1, -1):
+            step = steps[i]
+            name = step.name
+            lg = loss_grads.get(name)
+            go = gacc.get(name)
+            if lg is not None and lg[0] == "out":
+                if go is None:
+                    go = lg[1]
+                else:
+                    go += lg[1]
+            if go is None:
+                delta = lg[1] if lg is not None else np.zeros_like(nets[name])
+            else:
+                try:
+                    delta = step.transfer.backward_into(
+                        nets[name], outs[name], go, scratch.get(name)
+                    )
+                except AnypropError as e:
+                    raise type(e)(f"group '{name}': {e}") from None
+                if lg is not None and lg[0] == "fused":
+                    delta += lg[1]
+            deltas[name] = delta
+            if step.bias is not None:
+                add_reduce(delta, axis=0, out=grads[step.bias])
+            for j, (src, par, first, trainable, src_input) in enumerate(step.dense):
+                o = outs[src]
+                if trainable:
+                    if first:
+                        matmul(o.T, delta, out=grads[par])
+                    else:
+                        grads[par] += o.T @ delta
+                if src_input:
+                    continue
+                if back_first[(i, j)]:
+                    matmul(delta, params[par].T, out=gacc[src])
+                else:
+                    tmp = scratch[src]
+                    matmul(delta, params[par].T, out=tmp)
+                    gacc[src] += tmp
+        return deltas
 
     def _weight_grad(self, u: _Use, o: np.ndarray, delta: np.ndarray, into: np.ndarray) -> None:
         """∂L/∂W for one use of a weight: written on the first use, added on later ones."""

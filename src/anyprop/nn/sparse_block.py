@@ -96,11 +96,21 @@ class SparseBlock:
         self.bdata = bdata
         self.grad_flat: np.ndarray | None = None
 
+    def attach(self, weights: np.ndarray, grads: np.ndarray) -> None:
+        """Use the plan's flat storage (where this block's weights lie contiguous, in
+        ``uses`` order) instead of a flat vector of its own; the plan then re-homes."""
+        self.flat, self.grad_flat = weights, grads
+        self.external = True
+
+    external = False
+
     def rehome(self, params: dict[str, np.ndarray]) -> None:
         """Make the connections' weights views into one flat vector (values kept).
 
         Checked by the parameter dict's version: only an assignment can replace an array.
         """
+        if self.external:
+            return
         version = getattr(params, "version", None)
         if self.views and version is not None and version == self._version:
             return
@@ -117,6 +127,8 @@ class SparseBlock:
 
     def grad_views(self, grads: dict[str, np.ndarray]) -> None:
         """One flat gradient vector; each trainable connection's gradient is a view of it."""
+        if self.external:
+            return
         self.grad_flat = np.zeros(self.flat.size, self.flat.dtype)
         for u, v in zip(self.uses, np.split(self.grad_flat, self.cuts), strict=True):
             if u.trainable:

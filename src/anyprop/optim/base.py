@@ -107,6 +107,7 @@ class Optimizer(ABC):
         }
         self.steps = 0
         self.last_norm: float | None = None
+        self._flat: tuple | None = None  # (flat weights, flat state, lr scale vector)
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -137,7 +138,15 @@ class Optimizer(ABC):
         return scale
 
     def step(self, grads: Mapping[str, np.ndarray]) -> None:
-        """Apply one update to every parameter from its gradient (arrays by name)."""
+        """Apply one update to every parameter from its gradient (arrays by name).
+
+        When the gradients come as one flat array in the order this optimizer trains
+        (as a network's plan gives them), the rule runs once over all parameters.
+        """
+        flat = getattr(grads, "flat", None)
+        if flat is not None and tuple(self.names) == grads.layout:
+            self._step_flat(flat, grads.weights)
+            return
         missing = [k for k in self.names if k not in grads]
         if missing:
             raise OptimizerError(f"no gradient for parameter '{missing[0]}'")
@@ -152,6 +161,47 @@ class Optimizer(ABC):
             if self.weight_decay and not self.decoupled_decay:
                 g = g + self.weight_decay * w
             self.update(name, w, g, self.lr * self.scales[name], self.state[name])
+
+    def _step_flat(self, g: np.ndarray, w: np.ndarray) -> None:
+        if self._flat is None or self._flat[0] is not w:
+            self._make_flat_state(w)
+        _, state, scale = self._flat
+        if self.clip_norm is not None:
+            norm = float(np.sqrt(np.vdot(g, g)))
+            self.last_norm = norm
+            if norm > self.clip_norm > 0:
+                g = g * (self.clip_norm / (norm + 1e-12))
+        self.steps += 1
+        if self.weight_decay and not self.decoupled_decay:
+            g = g + self.weight_decay * w
+        self.update("(all parameters)", w, g, self.lr if scale is None else self.lr * scale, state)
+
+    def _make_flat_state(self, w: np.ndarray) -> None:
+        """Flat state arrays matching the flat weights; per-name state becomes views of them."""
+        state: dict[str, np.ndarray] = {}
+        for k in self.state_names:
+            flat = (
+                np.concatenate([self.state[n][k].ravel() for n in self.names])
+                if self.names
+                else np.zeros(0, w.dtype)
+            )
+            flat = flat.astype(w.dtype, copy=False)
+            at = 0
+            for n in self.names:
+                size = self.state[n][k].size
+                self.state[n][k] = flat[at : at + size].reshape(self.state[n][k].shape)
+                at += size
+            state[k] = flat
+        scales = [self.scales[n] for n in self.names]
+        scale = None
+        if any(s != 1.0 for s in scales):
+            scale = np.concatenate(
+                [
+                    np.full(self._source[n].size, s, dtype=w.dtype)
+                    for n, s in zip(self.names, scales, strict=True)
+                ]
+            )
+        self._flat = (w, state, scale)
 
     @abstractmethod
     def update(
@@ -205,6 +255,7 @@ class Optimizer(ABC):
         self.clip_norm = cfg.get("clip_norm")
         self.lr_scale = dict(cfg.get("lr_scale") or {})
         self.scales = {name: self._scale_for(name) for name in self.params}
+        self._flat = None  # rebuilt at the next flat step, from the per-name views
         for k in self.defaults:
             if k in cfg:
                 self.hyper[k] = cfg[k]

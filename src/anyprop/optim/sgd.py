@@ -19,6 +19,8 @@ class SGD(Optimizer):
     state_names = ("dw",)
 
     def __init__(self, params, lr: float = 0.01, **options) -> None:
+        if not options.get("momentum"):
+            self.state_names = ()  # plain SGD keeps no state
         super().__init__(params, lr=lr, **options)
         self.momentum = self._number("momentum", self.momentum, 0.0)
         if self.momentum >= 1:
@@ -27,8 +29,8 @@ class SGD(Optimizer):
             raise OptimizerError("optimizer 'sgd': nesterov=True needs a momentum > 0")
 
     def update(self, name, w, g, lr, state):
-        dw = state["dw"]
         if self.momentum:
+            dw = state["dw"]
             dw *= self.momentum
             dw -= lr * g
             if self.nesterov:
@@ -36,6 +38,4 @@ class SGD(Optimizer):
             else:
                 w += dw
         else:
-            dw[...] = g
-            dw *= -lr
-            w += dw
+            w -= lr * g

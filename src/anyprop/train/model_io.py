@@ -57,13 +57,13 @@ class Model:
         if hasattr(self.network, "split_targets"):
             return self.network.forward(xs)
         net = self.net
-        outs = net.plan().forward(xs.astype(net.dtype))
+        outs = net.plan().forward(xs.astype(net.dtype))  # the plan's buffers: copied below
         first = (
             next(g for g in net.outputs if net.groups[g].loss is not None)
             if any(net.groups[g].loss is not None for g in net.outputs)
             else net.outputs[0]
         )
-        return outs[first]
+        return outs[first].copy()
 
 
 def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:

@@ -194,6 +194,7 @@ class Trainer:
         self.stop = False
         self.stop_reason: str | None = None
         self._epoch_solved = False
+        self._configured: Any = None  # the plan this trainer last set its options on
 
     # --- the step ---------------------------------------------------------------
     def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -212,13 +213,20 @@ class Trainer:
     def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
         """One step of the rule on one batch; returns the Backprop."""
         plan = self.network.plan()
-        plan.prime_offset, plan.atanh_error = self.prime_offset, self.atanh_error
-        plan.reduction = self.loss_reduction
-        bp = plan.backprop(self._inputs(x), self._targets(y), w, check=False)
+        if plan is not self._configured:  # the trainer's options, set once per plan
+            plan.prime_offset, plan.atanh_error = self.prime_offset, self.atanh_error
+            plan.reduction = self.loss_reduction
+            self._configured = plan
+        if self.graph is None:
+            bp = plan.backprop(x, y, w, False, False)
+        else:
+            bp = plan.backprop({"in": x}, self.graph.split_targets(y), w, False, False)
         grads = self.reduce_gradients(bp.grads)
-        total = bp.loss
-        for g in grads.values():
-            total += float(g.sum())
+        flat = getattr(grads, "flat", None)
+        if flat is not None:
+            total = bp.loss + float(np.add.reduce(flat))
+        else:
+            total = bp.loss + sum(float(g.sum()) for g in grads.values())
         if not math.isfinite(total):
             self._diverged(bp, batch)
         self.optimizer.step(grads)
@@ -268,29 +276,32 @@ class Trainer:
     def _metrics_for(self, data: Dataset) -> list[str]:
         return self.metric_names if self.metric_names is not None else default_metrics(data.task)
 
-    def _evaluate_outputs(self, outs: np.ndarray, data: Dataset, prefix: str) -> dict[str, float]:
-        """Metrics of one output group's outputs against the data's targets."""
-        t = self._prepared_targets(data)
+    def _evaluate_outputs(
+        self, outs: np.ndarray, data: Dataset, prefix: str, targets: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """Metrics of one output group's outputs against the data's targets (as prepared)."""
+        t = self._prepared_targets(data) if targets is None else targets
         logs = {}
         for m in self._metrics_for(data):
             logs[prefix + m] = METRICS.get(m)(outs, t, task=data.task, margin=self.margin)
         return logs
 
     def _output_group(self) -> str:
-        outs = [g for g in self.network.outputs if self.network.groups[g].loss is not None]
-        return outs[0]
+        plan = self.network.plan()
+        return plan.loss_groups[0] if plan.loss_groups else self.network.outputs[0]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The (single, or first) output group's outputs for ``x``."""
         if self.graph is not None:
             return self.graph.forward(x)
         outs = self.network.plan().forward(x)
-        return outs[self._output_group()]
+        return outs[self._output_group()].copy()
 
     def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
         """(loss, outputs) on a whole data set, without training."""
         plan = self.network.plan()
         plan.reduction = self.loss_reduction
+        self._configured = None
         outs = plan.forward(self._inputs(data.x))
         total, _, _ = plan._loss(outs, self._targets(data.y), None, need_grad=False)
         y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
@@ -302,17 +313,18 @@ class Trainer:
         size = self.batch_size or n
         dtype = self.network.dtype
         x_all = data.x.astype(dtype, copy=False)
+        # the targets as the loss wants them, made once (class indices become one-hot rows)
+        y_all = data.y if self.graph is not None else self._prepared_targets(data, dtype)
+        out_group = self._output_group()
         seen = np.empty((n, self._n_out()), dtype=dtype)
         loss_sum, weight_sum = 0.0, 0.0
         for b, start in enumerate(range(0, n, size)):
             idx = order[start : start + size]
-            x, y = x_all[idx], data.y[idx]
+            x, y = x_all[idx], y_all[idx]
             w = None if weights is None else weights[idx]
             bp = self.step(x, y, w, b)
             out = (
-                self.graph._gather(bp.outputs)
-                if self.graph is not None
-                else bp.outputs[self._output_group()]
+                self.graph._gather(bp.outputs) if self.graph is not None else bp.outputs[out_group]
             )
             seen[idx] = out
             k = len(idx)
@@ -321,17 +333,21 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
         logs = {"loss": loss_sum / weight_sum}
-        logs.update(self._evaluate_outputs(seen, data, ""))
-        targets = self._prepared_targets(data)
-        self._epoch_solved = bool(METRICS.get("solved")(seen, targets, margin=self.margin))
+        targets = y_all if self.graph is None else self._prepared_targets(data, dtype)
+        logs.update(self._evaluate_outputs(seen, data, "", targets))
+        # "solved" (every output within the margin of its target) is the classic papers'
+        # criterion for 0/1 and numeric targets; for classes, accuracy says it
+        self._epoch_solved = data.task != "classification" and bool(
+            METRICS.get("solved")(seen, targets, margin=self.margin)
+        )
         return logs
 
-    def _prepared_targets(self, data: Dataset) -> np.ndarray:
+    def _prepared_targets(self, data: Dataset, dtype: Any = np.float64) -> np.ndarray:
         """The targets as the outputs are laid out (class indices as one-hot rows)."""
         if self.graph is not None:
             return np.asarray(data.y, dtype=np.float64).reshape(len(data.y), -1)
         group = self.network.groups[self._output_group()]
-        return group.loss.prepare_target(data.y, group.size, np.float64)
+        return group.loss.prepare_target(data.y, group.size, dtype)
 
     def _n_out(self) -> int:
         if self.graph is not None:

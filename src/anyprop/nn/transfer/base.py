@@ -53,6 +53,21 @@ class Transfer(ABC):
     def on_tape(self, x: Tensor) -> Tensor:
         """f written with anyprop ops, for the engine to differentiate."""
 
+    def forward_into(self, net: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        """f(net), written into ``buf`` where the function can (the plan's reused buffer);
+        returns the output, which may be a new array."""
+        return self.forward(net)
+
+    #: whether backward_into uses its ``scratch`` buffer (the plan allocates one only then)
+    needs_scratch = False
+
+    def backward_into(
+        self, net: np.ndarray, out: np.ndarray, grad: np.ndarray, scratch: np.ndarray
+    ) -> np.ndarray:
+        """The delta f'(net) ⊙ grad, computed in place in ``grad`` where the function can
+        (``grad`` and ``scratch`` are the plan's buffers); returns the delta."""
+        return self.backward(net, out, grad)
+
     def spec(self) -> Any:
         """How a spec file writes this function: its name, or a table with its params."""
         return {"name": self.name, **self.params} if self.params else self.name
@@ -84,6 +99,12 @@ class Elementwise(Transfer):
 
     def backward(self, net: np.ndarray, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
         return grad * self.df(net, out)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Hot path: a subclass's own f is its forward, without the extra call.
+        if "f" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.__dict__["f"]
 
 
 class OpsTransfer(Transfer):

@@ -76,6 +76,12 @@ class Identity(Builtin):
     def backward(self, net, out, grad):
         return grad
 
+    def forward_into(self, net, buf):
+        return net
+
+    def backward_into(self, net, out, grad, scratch):
+        return grad
+
     def on_tape(self, x):
         return x * 1.0
 
@@ -153,6 +159,26 @@ class Sigmoid(Builtin):
     def df(self, x, y):
         return (self.steepness * y) * (1 - y) if self.steepness != 1 else y * (1 - y)
 
+    def backward(self, net, out, grad):
+        d = grad * out
+        d *= 1 - out
+        return d if self.steepness == 1 else d * self.steepness
+
+    def forward_into(self, net, buf):
+        if self.steepness != 1:
+            return self.f(net)
+        return special.expit(net, out=buf)
+
+    needs_scratch = True
+
+    def backward_into(self, net, out, grad, scratch):
+        np.subtract(1, out, out=scratch)
+        scratch *= out
+        grad *= scratch
+        if self.steepness != 1:
+            grad *= self.steepness
+        return grad
+
     def on_tape(self, x):
         return ops.sigmoid(x * self.steepness)
 
@@ -185,6 +211,20 @@ class Tanh(Builtin):
 
     def df(self, x, y):
         return 1 - y * y
+
+    def backward(self, net, out, grad):
+        return grad * (1 - out * out)
+
+    def forward_into(self, net, buf):
+        return np.tanh(net, out=buf)
+
+    needs_scratch = True
+
+    def backward_into(self, net, out, grad, scratch):
+        np.multiply(out, out, out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        grad *= scratch
+        return grad
 
     def on_tape(self, x):
         return ops.tanh(x)
@@ -242,6 +282,13 @@ class Relu(Builtin):
 
     def backward(self, net, out, grad):
         return np.where(net > 0, grad, 0).astype(grad.dtype, copy=False)
+
+    def forward_into(self, net, buf):
+        return np.maximum(net, 0, out=buf)
+
+    def backward_into(self, net, out, grad, scratch):
+        grad *= net > 0
+        return grad
 
     def on_tape(self, x):
         return ops.relu(x)
@@ -672,14 +719,15 @@ class Softmax(Builtin):
     formula, derivative = "exp(x_j)/sum_k exp(x_k)", "o_j*(δ_jk - o_k) (Jacobian)"
 
     def f(self, x):
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        e = np.exp(x - np.maximum.reduce(x, axis=-1, keepdims=True))
+        e /= np.add.reduce(e, axis=-1, keepdims=True)
+        return e
 
     def df(self, x, y):
         raise TransferError("softmax is vector-valued: use backward(), not an elementwise f'")
 
     def backward(self, net, out, grad):
-        return out * (grad - (grad * out).sum(axis=-1, keepdims=True))
+        return out * (grad - np.add.reduce(grad * out, axis=-1, keepdims=True))
 
     def on_tape(self, x):
         return ops.softmax(x, axis=-1)
@@ -693,14 +741,15 @@ class LogSoftmax(Builtin):
     formula, derivative = "x_j - log(sum_k exp(x_k))", "δ_jk - softmax_k (Jacobian)"
 
     def f(self, x):
-        z = x - x.max(axis=-1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        z = x - np.maximum.reduce(x, axis=-1, keepdims=True)
+        z -= np.log(np.add.reduce(np.exp(z), axis=-1, keepdims=True))
+        return z
 
     def df(self, x, y):
         raise TransferError("log_softmax is vector-valued: use backward(), not an elementwise f'")
 
     def backward(self, net, out, grad):
-        return grad - np.exp(out) * grad.sum(axis=-1, keepdims=True)
+        return grad - np.exp(out) * np.add.reduce(grad, axis=-1, keepdims=True)
 
     def on_tape(self, x):
         return ops.log_softmax(x, axis=-1)
