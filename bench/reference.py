@@ -7,6 +7,8 @@ NumPy: the same BLAS calls with as little as possible around them.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy import special
 
@@ -31,8 +33,14 @@ class DenseReference:
     """sizes = [inputs, hidden..., outputs]; ``hidden`` units of one kind; the output is
     softmax with cross-entropy, or sigmoid with MSE (the ½ convention)."""
 
-    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], hidden: str,
-                 output: str, lr: float = 0.01) -> None:
+    def __init__(
+        self,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        hidden: str,
+        output: str,
+        lr: float = 0.01,
+    ) -> None:
         self.w = [w.copy() for w in weights]
         self.b = [b.copy() for b in biases]
         self.hidden, self.output, self.lr = hidden, output, lr
@@ -106,9 +114,9 @@ class DenseReference:
 
 def from_network(net, hidden: str, output: str, lr: float = 0.01) -> DenseReference:
     """The reference for a ``Network.layered`` network, starting from its weights."""
-    names = [g for g in net.order()]
+    names = list(net.order())
     ws, bs = [], []
-    for src, tgt in zip(names, names[1:], strict=False):
+    for src, tgt in itertools.pairwise(names):
         ws.append(net.params[f"{src}->{tgt}.weight"])
         bs.append(net.params[f"{tgt}.bias"])
     return DenseReference(ws, bs, hidden, output, lr)

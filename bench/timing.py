@@ -54,8 +54,9 @@ class Comparison:
     ratio: float  # median over rounds of (a's time / b's time) within the same round
 
 
-def compare(a: Callable[[], object], b: Callable[[], object], *, rounds: int = 15,
-            target: float = 0.02) -> Comparison:
+def compare(
+    a: Callable[[], object], b: Callable[[], object], *, rounds: int = 15, target: float = 0.02
+) -> Comparison:
     """Time ``a`` against ``b`` in alternating rounds, so that both see the same load on a
     shared machine; the ratio is the median of the per-round ratios."""
     a()
@@ -76,7 +77,7 @@ def compare(a: Callable[[], object], b: Callable[[], object], *, rounds: int = 1
     try:
         for k in range(rounds):
             pair = []
-            for fn in ((a, b) if k % 2 == 0 else (b, a)):
+            for fn in (a, b) if k % 2 == 0 else (b, a):
                 t0 = time.perf_counter()
                 for _ in range(number):
                     fn()
@@ -88,5 +89,8 @@ def compare(a: Callable[[], object], b: Callable[[], object], *, rounds: int = 1
     finally:
         if gc_was:
             gc.enable()
-    return Comparison(Timing(min(ta), statistics.median(ta)), Timing(min(tb), statistics.median(tb)),
-                      statistics.median(ratios))
+    return Comparison(
+        Timing(min(ta), statistics.median(ta)),
+        Timing(min(tb), statistics.median(tb)),
+        statistics.median(ratios),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -17,14 +18,16 @@ def _torch():
 
 def version() -> str | None:
     torch = _torch()
-    return None if torch is None else f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return (
+        None if torch is None else f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
 
 
 def _model(net, hidden: str, output: str):
     torch = _torch()
     names = net.order()
     layers = []
-    for k, (src, tgt) in enumerate(zip(names, names[1:], strict=False)):
+    for k, (src, tgt) in enumerate(itertools.pairwise(names)):
         w = net.params[f"{src}->{tgt}.weight"]
         lin = torch.nn.Linear(w.shape[0], w.shape[1])
         with torch.no_grad():
@@ -32,8 +35,11 @@ def _model(net, hidden: str, output: str):
             lin.bias.copy_(torch.from_numpy(net.params[f"{tgt}.bias"]))
         layers.append(lin)
         if k < len(names) - 2:
-            layers.append({"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU,
-                           "sigmoid": torch.nn.Sigmoid}[hidden]())
+            layers.append(
+                {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}[
+                    hidden
+                ]()
+            )
     if output == "sigmoid":
         layers.append(torch.nn.Sigmoid())
     return torch.nn.Sequential(*layers)

@@ -40,17 +40,29 @@ def _layered(sizes: list[int], hidden: str, output: str) -> Network:
     return Network.layered(sizes, transfer=hidden, output_transfer=output, loss=loss, seed=0)
 
 
-def step_row(name: str, sizes: list[int], hidden: str, output: str, x: np.ndarray,
-             t_onehot: np.ndarray, repeat: int) -> dict:
+def step_row(
+    name: str,
+    sizes: list[int],
+    hidden: str,
+    output: str,
+    x: np.ndarray,
+    t_onehot: np.ndarray,
+    repeat: int,
+) -> dict:
     """One training step on one batch, in µs: anyprop, the reference, PyTorch."""
     net = _layered(sizes, hidden, output)
     ref = from_network(net, hidden, output, LR)
     trainer = Trainer(net, "sgd", lr=LR, seed=0)
-    c = compare(lambda: trainer.step(x, t_onehot, None, 0), lambda: ref.step(x, t_onehot),
-                rounds=3 * repeat)
-    ours = c.a
-    row = {"workload": name, "unit": "µs/step", "anyprop": c.a.median * 1e6,
-           "numpy": c.b.median * 1e6, "ratio": c.ratio}
+    c = compare(
+        lambda: trainer.step(x, t_onehot, None, 0), lambda: ref.step(x, t_onehot), rounds=3 * repeat
+    )
+    row = {
+        "workload": name,
+        "unit": "µs/step",
+        "anyprop": c.a.median * 1e6,
+        "numpy": c.b.median * 1e6,
+        "ratio": c.ratio,
+    }
     torch_step = torch_ref.step(net, hidden, output, x, t_onehot, LR)
     if torch_step is not None:
         c = compare(torch_step, lambda: trainer.step(x, t_onehot, None, 0), rounds=2 * repeat)
@@ -59,8 +71,15 @@ def step_row(name: str, sizes: list[int], hidden: str, output: str, x: np.ndarra
     return row
 
 
-def epoch_row(name: str, sizes: list[int], hidden: str, data: Dataset, batch: int, repeat: int,
-              gemm: bool = False) -> dict:
+def epoch_row(
+    name: str,
+    sizes: list[int],
+    hidden: str,
+    data: Dataset,
+    batch: int,
+    repeat: int,
+    gemm: bool = False,
+) -> dict:
     """One epoch of shuffled mini-batches, in s: anyprop's fit, the reference loop, PyTorch."""
     net = _layered(sizes, hidden, "softmax")
     ref = from_network(net, hidden, "softmax", LR)
@@ -80,8 +99,13 @@ def epoch_row(name: str, sizes: list[int], hidden: str, data: Dataset, batch: in
 
     c = compare(ours_epoch, ref_epoch, rounds=max(3, 2 * repeat - 1), target=0.0)
     ours = c.a
-    row = {"workload": name, "unit": "s/epoch", "anyprop": c.a.median, "numpy": c.b.median,
-           "ratio": c.ratio}
+    row = {
+        "workload": name,
+        "unit": "s/epoch",
+        "anyprop": c.a.median,
+        "numpy": c.b.median,
+        "ratio": c.ratio,
+    }
     if gemm:
         xb, tb = x[:batch], onehot[:batch]
         steps = math.ceil(len(x) / batch)
@@ -100,8 +124,15 @@ def epoch_row(name: str, sizes: list[int], hidden: str, data: Dataset, batch: in
 
 def w1(repeat: int) -> dict:
     d = datasets.load("xor")
-    return step_row("W1 XOR 2-2-1 sigmoid, batch 4", [2, 2, 1], "sigmoid", "sigmoid",
-                    d.x.astype(np.float32), d.y.astype(np.float32), repeat)
+    return step_row(
+        "W1 XOR 2-2-1 sigmoid, batch 4",
+        [2, 2, 1],
+        "sigmoid",
+        "sigmoid",
+        d.x.astype(np.float32),
+        d.y.astype(np.float32),
+        repeat,
+    )
 
 
 def w2(repeat: int) -> dict:
@@ -118,21 +149,36 @@ def _random_mnist(n: int = 60_000) -> Dataset:
 
 
 def w3(repeat: int) -> dict:
-    return epoch_row("W3 784-300-10 relu, batch 128", [784, 300, 10], "relu", _random_mnist(),
-                     128, repeat, gemm=True)
+    return epoch_row(
+        "W3 784-300-10 relu, batch 128",
+        [784, 300, 10],
+        "relu",
+        _random_mnist(),
+        128,
+        repeat,
+        gemm=True,
+    )
 
 
 def w4(repeat: int) -> dict:
-    return epoch_row("W4 784-1024-1024-10 relu, batch 512", [784, 1024, 1024, 10], "relu",
-                     _random_mnist(), 512, max(1, repeat // 2), gemm=True)
+    return epoch_row(
+        "W4 784-1024-1024-10 relu, batch 512",
+        [784, 1024, 1024, 10],
+        "relu",
+        _random_mnist(),
+        512,
+        max(1, repeat // 2),
+        gemm=True,
+    )
 
 
 def w5(repeat: int) -> dict:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 64)).astype(np.float32)
     _, t = _classes(rng, 64, 10)
-    return step_row("W5 64-(20×64 tanh)-10, batch 64", [64] + [64] * 20 + [10], "tanh", "softmax",
-                    x, t, repeat)
+    return step_row(
+        "W5 64-(20×64 tanh)-10, batch 64", [64] + [64] * 20 + [10], "tanh", "softmax", x, t, repeat
+    )
 
 
 def w7(repeat: int) -> list[dict]:
@@ -152,13 +198,27 @@ def w7(repeat: int) -> list[dict]:
     depths = [2, 4, 8, 16]
     times = [timed(_layered([256] + [256] * d + [10], "tanh", "softmax"), x, t) for d in depths]
     flops = [256 * 256 * d + 2560 for d in depths]
-    rows.append({"vary": "depth (layers of 256)", "sizes": depths, "ms": [v * 1e3 for v in times],
-                 "slope": slope(depths, times), "expected": slope(depths, flops)})
+    rows.append(
+        {
+            "vary": "depth (layers of 256)",
+            "sizes": depths,
+            "ms": [v * 1e3 for v in times],
+            "slope": slope(depths, times),
+            "expected": slope(depths, flops),
+        }
+    )
     widths = [128, 256, 512, 1024]
     times = [timed(_layered([256, w, w, 10], "tanh", "softmax"), x, t) for w in widths]
     flops = [256 * w + w * w + 10 * w for w in widths]
-    rows.append({"vary": "width (256-w-w-10)", "sizes": widths, "ms": [v * 1e3 for v in times],
-                 "slope": slope(widths, times), "expected": slope(widths, flops)})
+    rows.append(
+        {
+            "vary": "width (256-w-w-10)",
+            "sizes": widths,
+            "ms": [v * 1e3 for v in times],
+            "slope": slope(widths, times),
+            "expected": slope(widths, flops),
+        }
+    )
     batches = [64, 128, 256, 512]
     net = _layered([256, 512, 512, 10], "tanh", "softmax")
     trainer = Trainer(net, "sgd", lr=LR, seed=0)
@@ -166,9 +226,18 @@ def w7(repeat: int) -> list[dict]:
     for b in batches:
         xb = rng.standard_normal((b, 256)).astype(np.float32)
         _, tb = _classes(rng, b, 10)
-        times.append(measure(lambda xb=xb, tb=tb: trainer.step(xb, tb, None, 0), repeat=repeat).best)
-    rows.append({"vary": "batch (256-512-512-10)", "sizes": batches, "ms": [v * 1e3 for v in times],
-                 "slope": slope(batches, times), "expected": 1.0})
+        times.append(
+            measure(lambda xb=xb, tb=tb: trainer.step(xb, tb, None, 0), repeat=repeat).best
+        )
+    rows.append(
+        {
+            "vary": "batch (256-512-512-10)",
+            "sizes": batches,
+            "ms": [v * 1e3 for v in times],
+            "slope": slope(batches, times),
+            "expected": 1.0,
+        }
+    )
     conns = [25_000, 50_000, 100_000, 200_000]
     times = []
     xs = rng.standard_normal((64, 2000)).astype(np.float32)
@@ -179,8 +248,15 @@ def w7(repeat: int) -> list[dict]:
         net.add_output("y", 2000, transfer="tanh", loss="mse")
         net.connect("x", "y", "sparse", density=c / 2000**2)
         times.append(timed(net, xs, ts))
-    rows.append({"vary": "connections (sparse 2000→2000)", "sizes": conns,
-                 "ms": [v * 1e3 for v in times], "slope": slope(conns, times), "expected": 1.0})
+    rows.append(
+        {
+            "vary": "connections (sparse 2000→2000)",
+            "sizes": conns,
+            "ms": [v * 1e3 for v in times],
+            "slope": slope(conns, times),
+            "expected": 1.0,
+        }
+    )
     return rows
 
 
@@ -222,8 +298,13 @@ print(before, peak[0])
     params = 784 * 1024 + 1024 * 1024 + 1024 * 10 + 1024 + 1024 + 10
     acts = 512 * (1024 + 1024 + 10) * 3  # net inputs, outputs, deltas
     needed = 4 * (2 * params + acts)  # weights, gradients, activations (float32)
-    return {"needed_mb": needed / 2**20, "before_mb": before / 2**20, "peak_mb": peak / 2**20,
-            "training_mb": (peak - before) / 2**20, "ratio": (peak - before) / needed}
+    return {
+        "needed_mb": needed / 2**20,
+        "before_mb": before / 2**20,
+        "peak_mb": peak / 2**20,
+        "training_mb": (peak - before) / 2**20,
+        "ratio": (peak - before) / needed,
+    }
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -234,15 +315,24 @@ def run(quick: bool = False) -> list[dict]:
         rows.append(w4(repeat))
     scaling = w7(2 if quick else 3)
     memory = None if quick else memory_w4()
-    return [{"rows": rows, "scaling": scaling, "memory": memory,
-             "seconds": time.perf_counter() - t0, "torch": torch_ref.version()}]
+    return [
+        {
+            "rows": rows,
+            "scaling": scaling,
+            "memory": memory,
+            "seconds": time.perf_counter() - t0,
+            "torch": torch_ref.version(),
+        }
+    ]
 
 
 def table(result: list[dict]) -> str:
     r = result[0]
-    out = ["| workload | unit | anyprop | hand-written NumPy | ratio | PyTorch eager | "
-           "PyTorch / anyprop | GEMM bound | anyprop at % of bound | GFLOP/s |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| workload | unit | anyprop | hand-written NumPy | ratio | PyTorch eager | "
+        "PyTorch / anyprop | GEMM bound | anyprop at % of bound | GFLOP/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in r["rows"]:
         fmt = "{:.2f}" if row["unit"] == "µs/step" else "{:.3f}"
         torch = fmt.format(row["torch"]) if "torch" in row else "–"
@@ -250,23 +340,37 @@ def table(result: list[dict]) -> str:
         gemm = f"{row['gemm_bound']:.3f}" if "gemm_bound" in row else "–"
         frac = f"{row['gemm_fraction']:.0%}" if "gemm_fraction" in row else "–"
         gf = f"{row['gflops']:.0f}" if "gflops" in row else "–"
-        out.append(f"| {row['workload']} | {row['unit']} | {fmt.format(row['anyprop'])} | "
-                   f"{fmt.format(row['numpy'])} | {row['ratio']:.2f}× | {torch} | {tr} | {gemm} | "
-                   f"{frac} | {gf} |")
-    out += ["", "Scaling (W7): slope of log(time per step) against log(size), and the "
-            "slope the arithmetic predicts:", "",
-            "| varied | sizes | ms/step | slope | expected |", "|---|---|---|---:|---:|"]
+        out.append(
+            f"| {row['workload']} | {row['unit']} | {fmt.format(row['anyprop'])} | "
+            f"{fmt.format(row['numpy'])} | {row['ratio']:.2f}× | {torch} | {tr} | {gemm} | "
+            f"{frac} | {gf} |"
+        )
+    out += [
+        "",
+        "Scaling (W7): slope of log(time per step) against log(size), and the "
+        "slope the arithmetic predicts:",
+        "",
+        "| varied | sizes | ms/step | slope | expected |",
+        "|---|---|---|---:|---:|",
+    ]
     for s in r["scaling"]:
-        out.append(f"| {s['vary']} | {', '.join(f'{v:,}' for v in s['sizes'])} | "
-                   f"{', '.join(f'{v:.2f}' for v in s['ms'])} | {s['slope']:.2f} | "
-                   f"{s['expected']:.2f} |")
+        out.append(
+            f"| {s['vary']} | {', '.join(f'{v:,}' for v in s['sizes'])} | "
+            f"{', '.join(f'{v:.2f}' for v in s['ms'])} | {s['slope']:.2f} | "
+            f"{s['expected']:.2f} |"
+        )
     m = r["memory"]
     if m is not None:
-        out += ["", f"W4 memory: weights + gradients + activations = {m['needed_mb']:.1f} MB; "
-                f"building the network and training it for an epoch raised the process's "
-                f"resident size by at most {m['training_mb']:.1f} MB over the "
-                f"{m['before_mb']:.0f} MB it held with the data loaded: "
-                f"{m['ratio']:.2f}× what is needed."]
-    out.append(f"\nPyTorch: {r['torch'] or 'not installed (pip install torch==2.13.0)'}; "
-               f"this benchmark took {r['seconds']:.0f} s.")
+        out += [
+            "",
+            f"W4 memory: weights + gradients + activations = {m['needed_mb']:.1f} MB; "
+            f"building the network and training it for an epoch raised the process's "
+            f"resident size by at most {m['training_mb']:.1f} MB over the "
+            f"{m['before_mb']:.0f} MB it held with the data loaded: "
+            f"{m['ratio']:.2f}× what is needed.",
+        ]
+    out.append(
+        f"\nPyTorch: {r['torch'] or 'not installed (pip install torch==2.13.0)'}; "
+        f"this benchmark took {r['seconds']:.0f} s."
+    )
     return "\n".join(out) + "\n"
