@@ -108,12 +108,22 @@ class Optimizer(ABC):
         self.steps = 0
         self.last_norm: float | None = None
         self._flat: tuple | None = None  # (flat weights, flat state, lr scale vector)
+        self._scratch: dict[tuple, np.ndarray] = {}
 
     @property
     def params(self) -> dict[str, np.ndarray]:
         """The parameter arrays by name, as they are now."""
         src = self._source
         return {n: src[n] for n in self.names}
+
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """A reusable buffer shaped like ``like``: an update rule's temporary without a fresh
+        allocation (and its page faults) at every step."""
+        key = (like.shape, like.dtype)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = np.empty_like(like)
+        return buf
 
     def _number(self, key: str, value: Any, minimum: float | None = None) -> float:
         if (

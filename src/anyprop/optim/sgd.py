@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from anyprop.optim.base import Optimizer, OptimizerError, optimizer
 
 
@@ -31,11 +33,14 @@ class SGD(Optimizer):
     def update(self, name, w, g, lr, state):
         if self.momentum:
             dw = state["dw"]
+            step = np.multiply(g, lr, out=self.scratch(g))  # η ∂L/∂w
             dw *= self.momentum
-            dw -= lr * g
+            dw -= step
             if self.nesterov:
-                w += self.momentum * dw - lr * g
+                w += self.momentum * dw - step
             else:
                 w += dw
-        else:
+        elif g.size < 16384:  # small: the plain expression is the quickest
             w -= lr * g
+        else:  # large: no fresh temporary (and its page faults) at every step
+            w -= np.multiply(g, lr, out=self.scratch(g))

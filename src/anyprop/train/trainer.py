@@ -195,6 +195,7 @@ class Trainer:
         self.stop_reason: str | None = None
         self._epoch_solved = False
         self._configured: Any = None  # the plan this trainer last set its options on
+        self._checks: dict[int, list] = {}  # what _delta_sum reads, per plan
 
     # --- the step ---------------------------------------------------------------
     def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -222,15 +223,31 @@ class Trainer:
         else:
             bp = plan.backprop({"in": x}, self.graph.split_targets(y), w, False, False)
         grads = self.reduce_gradients(bp.grads)
-        flat = getattr(grads, "flat", None)
-        if flat is not None:
-            total = bp.loss + float(np.add.reduce(flat))
-        else:
-            total = bp.loss + sum(float(g.sum()) for g in grads.values())
-        if not math.isfinite(total):
+        if not math.isfinite(bp.loss + self._delta_sum(plan, bp)):
             self._diverged(bp, batch)
         self.optimizer.step(grads)
         return bp
+
+    def _delta_sum(self, plan: Any, bp: Any) -> float:
+        """A sum that is non-finite when any delta is: each group's bias gradient (a sum of
+        its deltas over the batch), and the deltas themselves where a group has no bias.
+        It costs a pass over the activations, not over the weights."""
+        checks = self._checks.get(id(plan))
+        if checks is None:
+            checks = [
+                (True, g.bias_param) if g.bias_param else (False, g.name)
+                for g in self.network.groups.values()
+                if not g.is_input
+            ]
+            self._checks = {id(plan): checks}
+        grads, deltas = bp.grads, bp.deltas
+        flat = getattr(grads, "flat", None)
+        if flat is not None and flat.size <= 65536:  # small: one reduction over all gradients
+            return float(np.add.reduce(flat))
+        total = 0.0
+        for is_bias, name in checks:
+            total += float(np.add.reduce(grads[name] if is_bias else deltas[name], axis=None))
+        return total
 
     def _diverged(self, bp: Any, batch: int) -> None:
         first = None
@@ -307,6 +324,10 @@ class Trainer:
         y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
         return total, y.copy()
 
+    #: data sets up to this size are permuted whole each epoch (batches are then slices);
+    #: larger ones are gathered batch by batch, so as not to copy them
+    PERMUTE_BYTES = 16 * 2**20
+
     def run_epoch(self, data: Dataset, weights: np.ndarray | None) -> dict[str, float]:
         n = len(data)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
@@ -316,24 +337,32 @@ class Trainer:
         # the targets as the loss wants them, made once (class indices become one-hot rows)
         y_all = data.y if self.graph is not None else self._prepared_targets(data, dtype)
         out_group = self._output_group()
-        seen = np.empty((n, self._n_out()), dtype=dtype)
+        whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
+        if whole:  # the same batches in the same order, as slices of one permuted copy
+            x_all, y_all = x_all[order], y_all[order]
+            weights = None if weights is None else weights[order]
+        seen = np.empty((n, self._n_out()), dtype=dtype)  # outputs, in x_all's order
         loss_sum, weight_sum = 0.0, 0.0
         for b, start in enumerate(range(0, n, size)):
-            idx = order[start : start + size]
-            x, y = x_all[idx], y_all[idx]
-            w = None if weights is None else weights[idx]
+            if whole:
+                place: Any = slice(start, min(start + size, n))
+            else:
+                place = order[start : start + size]
+            x, y = x_all[place], y_all[place]
+            w = None if weights is None else weights[place]
             bp = self.step(x, y, w, b)
             out = (
                 self.graph._gather(bp.outputs) if self.graph is not None else bp.outputs[out_group]
             )
-            seen[idx] = out
-            k = len(idx)
+            seen[place] = out
+            k = len(x)
             loss_sum += bp.loss * k
             weight_sum += k
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
         logs = {"loss": loss_sum / weight_sum}
-        targets = y_all if self.graph is None else self._prepared_targets(data, dtype)
+        # y_all is in the order of seen, whether permuted whole or gathered batch by batch
+        targets = y_all if self.graph is None else np.asarray(y_all, dtype).reshape(n, -1)
         logs.update(self._evaluate_outputs(seen, data, "", targets))
         # "solved" (every output within the margin of its target) is the classic papers'
         # criterion for 0/1 and numeric targets; for classes, accuracy says it
