@@ -234,3 +234,17 @@ def test_schedules():
     r2 = ReduceOnPlateau(1.0)
     r2.load_state_dict(sd)
     assert r2.lr(0) == 0.5 and r2.patience == 1
+
+
+def test_large_updates_run_in_chunks_with_the_same_result():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(300, 700)).astype(np.float32)  # larger than one chunk
+    g = rng.normal(size=w.shape).astype(np.float32)
+    expected = w - np.float32(0.01) * g
+    opt = SGD({"w": w}, lr=0.01)
+    opt.step({"w": g})
+    np.testing.assert_array_equal(w, expected)
+    scale = rng.random(w.size).astype(np.float32)
+    w2, expected2 = w.copy(), w - scale.reshape(w.shape) * g
+    opt.subtract_scaled(w2, g, scale)
+    np.testing.assert_array_equal(w2, expected2)

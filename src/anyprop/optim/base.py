@@ -116,6 +116,23 @@ class Optimizer(ABC):
         src = self._source
         return {n: src[n] for n in self.names}
 
+    CHUNK = 1 << 16
+
+    def subtract_scaled(self, w: np.ndarray, g: np.ndarray, scale: Any) -> None:
+        """w -= scale·g in place (scale a number, or an array like w), in chunks through a
+        small scratch buffer: no temporary the size of the parameters, cache-friendly."""
+        if g.size <= self.CHUNK:
+            w -= scale * g
+            return
+        wf, gf = w.reshape(-1), g.reshape(-1)
+        sf = scale.reshape(-1) if isinstance(scale, np.ndarray) else scale
+        buf = self.scratch(gf[: self.CHUNK])
+        for i in range(0, gf.size, self.CHUNK):
+            j = min(i + self.CHUNK, gf.size)
+            part = buf[: j - i]
+            np.multiply(gf[i:j], sf[i:j] if isinstance(sf, np.ndarray) else sf, out=part)
+            wf[i:j] -= part
+
     def scratch(self, like: np.ndarray) -> np.ndarray:
         """A reusable buffer shaped like ``like``: an update rule's temporary without a fresh
         allocation (and its page faults) at every step."""

@@ -33,14 +33,12 @@ class SGD(Optimizer):
     def update(self, name, w, g, lr, state):
         if self.momentum:
             dw = state["dw"]
-            step = np.multiply(g, lr, out=self.scratch(g))  # η ∂L/∂w
+            step = np.multiply(g, lr, out=self.scratch(g))  # η ∂L/∂w (a reused buffer)
             dw *= self.momentum
             dw -= step
             if self.nesterov:
                 w += self.momentum * dw - step
             else:
                 w += dw
-        elif g.size < 16384:  # small: the plain expression is the quickest
-            w -= lr * g
-        else:  # large: no fresh temporary (and its page faults) at every step
-            w -= np.multiply(g, lr, out=self.scratch(g))
+        else:
+            self.subtract_scaled(w, g, lr)
