@@ -167,3 +167,18 @@ def test_forward_results_are_not_overwritten_by_the_next_call():
     before = a.copy()
     net.forward(np.ones((2, 3)))
     np.testing.assert_array_equal(a, before)
+
+
+def test_swapped_and_merged_parameters_are_rehomed_correctly():
+    net = small()
+    net.forward(np.zeros((1, 3)))  # the plan makes the parameters views of one flat array
+    p = net.params
+    p["h.bias"][...] = 1.0
+    p["out.bias"][...] = 2.0
+    p["h.bias"], p["out.bias"] = p["out.bias"][:2].repeat(2), p["h.bias"][:2].copy()
+    net.forward(np.zeros((1, 3)))
+    assert p["h.bias"].tolist() == [2, 2, 2, 2] and p["out.bias"].tolist() == [1, 1]
+    p |= {"h.bias": np.full(4, 3.0, dtype=np.float32)}
+    net.backprop(np.zeros((2, 3)), np.zeros((2, 2)))
+    assert p["h.bias"].tolist() == [3, 3, 3, 3]
+    assert np.shares_memory(p["h.bias"], net.plan().flat.weights)

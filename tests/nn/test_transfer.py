@@ -199,3 +199,15 @@ def test_describe_gives_f_and_its_derivative():
     pytest.importorskip("sympy")
     d = T.describe("log(1+exp(x))")
     assert d["kind"] == "formula" and "exp(x)" in d["df"]
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def test_in_place_backward_gives_the_same_bits(name):
+    t = T.get(name)
+    x = points().astype(np.float32)
+    out = t.forward(x)
+    g = np.random.default_rng(3).normal(size=x.shape).astype(np.float32)
+    expected = t.backward(x, out, g.copy())
+    got = t.backward_into(x, out, g.copy(), np.empty_like(x))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(t.forward_into(x, np.empty_like(x)), t.forward(x))

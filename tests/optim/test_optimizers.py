@@ -248,3 +248,9 @@ def test_large_updates_run_in_chunks_with_the_same_result():
     w2, expected2 = w.copy(), w - scale.reshape(w.shape) * g
     opt.subtract_scaled(w2, g, scale)
     np.testing.assert_array_equal(w2, expected2)
+
+
+def test_non_contiguous_parameters_are_updated():
+    w = np.ones((300, 300)).T  # a transposed view: not C-contiguous, larger than a chunk
+    SGD({"w": w}, lr=0.1).step({"w": np.ones((300, 300))})
+    assert w[0, 0] == pytest.approx(0.9)

@@ -229,19 +229,36 @@ def test_gradient_statistics_are_recorded():
 
 
 def test_fahlman_prime_offset_and_atanh_error():
+    from anyprop.nn.plan import Options
+
     net = Network.layered([2, 2, 1], transfer="sigmoid", seed=0, dtype="float64")
     x, t = datasets.load("xor").x, datasets.load("xor").y
-    plan = net.plan()
-    plain = plan.backprop(x, t)
+    plain = net.backprop(x, t)
     d0 = plain.deltas["output"].copy()
     o = plain.outputs["output"].copy()
-    plan.prime_offset = 0.1
-    shifted = plan.backprop(x, t).deltas["output"].copy()
+    shifted = net.backprop(x, t, options=Options(prime_offset=0.1)).deltas["output"].copy()
     np.testing.assert_allclose(shifted, d0 + 0.1 * (o - t) / 4, rtol=1e-12)
-    plan.prime_offset, plan.atanh_error = 0.0, True
-    at = plan.backprop(x, t).deltas["output"]
+    at = net.backprop(x, t, options=Options(atanh_error=True)).deltas["output"]
     np.testing.assert_allclose(at, o * (1 - o) * np.arctanh(o - t) / 4, rtol=1e-10)
-    plan.atanh_error = False
+
+
+def test_training_options_do_not_stay_on_the_network():
+    net = Network.layered([2, 3, 2], transfer="sigmoid", seed=0, dtype="float64")
+    x, t = datasets.load("xor").x, np.eye(2)[[0, 1, 1, 0]]
+    before_loss = net.loss(x, t)
+    before = net.backprop(x, t).grads["output.bias"].copy()
+    fit(
+        net,
+        (x, t),
+        epochs=1,
+        lr=0.0,
+        prime_offset=0.1,
+        loss_reduction="sum",
+        atanh_error=True,
+        verbose=False,
+    )
+    assert net.loss(x, t) == before_loss
+    np.testing.assert_array_equal(net.backprop(x, t).grads["output.bias"], before)
 
 
 def test_a_unit_graph_trains():
@@ -298,3 +315,47 @@ def test_fit_takes_a_loss_and_clipping():
     )
     assert net.groups["output"].loss.name == "binary_cross_entropy"
     assert h.last("loss") < h["loss"][0]
+
+
+def test_sample_weights_follow_the_validation_split():
+    d = digits_small()
+    h = fit(
+        mlp(),
+        d,
+        epochs=1,
+        validation_split=0.25,
+        sample_weight=np.ones(len(d)),
+        seed=0,
+        verbose=False,
+    )
+    assert len(h) == 1
+
+
+def test_the_summed_loss_does_not_depend_on_the_batch_size():
+    x, y = datasets.load("xor").x, datasets.load("xor").y
+    losses = []
+    for batch in (None, 2, 1):
+        net = Network.layered([2, 2, 1], transfer="sigmoid", seed=0, dtype="float64")
+        h = fit(
+            net,
+            (x, y),
+            lr=0.0,
+            batch_size=batch,
+            epochs=1,
+            loss_reduction="sum",
+            shuffle=False,
+            verbose=False,
+        )
+        losses.append(h.last("loss"))
+    np.testing.assert_allclose(losses, losses[0], rtol=1e-12)
+
+
+def test_a_state_dict_is_a_snapshot():
+    tr = Trainer(mlp(), "sgd", lr=0.1, lr_scale={"h1.*": 0.5}, batch_size=50, seed=0)
+    data = digits_small()
+    tr.fit(data, 2)
+    sd = tr.state_dict()
+    tr.fit(data, 4)
+    assert len(sd["history"]["epochs"]) == 2
+    sd["optimizer"]["config"]["lr_scale"]["h1.*"] = 9.0
+    assert tr.optimizer.lr_scale["h1.*"] == 0.5

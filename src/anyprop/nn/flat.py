@@ -54,14 +54,19 @@ class FlatParams:
         version = getattr(params, "version", None)
         if self.views and version is not None and version == self.version:
             return
+        # First take every replaced array aside when it lies in the flat vector itself
+        # (parameters swapped with each other): a copy made in place could overwrite it.
+        incoming = {}
         for n in self.layout:
             current = params[n]
-            view = self.views.get(n)
-            if view is None or current is not view:
-                view = self.view(self.weights, n)
-                view[...] = current
-                self.views[n] = view
-                params[n] = view
+            if current is not self.views.get(n):
+                shares = np.may_share_memory(current, self.weights)
+                incoming[n] = np.array(current) if shares else current
+        for n, values in incoming.items():
+            view = self.view(self.weights, n)
+            view[...] = values
+            self.views[n] = view
+            params[n] = view
         self.version = getattr(params, "version", None)
 
     def grads(self) -> Grads:

@@ -91,6 +91,27 @@ class ParamDict(dict):
         for k, v in dict(*args, **kwargs).items():
             self[k] = v
 
+    def __ior__(self, other: Any) -> ParamDict:
+        self.update(other)
+        return self
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.version += 1
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, np.ndarray]:
+        self.version += 1
+        return super().popitem()
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
+
 
 class Network:
     """A network of any shape. Build it with :meth:`add_input`, :meth:`add_group`,
@@ -490,12 +511,17 @@ class Network:
         sample_weight: Any = None,
         input_grads: bool = False,
         check: bool = True,
+        options: Any = None,
     ) -> Any:
         """One forward and backward pass: the loss, every parameter's gradient, and
         every group's deltas (∂L/∂net), all readable by name (see
         :class:`~anyprop.nn.plan.Backprop`). ``check=False`` skips the scan of the
         inputs for NaN (for data already checked once)."""
-        return self.plan().backprop(inputs, targets, sample_weight, input_grads, check)
+        from anyprop.nn.plan import DEFAULT_OPTIONS
+
+        return self.plan().backprop(
+            inputs, targets, sample_weight, input_grads, check, options or DEFAULT_OPTIONS
+        )
 
     def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
         """The loss L on a batch, without gradients."""

@@ -29,6 +29,24 @@ from anyprop.nn.sparse_block import SparseBlock
 from anyprop.nn.transfer import TRANSFERS
 
 
+@dataclass(frozen=True)
+class Options:
+    """How a pass computes the loss and the deltas (given per call; the plan keeps none).
+
+    ``reduction``: "mean" (L averages over samples, the default) or "sum" (as the
+    classic papers' E = ½ Σ_patterns Σ_units (o − t)²). ``prime_offset`` and
+    ``atanh_error``: Fahlman's (1988) fixes for the flat spot of sigmoid units, a
+    constant added to f' of elementwise units and the atanh error at MSE outputs.
+    """
+
+    reduction: str = "mean"
+    prime_offset: float = 0.0
+    atanh_error: bool = False
+
+
+DEFAULT_OPTIONS = Options()
+
+
 @dataclass(slots=True)
 class Backprop:
     """What one forward and backward pass found, readable by name.
@@ -227,13 +245,6 @@ class Plan:
         self._ot: np.ndarray | None = None
         self._dt: np.ndarray | None = None
         self._batch = -1
-        #: Fahlman's (1988) fixes for the flat spot of sigmoid units, set by the trainer:
-        #: a constant added to f' of elementwise units, and the atanh error at MSE outputs.
-        self.prime_offset = 0.0
-        self.atanh_error = False
-        #: "mean" (L averages over samples, the default) or "sum" (L sums over them, as
-        #: the classic papers' E = ½ Σ_patterns Σ_units (o − t)²)
-        self.reduction = "mean"
 
     # --- helpers --------------------------------------------------------------
     def fused(self, group: str) -> bool:
@@ -432,9 +443,15 @@ class Plan:
                 ot[step.offset : step.offset + step.size] = out.T
         return outs
 
-    def loss(self, inputs: Any, targets: Any, sample_weight: Any = None) -> float:
+    def loss(
+        self,
+        inputs: Any,
+        targets: Any,
+        sample_weight: Any = None,
+        options: Options = DEFAULT_OPTIONS,
+    ) -> float:
         outs = self.forward(inputs)
-        total, _, _ = self._loss(outs, targets, sample_weight, need_grad=False)
+        total, _, _ = self._loss(outs, targets, sample_weight, options, need_grad=False)
         return total
 
     def _targets(self, targets: Any) -> dict[str, Any]:
@@ -462,12 +479,18 @@ class Plan:
         return targets
 
     def _loss(
-        self, outs: dict[str, np.ndarray], targets: Any, sample_weight: Any, need_grad: bool = True
+        self,
+        outs: dict[str, np.ndarray],
+        targets: Any,
+        sample_weight: Any,
+        options: Options = DEFAULT_OPTIONS,
+        need_grad: bool = True,
     ) -> tuple[float, dict[str, float], dict[str, tuple]]:
         """L per output group, and for each either ('fused', δ) or ('out', ∂L/∂o)."""
         targets = self._targets(targets)
         n = self._batch
-        per_sample = 1.0 if self.reduction == "sum" else 1.0 / n
+        per_sample = 1.0 if options.reduction == "sum" else 1.0 / n
+        atanh_error = options.atanh_error
         weights = None
         if sample_weight is not None:
             s = np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
@@ -483,7 +506,7 @@ class Plan:
             if t.shape[0] != n:
                 raise ShapeError(f"targets for '{name}' have {t.shape[0]} samples, inputs {n}")
             per = None
-            if self._fused[name] and not self.atanh_error:
+            if self._fused[name] and not atanh_error:
                 if weights is None:
                     value_sum, d = g.loss.fused_total(
                         self._nets[name], t, outs[name], self._cache.get(name)
@@ -497,7 +520,7 @@ class Plan:
             else:
                 per, d = g.loss.per_sample(outs[name], t)
                 kind = "out"
-            if self.atanh_error and kind == "out" and g.loss.name == "mse":
+            if atanh_error and kind == "out" and g.loss.name == "mse":
                 # Fahlman: the output error is atanh(o − t) instead of o − t
                 d = np.arctanh(np.clip(outs[name] - t, -0.9999999, 0.9999999)).astype(d.dtype)
             if weights is None:
@@ -523,10 +546,12 @@ class Plan:
         sample_weight: Any = None,
         input_grads: bool = False,
         check: bool = True,
+        options: Options = DEFAULT_OPTIONS,
     ) -> Backprop:
         outs = self.forward(inputs, check)
-        total, losses, loss_grads = self._loss(outs, targets, sample_weight)
-        if self.dense_only and not input_grads and not self.prime_offset:
+        total, losses, loss_grads = self._loss(outs, targets, sample_weight, options)
+        prime_offset = options.prime_offset
+        if self.dense_only and not input_grads and not prime_offset:
             deltas = self._backward_dense(outs, loss_grads)
             return Backprop(total, losses, self._grads, deltas, self._nets, outs, None)
         params = self.network.params
@@ -554,8 +579,8 @@ class Plan:
                     delta = step.transfer.backward(nets[name], outs[name], go)
                 except AnypropError as e:
                     raise type(e)(f"group '{name}': {e}") from None
-                if self.prime_offset and not step.transfer.vector:
-                    delta = delta + self.prime_offset * go  # (f' + offset) ⊙ go
+                if prime_offset and not step.transfer.vector:
+                    delta = delta + prime_offset * go  # (f' + offset) ⊙ go
             if lg is not None and lg[0] == "fused":
                 delta = delta + lg[1]
             if delta.dtype != dtype:

@@ -121,8 +121,8 @@ class Optimizer(ABC):
     def subtract_scaled(self, w: np.ndarray, g: np.ndarray, scale: Any) -> None:
         """w -= scale·g in place (scale a number, or an array like w), in chunks through a
         small scratch buffer: no temporary the size of the parameters, cache-friendly."""
-        if g.size <= self.CHUNK:
-            w -= scale * g
+        if g.size <= self.CHUNK or not (w.flags.c_contiguous and g.flags.c_contiguous):
+            w -= scale * g  # (reshape would copy a non-contiguous array, losing the update)
             return
         wf, gf = w.reshape(-1), g.reshape(-1)
         sf = scale.reshape(-1) if isinstance(scale, np.ndarray) else scale
@@ -244,7 +244,7 @@ class Optimizer(ABC):
             "lr": self.lr,
             "weight_decay": self.weight_decay,
             "clip_norm": self.clip_norm,
-            "lr_scale": self.lr_scale,
+            "lr_scale": dict(self.lr_scale),
             **self.hyper,
         }
 

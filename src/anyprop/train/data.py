@@ -69,8 +69,10 @@ class Dataset:
             self.task,
         )
 
-    def split(self, fraction: float, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
-        """(the rest, a held-out part of ``fraction``), shuffled by ``rng``."""
+    def split_indices(
+        self, fraction: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(indices kept, indices held out) for a held-out part of ``fraction``."""
         if not 0 < fraction < 1:
             raise DataError(f"a split fraction must be between 0 and 1, got {fraction}")
         n = len(self)
@@ -78,7 +80,12 @@ class Dataset:
         if k == 0 or k == n:
             raise DataError(f"{self.name}: a {fraction:g} split of {n} samples leaves a part empty")
         order = rng.permutation(n)
-        return self.subset(np.sort(order[k:])), self.subset(np.sort(order[:k]))
+        return np.sort(order[k:]), np.sort(order[:k])
+
+    def split(self, fraction: float, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
+        """(the rest, a held-out part of ``fraction``), shuffled by ``rng``."""
+        keep, held = self.split_indices(fraction, rng)
+        return self.subset(keep), self.subset(held)
 
 
 def _is_number(cell: str) -> bool:

@@ -17,6 +17,7 @@ and :meth:`Trainer.state_dict` holds everything to resume exactly.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError, ShapeError
+from anyprop.nn.plan import Options
 from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
@@ -75,9 +77,9 @@ class History:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "epochs": self.epochs,
-            "gradients": self.gradients,
+        return {  # copies: a snapshot, not the live record
+            "epochs": [dict(e) for e in self.epochs],
+            "gradients": [dict(g) for g in self.gradients],
             "stop_reason": self.stop_reason,
             "solved_epoch": self.solved_epoch,
             "restored_epoch": self.restored_epoch,
@@ -86,8 +88,8 @@ class History:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> History:
         return cls(
-            list(d.get("epochs", [])),
-            list(d.get("gradients", [])),
+            [dict(e) for e in d.get("epochs", [])],
+            [dict(g) for g in d.get("gradients", [])],
             d.get("stop_reason"),
             d.get("solved_epoch"),
             d.get("restored_epoch"),
@@ -194,8 +196,9 @@ class Trainer:
         self.stop = False
         self.stop_reason: str | None = None
         self._epoch_solved = False
-        self._configured: Any = None  # the plan this trainer last set its options on
-        self._checks: dict[int, list] = {}  # what _delta_sum reads, per plan
+        #: how this trainer's passes compute the loss and the deltas (given per call)
+        self.options = Options(self.loss_reduction, self.prime_offset, self.atanh_error)
+        self._checks: tuple | None = None  # (plan, what _delta_sum reads of its passes)
 
     # --- the step ---------------------------------------------------------------
     def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -214,14 +217,12 @@ class Trainer:
     def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
         """One step of the rule on one batch; returns the Backprop."""
         plan = self.network.plan()
-        if plan is not self._configured:  # the trainer's options, set once per plan
-            plan.prime_offset, plan.atanh_error = self.prime_offset, self.atanh_error
-            plan.reduction = self.loss_reduction
-            self._configured = plan
         if self.graph is None:
-            bp = plan.backprop(x, y, w, False, False)
+            bp = plan.backprop(x, y, w, False, False, self.options)
         else:
-            bp = plan.backprop({"in": x}, self.graph.split_targets(y), w, False, False)
+            bp = plan.backprop(
+                {"in": x}, self.graph.split_targets(y), w, False, False, self.options
+            )
         grads = self.reduce_gradients(bp.grads)
         if not math.isfinite(bp.loss + self._delta_sum(plan, bp)):
             self._diverged(bp, batch)
@@ -232,14 +233,15 @@ class Trainer:
         """A sum that is non-finite when any delta is: each group's bias gradient (a sum of
         its deltas over the batch), and the deltas themselves where a group has no bias.
         It costs a pass over the activations, not over the weights."""
-        checks = self._checks.get(id(plan))
+        cached = self._checks
+        checks = cached[1] if cached is not None and cached[0] is plan else None
         if checks is None:
             checks = [
                 (True, g.bias_param) if g.bias_param else (False, g.name)
                 for g in self.network.groups.values()
                 if not g.is_input
             ]
-            self._checks = {id(plan): checks}
+            self._checks = (plan, checks)
         grads, deltas = bp.grads, bp.deltas
         flat = getattr(grads, "flat", None)
         if flat is not None and flat.size <= 65536:  # small: one reduction over all gradients
@@ -317,10 +319,8 @@ class Trainer:
     def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
         """(loss, outputs) on a whole data set, without training."""
         plan = self.network.plan()
-        plan.reduction = self.loss_reduction
-        self._configured = None
         outs = plan.forward(self._inputs(data.x))
-        total, _, _ = plan._loss(outs, self._targets(data.y), None, need_grad=False)
+        total, _, _ = plan._loss(outs, self._targets(data.y), None, self.options, need_grad=False)
         y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
         return total, y.copy()
 
@@ -356,8 +356,12 @@ class Trainer:
             )
             seen[place] = out
             k = len(x)
-            loss_sum += bp.loss * k
-            weight_sum += k
+            if self.loss_reduction == "sum":  # a batch reports its sum: the epoch's is their sum
+                loss_sum += bp.loss
+                weight_sum = 1.0
+            else:
+                loss_sum += bp.loss * k
+                weight_sum += k
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
         logs = {"loss": loss_sum / weight_sum}
@@ -400,7 +404,17 @@ class Trainer:
         if validation_split:
             if val is not None:
                 raise AnypropError("give validation data or a validation_split, not both")
-            train, val = train.split(validation_split, np.random.default_rng(self.split_seed))
+            keep, held = train.split_indices(
+                validation_split, np.random.default_rng(self.split_seed)
+            )
+            if sample_weight is not None:  # the weights go with their samples
+                sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+                if sample_weight.shape != (len(train),):
+                    raise ShapeError(
+                        f"sample_weight has {sample_weight.size} values for {len(train)} samples"
+                    )
+                sample_weight = sample_weight[keep]
+            train, val = train.subset(keep), train.subset(held)
         if val is not None:
             self._check_data(val)
         weights = self._weights(train, sample_weight)
@@ -483,7 +497,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue exactly."""
         return {
-            "config": self.config,
+            "config": copy.deepcopy(self.config),
             "epoch": self.epoch,
             "rng": self.rng.bit_generator.state,
             "split_seed": self.split_seed,

@@ -172,8 +172,8 @@ class Sigmoid(Builtin):
     needs_scratch = True
 
     def backward_into(self, net, out, grad, scratch):
+        grad *= out  # (grad·o)·(1 − o): the order backward uses, so both give the same bits
         np.subtract(1, out, out=scratch)
-        scratch *= out
         grad *= scratch
         if self.steepness != 1:
             grad *= self.steepness
