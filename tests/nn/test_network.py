@@ -182,3 +182,16 @@ def test_swapped_and_merged_parameters_are_rehomed_correctly():
     net.backprop(np.zeros((2, 3)), np.zeros((2, 2)))
     assert p["h.bias"].tolist() == [3, 3, 3, 3]
     assert np.shares_memory(p["h.bias"], net.plan().flat.weights)
+
+
+def test_astype_copies_everything_into_another_dtype():
+    from tests.nn.zoo import ZOO
+
+    for name, make in ZOO.items():
+        net, x, t = make()
+        low = net.astype("float32")
+        assert low.dtype == np.float32 and low.summary() == net.summary(), name
+        for k, v in net.params.items():
+            np.testing.assert_array_equal(low.params[k], v.astype(np.float32), err_msg=name)
+            assert not np.shares_memory(low.params[k], v)
+        np.testing.assert_allclose(low.backprop(x, t).loss, net.backprop(x, t).loss, rtol=1e-4)

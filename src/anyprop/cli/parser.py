@@ -198,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--plot", metavar="PNG", help="draw f and f' to this PNG")
     ts.add_argument("--json", action="store_true", help="machine-readable output")
 
+    c = _sub(
+        sub,
+        "check",
+        "check every gradient against finite differences (float64)",
+        "anyprop check examples/specs/skip.toml --data moons",
+        "Whole-network gradient check: each connection's weights and each group's biases, "
+        "backpropagated, against central differences of the loss, in float64, on a few "
+        "samples. Exit status 1 when any is above the tolerance.",
+    )
+    c.add_argument("network", help="a model file or a spec file (.toml)")
+    c.add_argument("--data", help="data set name or file (default for a model: its training data)")
+    c.add_argument("--target", action="append", help="target column(s) of a data file")
+    c.add_argument("--samples", type=int, default=4, help="samples to check on (4)")
+    c.add_argument("--tolerance", type=float, default=1e-5, help="largest error allowed (1e-5)")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+
     ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")
     dsub = ds.add_subparsers(dest="action", metavar="ACTION")
     dl = _sub(dsub, "list", "list the data sets", "anyprop datasets list --json")

@@ -527,6 +527,51 @@ class Network:
         """The loss L on a batch, without gradients."""
         return self.plan().loss(inputs, targets, sample_weight)
 
+    def astype(self, dtype: Any) -> Network:
+        """The same network (groups, connections, transfer functions, losses, weights) in
+        another float dtype; the copy shares no arrays with this one."""
+        new = Network(dtype=dtype, name=self.name)
+        new._known_acyclic = True
+        for g in self.groups.values():
+            if g.is_input:
+                new.add_input(g.name, g.size)
+            else:
+                new.add_group(
+                    g.name,
+                    g.size,
+                    transfer=g.transfer,
+                    bias=g.bias,
+                    output=g.output,
+                    loss=g.loss,
+                    loss_weight=g.loss_weight,
+                    bias_init=g.bias_init,
+                )
+        for c in self.connections.values():
+            common = {
+                "trainable": c.trainable,
+                "name": c.name if c.name != f"{c.src}->{c.tgt}" else None,
+                "init": c.init,
+            }
+            if c.share:
+                new.connect(c.src, c.tgt, share=c.share, transpose=c.transpose, **common)
+            elif c.kind == "sparse":
+                new.connect(
+                    c.src,
+                    c.tgt,
+                    "sparse",
+                    pairs=np.stack([c.cols, c.rows], axis=1),
+                    weights=self.params[c.param],
+                    **common,
+                )
+            else:
+                new.connect(c.src, c.tgt, c.kind, weights=self.params[c.param], **common)
+            new.connections[c.name].explicit = c.explicit
+        new._known_acyclic = False
+        new.set_params(
+            {g.bias_param: self.params[g.bias_param] for g in self.groups.values() if g.bias_param}
+        )
+        return new
+
     def set_params(self, values: Mapping[str, Any]) -> None:
         """Copy new values into the parameters, in place (names and shapes checked)."""
         for k, v in values.items():

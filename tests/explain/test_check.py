@@ -1,0 +1,97 @@
+"""The whole-network gradient check: it passes on correct networks and finds a wrong derivative."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anyprop import Network, datasets
+from anyprop.cli import main
+from anyprop.explain import check_gradients
+from anyprop.nn import spec as spec_io
+from anyprop.nn.transfer import Elementwise
+from tests.nn.zoo import ZOO
+
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_zoo_network_passes(name):
+    net, x, t = ZOO[name]()
+    report = check_gradients(net, x, t, samples=3)
+    assert report.passed, report.to_dict()
+    assert {r.name for r in report.rows} >= {
+        c for c in net.connections if not net.connections[c].share and net.connections[c].trainable
+    }
+
+
+class WrongSquare(Elementwise):
+    """x² with the derivative x instead of 2x."""
+
+    name = "wrong_square"
+
+    def f(self, x):
+        return x * x
+
+    def df(self, x, y):
+        return x
+
+    def on_tape(self, x):
+        return x * x
+
+
+def test_a_wrong_derivative_is_found_and_located():
+    net = Network(seed=0, dtype="float64")
+    net.add_input("x", 2)
+    net.add_group("h", 3, transfer=WrongSquare())
+    net.add_output("out", 1, transfer="identity", loss="mse")
+    net.connect("x", "h")
+    net.connect("h", "out")
+    report = check_gradients(net, np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[1.0], [0.0]]))
+    assert not report.passed
+    failing = {r.name for r in report.rows if not r.passed}
+    assert failing == {"h", "x->h"}  # the parameters below the wrong derivative
+
+
+def test_large_parameters_are_sampled():
+    net = Network.layered(
+        [64, 200, 10], transfer="tanh", output_transfer="softmax", loss="cross_entropy", seed=0
+    )
+    d = datasets.load("digits")
+    report = check_gradients(net, d.x / 16, d.y, samples=2, per_parameter=20)
+    assert report.passed
+    assert max(r.checked for r in report.rows) == 20
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("spec", "data"),
+    [
+        ("skip.toml", "moons"),
+        ("units.toml", "xor"),
+        ("xor.toml", "xor"),
+        ("encoder.toml", "encoder"),
+    ],
+)
+def test_cli_check_on_specs(spec, data):
+    status, out, err = run("check", str(SPECS / spec), "--data", data, "--json")
+    assert status == 0, err
+    assert json.loads(out)["passed"]
+
+
+def test_cli_check_on_a_model_and_mistakes(tmp_path):
+    model = tmp_path / "m.anyprop"
+    assert run("train", "--data", "xor", "--epochs", "3", "--out", str(model))[0] == 0
+    status, out, _ = run("check", str(model))
+    assert status == 0 and "all gradients agree" in out
+    status, _, err = run("check", str(SPECS / "xor.toml"))
+    assert status == 2 and "give the data to check on" in err
+    assert spec_io.load(SPECS / "xor.toml")
