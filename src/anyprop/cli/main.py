@@ -25,10 +25,10 @@ def _handler(command: str):  # imported on use: `anyprop --help` stays quick
         from anyprop.cli.commands import evaluate
 
         return getattr(evaluate, f"{command}_command")
-    if command == "check":
-        from anyprop.cli.commands.explain import check_command
+    if command in ("check", "explain"):
+        from anyprop.cli.commands import explain
 
-        return check_command
+        return getattr(explain, f"{command}_command")
     if command in ("transfer", "datasets"):
         from anyprop.cli.commands import catalog
 

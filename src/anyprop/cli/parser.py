@@ -214,6 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tolerance", type=float, default=1e-5, help="largest error allowed (1e-5)")
     c.add_argument("--json", action="store_true", help="machine-readable output")
 
+    x = _sub(
+        sub,
+        "explain",
+        "one weight's update, step by step, with its numbers",
+        'anyprop explain model.anyprop --weight "h1[3]->output[0]" --sample 0',
+        "Explain how backpropagation computes one weight's update: Δw = −η·o_i·δ_j, δ_j "
+        "expanded by the general rule over every connection leaving the unit, f' as a "
+        "formula and its value, and the gradient by finite differences beside it.",
+    )
+    x.add_argument("network", help="a model file or a spec file (.toml)")
+    x.add_argument("--weight", required=True, help='the weight, as "SOURCE[i]->TARGET[j]"')
+    x.add_argument("--data", help="data set name or file (default for a model: its training data)")
+    x.add_argument("--target", action="append", help="target column(s) of a data file")
+    which = x.add_mutually_exclusive_group()
+    which.add_argument("--sample", type=int, default=0, help="the sample to explain (0)")
+    which.add_argument("--batch", action="store_true", help="explain the whole batch's update")
+    x.add_argument("--depth", type=int, default=2, help="how deep to expand the deltas (2)")
+    x.add_argument("--lr", type=float, default=0.01, help="the learning rate η (0.01)")
+    x.add_argument("--json", action="store_true", help="machine-readable output")
+
     ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")
     dsub = ds.add_subparsers(dest="action", metavar="ACTION")
     dl = _sub(dsub, "list", "list the data sets", "anyprop datasets list --json")

@@ -1,5 +1,16 @@
-"""Explaining the rule on the user's own network: gradient checks (more to come)."""
+"""Explaining the rule on the user's own network: one weight's update, and gradient checks."""
 
 from anyprop.explain.check import CheckReport, ParameterCheck, check_gradients, float64_copy
+from anyprop.explain.weight import Delta, Explanation, Term, explain_weight, parse_weight
 
-__all__ = ["CheckReport", "ParameterCheck", "check_gradients", "float64_copy"]
+__all__ = [
+    "CheckReport",
+    "Delta",
+    "Explanation",
+    "ParameterCheck",
+    "Term",
+    "check_gradients",
+    "explain_weight",
+    "float64_copy",
+    "parse_weight",
+]

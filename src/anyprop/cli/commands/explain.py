@@ -1,37 +1,66 @@
-"""``anyprop check``: the whole-network gradient check of a model or a spec."""
+"""``anyprop check`` and ``anyprop explain``: the rule at work on a model or a spec."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import numpy as np
 
 from anyprop.cli.output import table, to_json
 from anyprop.errors import AnypropError
-from anyprop.explain import check_gradients
+from anyprop.explain import check_gradients, explain_weight
 from anyprop.nn import spec as spec_io
 from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
 
 
-def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, np.ndarray, Any]:
+    """(network, prepared inputs, targets) from a model or a spec file and --data."""
     target = (args.target[0] if len(args.target) == 1 else args.target) if args.target else None
     if Path(args.network).suffix.lower() == ".toml":
         network = spec_io.load(args.network)
         if args.data is None:
-            raise AnypropError("give the data to check on: --data NAME or --data FILE")
+            raise AnypropError(f"give the data to {what} on: --data NAME or --data FILE")
         data = load_data(args.data, target)
-        x = data.x
+        return network, data.x, data.y
+    model = load_model(args.network)
+    job = model.info.get("job", {})
+    source = args.data or job.get("data")
+    if source is None:
+        raise AnypropError(f"{args.network} does not say what it was trained on: give --data")
+    data = load_data(source, target if args.data else job.get("target"))
+    return model.network, model.prepare(data.x), data.y
+
+
+def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    network, x, y = _network_and_data(args, "explain")
+    if getattr(network, "split_targets", None) is not None:
+        raise AnypropError(
+            "explain works on group networks; for a unit graph, name the weight "
+            "by its compiled groups (see 'anyprop info')"
+        )
+    e = explain_weight(
+        network,
+        x,
+        y,
+        args.weight,
+        sample=None if args.batch else args.sample,
+        depth=args.depth,
+        lr=args.lr,
+    )
+    if args.json:
+        to_json(out, e.to_dict())
     else:
-        model = load_model(args.network)
-        network = model.network
-        job = model.info.get("job", {})
-        source = args.data or job.get("data")
-        if source is None:
-            raise AnypropError(f"{args.network} does not say what it was trained on: give --data")
-        data = load_data(source, target if args.data else job.get("target"))
-        x = model.prepare(data.x)
-    report = check_gradients(network, x, data.y, samples=args.samples, tolerance=args.tolerance)
+        out.write(e.to_text() + "\n")
+    return 0
+
+
+def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    network, x, y = _network_and_data(args, "check")
+    data_y = y
+    report = check_gradients(network, x, data_y, samples=args.samples, tolerance=args.tolerance)
     if args.json:
         to_json(out, report.to_dict())
     else:

@@ -1,0 +1,129 @@
+"""One weight's explanation: the numbers equal the engine's gradient, finite differences,
+and values worked out by hand; skip and fan-out terms add up to the delta."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from anyprop import AnypropError, Network
+from anyprop.cli import main
+from anyprop.explain import explain_weight
+
+
+def sig(v):
+    return 1 / (1 + math.exp(-v))
+
+
+def test_golden_2_2_1_sigmoid_by_hand():
+    net = Network.layered([2, 2, 1], transfer="sigmoid", loss="mse", dtype="float64", seed=0)
+    net.set_params(
+        {
+            "input->h1.weight": [[0.1, -0.2], [0.3, 0.4]],
+            "h1.bias": [0.05, -0.05],
+            "h1->output.weight": [[0.5], [-0.6]],
+            "output.bias": [0.1],
+        }
+    )
+    x, t = np.array([[1.0, 0.5]]), np.array([[1.0]])
+    # by hand: the forward pass
+    h0 = sig(0.1 * 1 + 0.3 * 0.5 + 0.05)
+    h1 = sig(-0.2 * 1 + 0.4 * 0.5 - 0.05)
+    o = sig(0.5 * h0 - 0.6 * h1 + 0.1)
+    d_out = o * (1 - o) * (o - t[0, 0])  # BP1, MSE with the ½: ∂L/∂o = o − t
+    d_h0 = h0 * (1 - h0) * (0.5 * d_out)  # BP2
+    e = explain_weight(net, x, t, "input[1]->h1[0]", lr=0.5)
+    assert e.delta.value == pytest.approx(d_h0, rel=1e-12)
+    assert e.o_i == 0.5
+    assert e.gradient == pytest.approx(0.5 * d_h0, rel=1e-12)  # BP4: o_i · δ_j
+    assert e.step == pytest.approx(-0.5 * 0.5 * d_h0, rel=1e-12)
+    assert e.delta.derivative == pytest.approx(h0 * (1 - h0), rel=1e-12)
+    (term,) = e.delta.terms
+    assert term.weight == 0.5 and term.delta == pytest.approx(d_out, rel=1e-12)
+    assert term.expansion.loss_gradient == pytest.approx(o - 1.0, rel=1e-12)
+    assert e.numeric == pytest.approx(e.gradient, rel=1e-7)
+    assert "BP2" in e.to_text()
+
+
+def test_skip_and_fan_out_terms_add_up_to_the_delta():
+    net = Network(dtype="float64", seed=3)
+    net.add_input("x", 2)
+    net.add_group("h", 3, transfer="tanh")
+    net.add_group("g", 2, transfer="elu")
+    net.add_output("out", 2, transfer="identity", loss="mse")
+    for s_, t_ in [("x", "h"), ("h", "g"), ("h", "out"), ("g", "out"), ("x", "out")]:
+        net.connect(s_, t_)
+    x = np.array([[0.3, -0.7]])
+    t = np.array([[0.5, -0.5]])
+    e = explain_weight(net, x, t, "x[1]->h[2]", depth=3, top=100)
+    d = e.delta
+    assert {t_.connection for t_ in d.terms} == {"h->g", "h->out"}  # fan-out to two groups
+    total = sum(t_.product for t_ in d.terms)
+    assert d.value == pytest.approx(d.derivative * total, rel=1e-12)
+    bp = net.backprop(x, t)
+    assert e.gradient == pytest.approx(bp.grads["x->h.weight"][1, 2], rel=1e-6)
+    assert e.relative_error < 1e-6
+
+
+def test_a_batch_is_summarised():
+    net = Network.layered([2, 3, 1], transfer="tanh", seed=1, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    t = np.random.default_rng(1).normal(size=(6, 1))
+    e = explain_weight(net, x, t, "h1[0]->output[0]", sample=None)
+    assert e.samples == 6 and len(e.per_sample) == 6
+    assert np.mean(e.per_sample) == pytest.approx(e.gradient, rel=1e-10)
+    assert e.relative_error < 1e-6
+    assert "over the 6 samples" in e.to_text()
+
+
+def test_sparse_one_to_one_and_fused_weights():
+    net = Network(dtype="float64", seed=2)
+    net.add_input("x", 3)
+    net.add_group("h", 3, transfer="sigmoid")
+    net.add_group("k", 3, transfer="relu")
+    net.add_output("y", 2, transfer="softmax", loss="cross_entropy")
+    net.connect("x", "h", "sparse", pairs=[(0, 1), (2, 2)])
+    net.connect("h", "k", "one_to_one")
+    net.connect("k", "y")
+    x, t = np.array([[1.0, 2.0, -1.0]]), np.array([1])
+    for weight in ("x[2]->h[2]", "h[1]->k[1]", "k[0]->y[1]"):
+        e = explain_weight(net, x, t, weight, depth=3)
+        assert e.relative_error < 1e-6, weight
+    assert "fused" in explain_weight(net, x, t, "k[0]->y[1]").to_text()
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        ("h1[0]output[0]", "write it as SOURCE"),
+        ("hh[0]->output[0]", "unknown group 'hh'"),
+        ("input[0]->output[0]", "no connection from 'input' to 'output'"),
+        ("h1[9]->output[0]", "group 'h1' has 3 units"),
+    ],
+)
+def test_weight_mistakes(weight, message):
+    net = Network.layered([2, 3, 1], seed=0)
+    with pytest.raises(AnypropError, match=message):
+        explain_weight(net, np.zeros((1, 2)), np.zeros((1, 1)), weight)
+
+
+def test_cli_explain(tmp_path):
+    model = tmp_path / "m.anyprop"
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(model)], out, err) == 0
+    out = io.StringIO()
+    assert (
+        main(["explain", str(model), "--weight", "input[0]->h1[2]", "--sample", "1"], out, err) == 0
+    )
+    assert "Δw = −η · o_i · δ_j" in out.getvalue() and "finite differences" in out.getvalue()
+    out = io.StringIO()
+    assert (
+        main(["explain", str(model), "--weight", "h1[0]->output[0]", "--batch", "--json"], out, err)
+        == 0
+    )
+    data = json.loads(out.getvalue())
+    assert data["samples"] == 4 and data["relative_error"] < 1e-6
