@@ -339,3 +339,55 @@ def test_two_classes_with_one_sigmoid_output():
     )  # fmt: skip
     assert status == 0, err
     assert json.loads(out)["final"]["accuracy"] > 0.95
+
+
+def test_every_train_option_reaches_the_job():
+    from anyprop.cli.commands.train import job_from
+    from anyprop.cli.parser import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--data",
+            "xor",
+            "--checkpoint-every",
+            "0",
+            "--report",
+            "--clip-norm",
+            "1",
+            "--loss-reduction",
+            "sum",
+            "--prime-offset",
+            "0.1",
+            "--atanh-error",
+            "--no-save",
+        ]
+    )
+    job = job_from(args)
+    assert job.checkpoint_seconds == 0 and job.report and job.clip_norm == 1.0
+    assert job.loss_reduction == "sum" and job.prime_offset == 0.1 and job.atanh_error
+    assert job.out is None
+
+
+def test_report_warns_in_plain_words(tmp_path):
+    model = tmp_path / "r.anyprop"
+    status, out, err = run(
+        "train",
+        "--data",
+        "xor",
+        "--transfer",
+        "sigmoid",
+        "--epochs",
+        "20",
+        "--report",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err and "gradient flow:" in out
+    status, out, err = run("report", str(model), "--plot", str(tmp_path / "flow.png"), "--json")
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["epochs"] == 20 and {r["group"] for r in data["groups"]} == {"h1", "output"}
+    assert (tmp_path / "flow.png").read_bytes()[:4] == b"\x89PNG"
+    status, _, err = run("report", str(tmp_path / "r.anyprop").replace("r.anyprop", "none"))
+    assert status == 2

@@ -25,7 +25,7 @@ def _handler(command: str):  # imported on use: `anyprop --help` stays quick
         from anyprop.cli.commands import evaluate
 
         return getattr(evaluate, f"{command}_command")
-    if command in ("check", "explain"):
+    if command in ("check", "explain", "report"):
         from anyprop.cli.commands import explain
 
         return getattr(explain, f"{command}_command")

@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its model file")
     t.add_argument("--plot", metavar="PNG", help="write training curves to this PNG")
+    t.add_argument(
+        "--report",
+        action="store_true",
+        help="record where gradients flow; warn of vanishing, exploding, saturated or dead units",
+    )
     t.add_argument("--json", action="store_true", help="machine-readable output")
     t.add_argument(
         "--progress",
@@ -233,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--depth", type=int, default=2, help="how deep to expand the deltas (2)")
     x.add_argument("--lr", type=float, default=0.01, help="the learning rate η (0.01)")
     x.add_argument("--json", action="store_true", help="machine-readable output")
+
+    r = _sub(
+        sub,
+        "report",
+        "where gradients flowed while a model trained (with --report)",
+        "anyprop report model.anyprop --plot flow.png",
+    )
+    r.add_argument("model", help="a model file trained with 'anyprop train --report'")
+    r.add_argument("--plot", metavar="PNG", help="draw each group's mean |δ| per epoch")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
 
     ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")
     dsub = ds.add_subparsers(dest="action", metavar="ACTION")

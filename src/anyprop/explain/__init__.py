@@ -1,6 +1,7 @@
 """Explaining the rule on the user's own network: one weight's update, and gradient checks."""
 
 from anyprop.explain.check import CheckReport, ParameterCheck, check_gradients, float64_copy
+from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.weight import Delta, Explanation, Term, explain_weight, parse_weight
 
 __all__ = [
@@ -12,5 +13,9 @@ __all__ = [
     "check_gradients",
     "explain_weight",
     "float64_copy",
+    "flow_warnings",
+    "group_figures",
+    "network_warnings",
     "parse_weight",
+    "plot_flow",
 ]

@@ -28,7 +28,7 @@ from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
 from anyprop.nn.unitgraph import UnitGraph
-from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping
+from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
 from anyprop.train.data import Dataset, Standardizer, load_file
 from anyprop.train.model_io import load_model
 from anyprop.train.trainer import History, Trainer, split_seed_for
@@ -109,6 +109,7 @@ class TrainJob:
     out: str | None = "model.anyprop"
     checkpoint_seconds: float = 5.0
     resume: str | None = None
+    report: bool = False  # record where gradients flow (GradientStats) for warnings and plots
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     extra_callbacks: list[Callback] = field(default_factory=list)
 
@@ -315,6 +316,8 @@ def run(
         "info": info,
     }
     cbs = list(callbacks) + list(job.extra_callbacks)
+    if job.report:
+        cbs.append(GradientStats())
     if job.early_stopping is not None:
         monitor = "val_loss" if job.validation_split else "loss"
         cbs.insert(0, EarlyStopping(monitor, patience=job.early_stopping))

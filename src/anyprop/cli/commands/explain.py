@@ -85,3 +85,45 @@ def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         out.write("all gradients agree\n" if report.passed else "some gradients disagree\n")
     return 0 if report.passed else 1
+
+
+def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from anyprop.cli.output import table as print_table
+    from anyprop.explain import group_figures, network_warnings, plot_flow
+
+    model = load_model(args.model)
+    gradients = (model.history or {}).get("gradients") or []
+    if not gradients:
+        raise AnypropError(
+            f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
+        )
+    net = model.net
+    order = [g for g in net.order() if not net.groups[g].is_input]
+    rows = group_figures(gradients[-1], order)
+    warnings = network_warnings(model.network, gradients)
+    if args.plot:
+        plot_flow(model.network, gradients, args.plot)
+    if args.json:
+        to_json(
+            out, {"epochs": len(gradients), "groups": rows, "warnings": warnings, "plot": args.plot}
+        )
+        return 0
+    print_table(
+        out,
+        f"Where gradients flowed in the last of {len(gradients)} epochs",
+        ["group", "mean |δ|", "saturated", "dead"],
+        [
+            [
+                r["group"],
+                r["mean_abs_delta"],
+                "" if r["saturated"] is None else f"{r['saturated']:.0%}",
+                "" if r["dead"] is None else f"{r['dead']:.0%}",
+            ]
+            for r in rows
+        ],
+    )
+    for w in warnings or ["no vanishing, exploding, saturated or dead units"]:
+        out.write(f"- {w}\n")
+    if args.plot:
+        out.write(f"plot written to {args.plot}\n")
+    return 0

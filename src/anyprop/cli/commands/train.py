@@ -45,6 +45,8 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         loss_reduction=args.loss_reduction,
         out=None if args.no_save else args.out,
         resume=args.resume,
+        checkpoint_seconds=args.checkpoint_every,
+        report=args.report,
     )
     if args.schedule:
         epochs = fields.get("epochs", 100)
@@ -113,6 +115,19 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"model written to {summary['model']}\n")
         if args.plot:
             out.write(f"curves written to {args.plot}\n")
+        if args.report:
+            from anyprop.explain import network_warnings
+
+            warnings = network_warnings(result.network, result.history.gradients)
+            out.write(
+                "gradient flow: "
+                + (
+                    "; ".join(warnings)
+                    if warnings
+                    else "no vanishing, exploding, saturated or dead units"
+                )
+                + "\n"
+            )
     if job.stop_when_solved and summary["solved_epoch"] is None:
         err.write(f"anyprop train: not solved within {job.epochs} epochs\n")
         return 1
