@@ -119,7 +119,13 @@ def test_cli_explain(tmp_path):
     assert (
         main(["explain", str(model), "--weight", "input[0]->h1[2]", "--sample", "1"], out, err) == 0
     )
-    assert "Δw = −η · o_i · δ_j" in out.getvalue() and "finite differences" in out.getvalue()
+    assert "by the model's optimizer sgd" in out.getvalue()
+    assert "finite differences" in out.getvalue()
+    out = io.StringIO()
+    assert (
+        main(["explain", str(model), "--weight", "input[0]->h1[2]", "--lr", "0.5"], out, err) == 0
+    )
+    assert "Δw = −η · o_i · δ_j = −0.5" in out.getvalue()
     out = io.StringIO()
     assert (
         main(["explain", str(model), "--weight", "h1[0]->output[0]", "--batch", "--json"], out, err)
@@ -127,3 +133,27 @@ def test_cli_explain(tmp_path):
     )
     data = json.loads(out.getvalue())
     assert data["samples"] == 4 and data["relative_error"] < 1e-6
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [
+        {"name": "adam", "lr": 0.05},
+        {"name": "sgd", "lr": 0.3, "momentum": 0.9},
+        {"name": "formula", "rule": "w - lr*sign(g)*sqrt(abs(g))"},
+    ],
+)
+def test_the_optimizer_step_shown_is_the_step_training_takes(opt):
+    from anyprop.train import Trainer
+
+    net = Network.layered([2, 3, 1], transfer="tanh", seed=4, dtype="float64")
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, -0.5]])
+    t = np.array([[1.0], [1.0], [0.0], [0.2]])
+    tr = Trainer(net, dict(opt), seed=0)
+    tr.fit((x, t), 3)
+    e = explain_weight(net, x, t, "h1[1]->output[0]", sample=None, optimizer=tr.optimizer)
+    before = float(net.params["h1->output.weight"][1, 0])
+    tr.step(x, t, None, 0)
+    after = float(net.params["h1->output.weight"][1, 0])
+    assert e.step == pytest.approx(after - before, rel=1e-9, abs=1e-15)
+    assert e.optimizer is not None and "its rule" in e.to_text()

@@ -236,7 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--sample", type=int, default=0, help="the sample to explain (0)")
     which.add_argument("--batch", action="store_true", help="explain the whole batch's update")
     x.add_argument("--depth", type=int, default=2, help="how deep to expand the deltas (2)")
-    x.add_argument("--lr", type=float, default=0.01, help="the learning rate η (0.01)")
+    x.add_argument(
+        "--lr",
+        type=float,
+        help="show plain gradient descent with this learning "
+        "rate η (default: the model's own optimizer, or 0.01)",
+    )
     x.add_argument("--json", action="store_true", help="machine-readable output")
 
     r = _sub(

@@ -77,6 +77,9 @@ class Explanation:
     samples: int
     per_sample: list[float] | None = None  # each sample's o_i·δ_j (batch explanations)
     textbook: dict[str, str] = field(default_factory=dict)
+    optimizer: str | None = None  # the optimizer that turns the gradient into the step
+    optimizer_rule: str | None = None
+    optimizer_state: dict[str, float] = field(default_factory=dict)  # this weight's, before
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -91,9 +94,19 @@ class Explanation:
     def to_text(self) -> str:
         lines = [f"weight {self.weight} = {self.w:.6g}", ""]
         n = "" if self.samples == 1 else f" (over {self.samples} samples)"
-        lines.append(
-            f"the update{n}:  Δw = −η · o_i · δ_j = −{self.lr:g} · ∂L/∂w = {self.step:.6g}"
-        )
+        if self.optimizer is None:
+            lines.append(
+                f"the update{n}:  Δw = −η · o_i · δ_j = −{self.lr:g} · ∂L/∂w = {self.step:.6g}"
+            )
+        else:
+            state = ", ".join(f"{k} = {v:.6g}" for k, v in self.optimizer_state.items())
+            lines.append(
+                f"the update{n}, by the model's optimizer {self.optimizer}: Δw = {self.step:.6g}"
+            )
+            lines.append(f"  its rule: {self.optimizer_rule}")
+            if state:
+                lines.append(f"  this weight's state before the step: {state}")
+            lines.append("  from the gradient:")
         if self.samples == 1:
             lines.append(
                 f"  ∂L/∂w = o_i · δ_j = {self.o_i:.6g} · {self.delta.value:.6g} = "
@@ -290,6 +303,7 @@ def explain_weight(
     lr: float = 0.01,
     top: int = 8,
     eps: float = 1e-6,
+    optimizer: Any = None,
 ) -> Explanation:
     """Explain the update of one weight (``'h1[3]->out[0]'``) on ``sample`` (an index), or
     on the whole batch (``sample=None``: the gradient sums over it, δ are shown for the
@@ -342,7 +356,7 @@ def explain_weight(
             "BP3 (biases)": "∂C/∂b^l_j = δ^l_j",
             "BP4 (weights)": "∂C/∂w^l_jk = a^{l-1}_k δ^l_j  — here ∂L/∂w = o_i · δ_j",
         }
-    return Explanation(
+    e = Explanation(
         weight.strip(),
         f"{conn.src}[{i}]",
         f"{conn.tgt}[{j}]",
@@ -358,6 +372,34 @@ def explain_weight(
         per_sample,
         textbook,
     )
+    if optimizer is not None:
+        _optimizer_step(e, optimizer, conn.param, k, w, gradient)
+    return e
+
+
+def _optimizer_step(
+    e: Explanation, optimizer: Any, param: str, k: int, w: float, gradient: float
+) -> None:
+    """The step the optimizer takes for this one weight: its rule is elementwise, so it is
+    applied to this element alone, with this element's state."""
+    state = {
+        key: np.array([arr.reshape(-1)[k]], dtype=np.float64)
+        for key, arr in optimizer.state.get(param, {}).items()
+    }
+    e.optimizer = repr(optimizer)
+    e.optimizer_rule = (type(optimizer).__doc__ or "").strip().split("\n")[0]
+    e.optimizer_state = {key: float(v[0]) for key, v in state.items()}
+    w_arr, g = np.array([w]), np.array([gradient])
+    if optimizer.weight_decay and not optimizer.decoupled_decay:
+        g = g + optimizer.weight_decay * w_arr
+    steps = optimizer.steps
+    optimizer.steps = steps + 1  # the rule sees the step count it will have
+    try:
+        optimizer.update(param, w_arr, g, optimizer.lr * optimizer.scales.get(param, 1.0), state)
+    finally:
+        optimizer.steps = steps
+    e.lr = optimizer.lr
+    e.step = float(w_arr[0] - w)
 
 
 class _Snapshot:

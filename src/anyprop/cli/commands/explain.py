@@ -16,6 +16,18 @@ from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
 
 
+def _optimizer_of(args: argparse.Namespace) -> Any:
+    """The optimizer a model file was trained with, in the state it was saved in."""
+    if Path(args.network).suffix.lower() == ".toml":
+        return None
+    model = load_model(args.network)
+    if not model.trainer_state:
+        return None
+    from anyprop.train.trainer import Trainer
+
+    return Trainer.from_state(model.network, model.trainer_state).optimizer
+
+
 def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, np.ndarray, Any]:
     """(network, prepared inputs, targets) from a model or a spec file and --data."""
     target = (args.target[0] if len(args.target) == 1 else args.target) if args.target else None
@@ -41,6 +53,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "explain works on group networks; for a unit graph, name the weight "
             "by its compiled groups (see 'anyprop info')"
         )
+    optimizer = None if args.lr is not None else _optimizer_of(args)
     e = explain_weight(
         network,
         x,
@@ -48,7 +61,8 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         args.weight,
         sample=None if args.batch else args.sample,
         depth=args.depth,
-        lr=args.lr,
+        lr=0.01 if args.lr is None else args.lr,
+        optimizer=optimizer,
     )
     if args.json:
         to_json(out, e.to_dict())
