@@ -391,3 +391,19 @@ def test_report_warns_in_plain_words(tmp_path):
     assert (tmp_path / "flow.png").read_bytes()[:4] == b"\x89PNG"
     status, _, err = run("report", str(tmp_path / "r.anyprop").replace("r.anyprop", "none"))
     assert status == 2
+
+
+def test_report_draws_the_network(tmp_path):
+    trained, plain = tmp_path / "r.anyprop", tmp_path / "p.anyprop"
+    common = ["train", "--data", "xor", "--transfer", "tanh", "--epochs", "5"]
+    assert run(*common, "--report", "--out", str(trained))[0] == 0
+    assert run(*common, "--out", str(plain))[0] == 0
+    status, out, err = run("report", str(trained), "--diagram", str(tmp_path / "r.svg"))
+    assert status == 0, err
+    assert "diagram written" in out and "<svg" in (tmp_path / "r.svg").read_text()
+    status, out, err = run("report", str(plain), "--diagram", str(tmp_path / "p.png"), "--json")
+    assert status == 0, err
+    assert json.loads(out)["widths"] == "weight norm"
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    status, _, err = run("report", str(plain), "--diagram", str(tmp_path / "p.gif"))
+    assert status == 2 and ".png or .svg" in err

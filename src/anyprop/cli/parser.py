@@ -252,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("model", help="a model file trained with 'anyprop train --report'")
     r.add_argument("--plot", metavar="PNG", help="draw each group's mean |δ| per epoch")
+    r.add_argument(
+        "--diagram",
+        metavar="FILE",
+        help="draw the network (.png or .svg): arrow widths show the last epoch's gradient norms",
+    )
     r.add_argument("--json", action="store_true", help="machine-readable output")
 
     ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")

@@ -107,6 +107,18 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     model = load_model(args.model)
     gradients = (model.history or {}).get("gradients") or []
+    if args.diagram:
+        from anyprop.explain import draw_network
+
+        last = gradients[-1] if gradients else {}
+        strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
+        draw_network(model.network, args.diagram, strengths or None)
+        if not gradients:
+            if args.json:
+                to_json(out, {"epochs": 0, "diagram": args.diagram, "widths": "weight norm"})
+            else:
+                out.write(f"diagram written to {args.diagram} (arrow widths: weight norms)\n")
+            return 0
     if not gradients:
         raise AnypropError(
             f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
@@ -119,7 +131,14 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         plot_flow(model.network, gradients, args.plot)
     if args.json:
         to_json(
-            out, {"epochs": len(gradients), "groups": rows, "warnings": warnings, "plot": args.plot}
+            out,
+            {
+                "epochs": len(gradients),
+                "groups": rows,
+                "warnings": warnings,
+                "plot": args.plot,
+                "diagram": args.diagram,
+            },
         )
         return 0
     print_table(
@@ -140,4 +159,6 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"- {w}\n")
     if args.plot:
         out.write(f"plot written to {args.plot}\n")
+    if args.diagram:
+        out.write(f"diagram written to {args.diagram}\n")
     return 0
