@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "report",
         "where gradients flowed while a model trained (with --report)",
-        "anyprop report model.anyprop --plot flow.png",
+        "anyprop report model.anyprop --plot flow.png --out report.html",
     )
     r.add_argument("model", help="a model file trained with 'anyprop train --report'")
     r.add_argument("--plot", metavar="PNG", help="draw each group's mean |δ| per epoch")
@@ -257,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="draw the network (.png or .svg): arrow widths show the last epoch's gradient norms",
     )
+    r.add_argument(
+        "--out",
+        metavar="HTML",
+        help="write one self-contained HTML report: diagram, curves, gradient flow, one weight",
+    )
+    r.add_argument("--weight", help="the weight the HTML report explains (default: a hidden one)")
+    r.add_argument(
+        "--data", help="data set name or file for the explained weight (default: the training data)"
+    )
+    r.add_argument("--target", action="append", help="target column(s) of a data file")
     r.add_argument("--json", action="store_true", help="machine-readable output")
 
     ds = _sub(sub, "datasets", "the data sets anyprop knows by name", "anyprop datasets list")

@@ -3,6 +3,7 @@
 from anyprop.explain.check import CheckReport, ParameterCheck, check_gradients, float64_copy
 from anyprop.explain.diagram import draw_network
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
+from anyprop.explain.html import write_report
 from anyprop.explain.weight import Delta, Explanation, Term, explain_weight, parse_weight
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "network_warnings",
     "parse_weight",
     "plot_flow",
+    "write_report",
 ]

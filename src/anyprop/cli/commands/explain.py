@@ -105,6 +105,8 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from anyprop.cli.output import table as print_table
     from anyprop.explain import group_figures, network_warnings, plot_flow
 
+    if args.out and not str(args.out).lower().endswith((".html", ".htm")):
+        raise AnypropError(f"{args.out}: the report is an HTML file (.html)")
     model = load_model(args.model)
     gradients = (model.history or {}).get("gradients") or []
     if args.diagram:
@@ -113,12 +115,20 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         last = gradients[-1] if gradients else {}
         strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
         draw_network(model.network, args.diagram, strengths or None)
-        if not gradients:
-            if args.json:
-                to_json(out, {"epochs": 0, "diagram": args.diagram, "widths": "weight norm"})
-            else:
+    if args.out:
+        _html_report(args, model)
+    if not gradients and (args.diagram or args.out):
+        if args.json:
+            to_json(
+                out,
+                {"epochs": 0, "diagram": args.diagram, "widths": "weight norm", "html": args.out},
+            )
+        else:
+            if args.diagram:
                 out.write(f"diagram written to {args.diagram} (arrow widths: weight norms)\n")
-            return 0
+            if args.out:
+                out.write(f"report written to {args.out}\n")
+        return 0
     if not gradients:
         raise AnypropError(
             f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
@@ -138,6 +148,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "warnings": warnings,
                 "plot": args.plot,
                 "diagram": args.diagram,
+                "html": args.out,
             },
         )
         return 0
@@ -161,4 +172,27 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"plot written to {args.plot}\n")
     if args.diagram:
         out.write(f"diagram written to {args.diagram}\n")
+    if args.out:
+        out.write(f"report written to {args.out}\n")
     return 0
+
+
+def _html_report(args: argparse.Namespace, model: Any) -> None:
+    """The HTML report; a weight is explained on the training data (or --data) when it loads."""
+    from anyprop.explain.html import write_report
+
+    job = model.info.get("job", {})
+    source = args.data or job.get("data")
+    x = t = None
+    if source is not None:
+        target = args.target if args.data else job.get("target")
+        if isinstance(target, list) and len(target) == 1:
+            target = target[0]
+        data = load_data(source, target)
+        x, t = model.prepare(data.x), data.y
+    optimizer = None
+    if model.trainer_state:
+        from anyprop.train.trainer import Trainer
+
+        optimizer = Trainer.from_state(model.network, model.trainer_state).optimizer
+    write_report(model, args.out, x, t, weight=args.weight, optimizer=optimizer)

@@ -1,0 +1,183 @@
+"""One self-contained HTML report of a model: its diagram, curves, gradient flow, one weight.
+
+Every picture is inline SVG and the style sheet is in the page, so the file
+opens anywhere, with no network access. Sections: the network (diagram and a
+table of groups), training (loss and metrics per epoch), where gradients flowed
+(warnings and mean |δ| per epoch; for a model trained with ``--report``), and
+one weight's update explained by the general rule (when data is given).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anyprop.fileio import atomic_write
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #24292f; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; } td, th { border: 1px solid #d0d7de; padding: .2em .6em; }
+th { background: #f6f8fa; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+pre { background: #f6f8fa; padding: 1em; overflow-x: auto; line-height: 1.35; }
+.note { color: #57606a; }
+"""
+
+
+def default_weight(network: Any) -> str | None:
+    """A hidden weight to explain: the first dense trainable connection into a hidden group."""
+    conns = [c for c in network.connections.values() if c.kind == "dense" and c.trainable]
+    hidden = [c for c in conns if not network.groups[c.tgt].output]
+    chosen = (hidden or conns or [None])[0]
+    return None if chosen is None else f"{chosen.src}[0]->{chosen.tgt}[0]"
+
+
+def _svg(draw: Callable[[str], None]) -> str:
+    """Run ``draw(path)`` into a temporary .svg file and return its ``<svg>`` element."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "figure.svg")
+        draw(path)
+        text = Path(path).read_text(encoding="utf-8")
+    return text[text.index("<svg") :]
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _groups_table(net: Any) -> str:
+    rows = []
+    for name in net.order():
+        g = net.groups[name]
+        kind = "input" if g.is_input else str(g.transfer)
+        loss = "" if g.loss is None else str(g.loss)
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td class=n>{g.size}</td>"
+            f"<td>{html.escape(kind)}</td><td>{html.escape(loss)}</td></tr>"
+        )
+    conns = "".join(
+        f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(c.kind)}</td>"
+        f"<td class=n>{np.size(net.params[c.param])}</td></tr>"
+        for c in net.connections.values()
+    )
+    return (
+        "<table><tr><th>group</th><th>units</th><th>transfer</th><th>loss</th></tr>"
+        + "".join(rows)
+        + "</table><p></p><table><tr><th>connection</th><th>kind</th><th>weights</th></tr>"
+        + conns
+        + "</table>"
+    )
+
+
+def _explained(net: Any, x: Any, t: Any, weight: str, optimizer: Any) -> tuple[int, Any]:
+    """The weight explained on the first of the first ten samples where its gradient is not 0
+    (an input of 0, say, makes o_i = 0 and the update nothing to see)."""
+    from anyprop.explain.weight import explain_weight
+
+    n = len(next(iter(x.values())) if isinstance(x, dict) else x)
+    for sample in range(min(n, 10)):
+        e = explain_weight(net, x, t, weight, sample=sample, optimizer=optimizer)
+        if e.gradient != 0.0:
+            break
+    return sample, e
+
+
+def write_report(
+    model: Any,
+    path: str | os.PathLike,
+    x: Any = None,
+    t: Any = None,
+    weight: str | None = None,
+    optimizer: Any = None,
+    title: str | None = None,
+) -> list[str]:
+    """Write the HTML report of ``model`` (a loaded model file) to ``path``.
+
+    With inputs ``x`` and targets ``t`` (prepared as the model expects), one
+    weight (``weight``, or the first hidden one) is explained on the first
+    sample where its gradient is not 0. Returns the titles of the sections written.
+    """
+    from anyprop.explain.diagram import draw_network
+    from anyprop.explain.flow import network_warnings, plot_flow
+    from anyprop.train.plots import plot_history
+    from anyprop.train.trainer import History
+
+    net = model.network
+    history = History.from_dict(model.history or {})
+    gradients = history.gradients
+    last = gradients[-1] if gradients else {}
+    strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
+    name = title or getattr(net, "name", "network")
+    sections: list[tuple[str, str]] = []
+
+    what = "the last epoch's gradient norm" if strengths else "the weight norm"
+    sections.append(
+        (
+            "Network",
+            _figure(
+                _svg(lambda p: draw_network(net, p, strengths or None)),
+                f"Groups by depth; an arrow's width shows {what}.",
+            )
+            + _groups_table(net),
+        )
+    )
+    if len(history) and any(k not in ("lr", "time") for k in history.names()):
+        sections.append(
+            (
+                "Training",
+                _figure(
+                    _svg(lambda p: plot_history(history, p)),
+                    f"{len(history)} epochs"
+                    + (f"; stopped: {history.stop_reason}" if history.stop_reason else ""),
+                ),
+            )
+        )
+    if gradients:
+        warnings = network_warnings(net, gradients) or [
+            "no vanishing, exploding, saturated or dead units"
+        ]
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        sections.append(
+            (
+                "Where gradients flowed",
+                f"<ul>{items}</ul>"
+                + _figure(_svg(lambda p: plot_flow(net, gradients, p)), "Mean |δ| per epoch."),
+            )
+        )
+    weight = weight or default_weight(net)
+    if x is not None and weight is not None and getattr(net, "split_targets", None) is None:
+        sample, e = _explained(net, x, t, weight, optimizer)
+        sections.append(
+            (
+                "One weight explained",
+                f"<p>How backpropagation computed the update of <code>{html.escape(weight)}</code>"
+                f" on sample {sample}:</p>"
+                f"<pre>{html.escape(e.to_text())}</pre>",
+            )
+        )
+    else:
+        sections.append(
+            (
+                "One weight explained",
+                "<p class=note>Give the data (<code>--data</code>) to explain a weight here; "
+                "in the terminal: <code>anyprop explain MODEL --weight ...</code>.</p>",
+            )
+        )
+    body = "".join(
+        f'<section id="{t.lower().replace(" ", "-")}"><h2>{html.escape(t)}</h2>{content}</section>'
+        for t, content in sections
+    )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>anyprop report: {html.escape(name)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>anyprop report: {html.escape(name)}</h1>{body}</body></html>\n"
+    )
+    atomic_write(path, page.encode("utf-8"))
+    return [t for t, _ in sections]
