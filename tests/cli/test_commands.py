@@ -407,3 +407,15 @@ def test_report_draws_the_network(tmp_path):
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     status, _, err = run("report", str(plain), "--diagram", str(tmp_path / "p.gif"))
     assert status == 2 and ".png or .svg" in err
+
+
+def test_report_draws_every_unit_with_its_delta(tmp_path):
+    model = tmp_path / "u.anyprop"
+    assert run("train", "--data", "xor", "--epochs", "3", "--out", str(model))[0] == 0
+    status, out, err = run(
+        "report", str(model), "--units", str(tmp_path / "u.svg"), "--sample", "2"
+    )
+    assert status == 0, err
+    assert "δ on sample 2" in out and "sample 2" in (tmp_path / "u.svg").read_text()
+    status, _, err = run("report", str(model), "--units", str(tmp_path / "u.svg"), "--sample", "9")
+    assert status == 2 and "sample 9 is out of range" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -9,7 +10,7 @@ pytest.importorskip("matplotlib")
 from anyprop import Network
 from anyprop.errors import AnypropError
 from anyprop.explain import draw_network
-from anyprop.explain.diagram import levels
+from anyprop.explain.diagram import draw_units, levels, unit_edges
 from tests.nn.zoo import ZOO
 
 
@@ -47,3 +48,42 @@ def test_a_bad_extension_is_refused(tmp_path):
     with pytest.raises(AnypropError, match=r"\.png or \.svg"):
         draw_network(Network.layered([2, 1]), tmp_path / "n.jpg")
     assert not (tmp_path / "n.jpg").exists()
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_unit_of_every_zoo_network_is_drawn_with_its_delta(name, tmp_path):
+    net, x, t = ZOO[name]()
+    draw_units(net, tmp_path / "u.svg", x, t, sample=1)
+    svg = (tmp_path / "u.svg").read_text()
+    assert "δ of each unit on sample 1" in svg or "sample 1" in svg
+
+
+def test_unit_edges_cover_every_kind_of_connection():
+    net, _, _ = ZOO["sparse_one_to_one_shared_fixed"]()
+    for c in net.connections.values():
+        s, t, w = unit_edges(net, c)
+        assert len(s) == len(t) == len(w) == np.size(net.params[c.param])
+        assert s.max() < net.groups[c.src].size and t.max() < net.groups[c.tgt].size
+
+
+def test_units_shown_are_the_engines_deltas(tmp_path, monkeypatch):
+    net = Network.layered([2, 3, 1], transfer="sigmoid", seed=0)
+    x, t = np.array([[0.5, -1.0], [1.0, 0.2]]), np.array([[1.0], [0.0]])
+    texts = []
+    import matplotlib.axes
+
+    real = matplotlib.axes.Axes.text
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "text", lambda ax, *a, **k: texts.append(a[2]) or real(ax, *a, **k)
+    )
+    draw_units(net, tmp_path / "u.png", x, t, sample=1)
+    delta = net.backprop(x[1:], t[1:]).deltas["h1"][0]
+    assert all(f"δ={d:.2g}" in texts for d in delta)
+
+
+def test_too_many_units_or_a_bad_sample_are_refused(tmp_path):
+    with pytest.raises(AnypropError, match="101 units"):
+        draw_units(Network.layered([50, 50, 1]), tmp_path / "u.png")
+    net = Network.layered([2, 1])
+    with pytest.raises(AnypropError, match="sample 5 is out of range"):
+        draw_units(net, tmp_path / "u.png", np.zeros((2, 2)), np.zeros((2, 1)), sample=5)

@@ -44,7 +44,7 @@ def test_the_report_is_self_contained_and_explains_a_hidden_weight(tmp_path):
     sections = write_report(model, tmp_path / "r.html", model.prepare(data.x), data.y)
     assert sections == SECTIONS
     page = (tmp_path / "r.html").read_text()
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4  # groups, units with δ, curves, flow
     # nothing fetched from elsewhere: no links, scripts or images by address
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:|//)", page)
     assert default_weight(model.network) == "input[0]->h1[0]"
@@ -138,7 +138,7 @@ def test_the_report_renders_in_headless_chromium(tmp_path):
         found.group(1).replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
     )
     assert shown["sections"] == SECTIONS
-    assert len(shown["pictures"]) == 3 and all(w > 200 and h > 100 for w, h in shown["pictures"])
+    assert len(shown["pictures"]) == 4 and all(w > 200 and h > 100 for w, h in shown["pictures"])
     assert "the update" in shown["explained"] and "finite differences" in shown["explained"]
     shot = tmp_path / "shot.png"
     subprocess.run(

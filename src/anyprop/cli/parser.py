@@ -258,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the network (.png or .svg): arrow widths show the last epoch's gradient norms",
     )
     r.add_argument(
+        "--units",
+        metavar="FILE",
+        help="draw every unit (up to 100) coloured by its δ on one sample (.png or .svg)",
+    )
+    r.add_argument(
+        "--sample", type=int, default=0, help="the sample whose δ --units shows (default 0)"
+    )
+    r.add_argument(
         "--out",
         metavar="HTML",
         help="write one self-contained HTML report: diagram, curves, gradient flow, one weight",

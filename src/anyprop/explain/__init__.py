@@ -1,7 +1,7 @@
 """Explaining the rule on the user's own network: one weight's update, and gradient checks."""
 
 from anyprop.explain.check import CheckReport, ParameterCheck, check_gradients, float64_copy
-from anyprop.explain.diagram import draw_network
+from anyprop.explain.diagram import draw_network, draw_units
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.html import write_report
 from anyprop.explain.weight import Delta, Explanation, Term, explain_weight, parse_weight
@@ -14,6 +14,7 @@ __all__ = [
     "Term",
     "check_gradients",
     "draw_network",
+    "draw_units",
     "explain_weight",
     "float64_copy",
     "flow_warnings",

@@ -126,3 +126,130 @@ def draw_network(
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+MAX_UNITS = 100  # above this, draw groups (draw_network), not units
+
+
+def unit_edges(net: Any, c: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A connection's weights as (source unit, target unit, w) arrays, whatever its kind."""
+    w = np.asarray(net.params[c.param], dtype=np.float64)
+    if c.kind == "dense":
+        m = w.T if c.transpose else w  # (source, target)
+        src, tgt = np.indices(m.shape)
+        return src.reshape(-1), tgt.reshape(-1), m.reshape(-1)
+    if c.kind == "one_to_one":
+        idx = np.arange(w.size)
+        return idx, idx, w.reshape(-1)
+    return np.asarray(c.cols), np.asarray(c.rows), w.reshape(-1)
+
+
+def draw_units(
+    network: Any,
+    path: str | os.PathLike,
+    inputs: Any = None,
+    targets: Any = None,
+    sample: int = 0,
+    title: str | None = None,
+) -> None:
+    """Draw every unit of a small network (at most ``MAX_UNITS``) to ``path`` (.png or .svg).
+
+    Each weight is a line, its width ∝ |w|, blue for w > 0 and red for w < 0.
+    Given one sample's ``inputs`` and ``targets`` (row ``sample``), each unit is
+    coloured and labelled by its δ_j = ∂L/∂net_j on that sample (inputs by their
+    value), so one can follow δ_j = f'_j(net_j) · Σ_k w_jk δ_k backwards.
+    """
+    from anyprop.train.plots import pyplot
+
+    suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
+    if suffix not in ("png", "svg"):
+        raise AnypropError(f"{path}: a diagram is written as .png or .svg")
+    net = getattr(network, "network", network)
+    total = sum(g.size for g in net.groups.values())
+    if total > MAX_UNITS:
+        raise AnypropError(
+            f"{net.name} has {total} units: drawing them one by one is for networks of at "
+            f"most {MAX_UNITS}; draw its groups instead (draw_network)"
+        )
+    values: dict[str, np.ndarray] = {}
+    if inputs is not None:
+        x = inputs if isinstance(inputs, Mapping) else np.asarray(inputs, dtype=np.float64)
+        n = len(next(iter(x.values()))) if isinstance(x, Mapping) else len(x)
+        if not 0 <= sample < n:
+            raise AnypropError(f"sample {sample} is out of range (0 to {n - 1})")
+        pick = slice(sample, sample + 1)
+        xs = {k: np.asarray(v)[pick] for k, v in x.items()} if isinstance(x, Mapping) else x[pick]
+        ts = (
+            {k: np.asarray(v)[pick] for k, v in targets.items()}
+            if isinstance(targets, Mapping)
+            else np.asarray(targets)[pick]
+        )
+        bp = net.backprop(xs, ts)
+        values = {g: np.array(d[0], dtype=np.float64) for g, d in bp.deltas.items()}
+        for g in net.inputs:
+            values[g] = np.array(bp.outputs[g][0], dtype=np.float64)
+    plt = pyplot()
+    level = levels(net)
+    columns: dict[int, list[str]] = {}
+    for g in net.order():
+        columns.setdefault(level[g], []).append(g)
+    step, gap = 0.55, 0.9
+    pos: dict[str, np.ndarray] = {}  # each unit's (x, y)
+    tallest = 0.0
+    for lv, names in columns.items():
+        height = sum(net.groups[g].size * step for g in names) + gap * (len(names) - 1)
+        tallest = max(tallest, height)
+        y = height / 2
+        for g in names:
+            size = net.groups[g].size
+            ys = y - step / 2 - step * np.arange(size)
+            pos[g] = np.stack([np.full(size, lv * 4.0), ys], axis=1)
+            y -= size * step + gap
+    fig, ax = plt.subplots(
+        figsize=(max(5.0, 2.6 * (max(columns) + 1)), max(3.5, 0.5 * tallest + 1.5))
+    )
+    edges = [(c, *unit_edges(net, c)) for c in net.connections.values()]
+    top = max((np.abs(w).max() for *_, w in edges if w.size), default=1.0) or 1.0
+    for c, s, t, w in edges:
+        a, b = pos[c.src][s], pos[c.tgt][t]
+        bend = level[c.tgt] - level[c.src] > 1
+        for (x0, y0), (x1, y1), wk in zip(a, b, w, strict=True):
+            mid = ((x0 + x1) / 2, (y0 + y1) / 2 + (0.6 if bend else 0.0))
+            ax.plot(
+                [x0, mid[0], x1] if bend else [x0, x1],
+                [y0, mid[1], y1] if bend else [y0, y1],
+                color="#1f6feb" if wk >= 0 else "#d1242f",
+                lw=0.2 + 2.5 * abs(wk) / top,
+                alpha=0.55,
+                ls="-" if c.trainable else "--",
+                zorder=1,
+            )
+    scale = max((np.abs(v).max() for g, v in values.items() if g not in net.inputs), default=0.0)
+    cmap = plt.get_cmap("coolwarm")
+    for g, xy in pos.items():
+        grp = net.groups[g]
+        v = values.get(g)
+        for u, (x0, y0) in enumerate(xy):
+            if v is None or g in net.inputs:
+                color = "#ddf4ff" if grp.is_input else "#f6f8fa"
+            else:
+                color = cmap(0.5 + 0.5 * v[u] / scale) if scale else cmap(0.5)
+            ax.add_patch(plt.Circle((x0, y0), 0.18, fc=color, ec="#24292f", lw=0.8, zorder=2))
+            if v is not None:
+                label = f"{v[u]:.2g}" if g in net.inputs else f"δ={v[u]:.2g}"
+                ax.text(x0 + 0.25, y0 + 0.08, label, fontsize=6, va="bottom", zorder=3)
+        kind = "input" if grp.is_input else repr(grp.transfer)
+        kind = kind if len(kind) <= 18 else kind[:17] + "…"
+        ax.text(xy[0, 0], xy[0, 1] + 0.35, f"{g}\n{kind}", ha="center", va="bottom", fontsize=7)
+    every = np.concatenate(list(pos.values()))
+    ax.set_xlim(every[:, 0].min() - 1.0, every[:, 0].max() + 1.4)
+    ax.set_ylim(every[:, 1].min() - 0.8, every[:, 1].max() + 1.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    what = f"δ of each unit on sample {sample}" if values else "weights"
+    ax.set_title(
+        title or f"{net.name}: {what}; line width ∝ |w| (blue w > 0, red w < 0)", fontsize=9
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

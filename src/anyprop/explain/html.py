@@ -104,7 +104,7 @@ def write_report(
     weight (``weight``, or the first hidden one) is explained on the first
     sample where its gradient is not 0. Returns the titles of the sections written.
     """
-    from anyprop.explain.diagram import draw_network
+    from anyprop.explain.diagram import MAX_UNITS, draw_network, draw_units
     from anyprop.explain.flow import network_warnings, plot_flow
     from anyprop.train.plots import plot_history
     from anyprop.train.trainer import History
@@ -128,6 +128,24 @@ def write_report(
             + _groups_table(net),
         )
     )
+    weight = weight or default_weight(net)
+    small = sum(g.size for g in net.groups.values()) <= MAX_UNITS
+    plain = getattr(net, "split_targets", None) is None
+    sample, e = (
+        _explained(net, x, t, weight, optimizer)
+        if x is not None and weight and plain
+        else (0, None)
+    )
+    if small and x is not None and plain:
+        sections[0] = (
+            "Network",
+            sections[0][1]
+            + _figure(
+                _svg(lambda p: draw_units(net, p, x, t, sample=sample)),
+                f"Every unit, coloured by its δ on sample {sample} (inputs: their values);"
+                " a line's width shows |w|, blue for w > 0, red for w < 0.",
+            ),
+        )
     if len(history) and any(k not in ("lr", "time") for k in history.names()):
         sections.append(
             (
@@ -151,9 +169,7 @@ def write_report(
                 + _figure(_svg(lambda p: plot_flow(net, gradients, p)), "Mean |δ| per epoch."),
             )
         )
-    weight = weight or default_weight(net)
-    if x is not None and weight is not None and getattr(net, "split_targets", None) is None:
-        sample, e = _explained(net, x, t, weight, optimizer)
+    if e is not None:
         sections.append(
             (
                 "One weight explained",

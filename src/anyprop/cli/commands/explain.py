@@ -115,17 +115,32 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         last = gradients[-1] if gradients else {}
         strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
         draw_network(model.network, args.diagram, strengths or None)
+    if args.units:
+        from anyprop.explain.diagram import draw_units
+
+        x, t = _report_data(args, model)
+        if x is None:
+            raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
+        draw_units(model.network, args.units, x, t, sample=args.sample)
     if args.out:
         _html_report(args, model)
-    if not gradients and (args.diagram or args.out):
+    if not gradients and (args.diagram or args.out or args.units):
         if args.json:
             to_json(
                 out,
-                {"epochs": 0, "diagram": args.diagram, "widths": "weight norm", "html": args.out},
+                {
+                    "epochs": 0,
+                    "diagram": args.diagram,
+                    "widths": "weight norm",
+                    "units": args.units,
+                    "html": args.out,
+                },
             )
         else:
             if args.diagram:
                 out.write(f"diagram written to {args.diagram} (arrow widths: weight norms)\n")
+            if args.units:
+                out.write(f"units drawn to {args.units} (δ on sample {args.sample})\n")
             if args.out:
                 out.write(f"report written to {args.out}\n")
         return 0
@@ -148,6 +163,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "warnings": warnings,
                 "plot": args.plot,
                 "diagram": args.diagram,
+                "units": args.units,
                 "html": args.out,
             },
         )
@@ -172,24 +188,31 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"plot written to {args.plot}\n")
     if args.diagram:
         out.write(f"diagram written to {args.diagram}\n")
+    if args.units:
+        out.write(f"units drawn to {args.units} (δ on sample {args.sample})\n")
     if args.out:
         out.write(f"report written to {args.out}\n")
     return 0
+
+
+def _report_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
+    """(prepared inputs, targets): --data, else the data the model was trained on, else Nones."""
+    job = model.info.get("job", {})
+    source = args.data or job.get("data")
+    if source is None:
+        return None, None
+    target = args.target if args.data else job.get("target")
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    data = load_data(source, target)
+    return model.prepare(data.x), data.y
 
 
 def _html_report(args: argparse.Namespace, model: Any) -> None:
     """The HTML report; a weight is explained on the training data (or --data) when it loads."""
     from anyprop.explain.html import write_report
 
-    job = model.info.get("job", {})
-    source = args.data or job.get("data")
-    x = t = None
-    if source is not None:
-        target = args.target if args.data else job.get("target")
-        if isinstance(target, list) and len(target) == 1:
-            target = target[0]
-        data = load_data(source, target)
-        x, t = model.prepare(data.x), data.y
+    x, t = _report_data(args, model)
     optimizer = None
     if model.trainer_state:
         from anyprop.train.trainer import Trainer
