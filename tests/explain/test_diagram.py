@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,10 @@ pytest.importorskip("matplotlib")
 from anyprop import Network
 from anyprop.errors import AnypropError
 from anyprop.explain import draw_network
-from anyprop.explain.diagram import draw_units, levels, unit_edges
+from anyprop.explain.diagram import MAX_UNITS, draw_units, levels, unit_edges
 from tests.nn.zoo import ZOO
+
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -87,3 +91,18 @@ def test_too_many_units_or_a_bad_sample_are_refused(tmp_path):
     net = Network.layered([2, 1])
     with pytest.raises(AnypropError, match="sample 5 is out of range"):
         draw_units(net, tmp_path / "u.png", np.zeros((2, 2)), np.zeros((2, 1)), sample=5)
+
+
+@pytest.mark.parametrize("spec", sorted(SPECS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_example_spec_is_drawn(spec, tmp_path):
+    from anyprop.nn import spec as spec_io
+    from tests.nn.zoo import _data
+
+    loaded = spec_io.load(spec)
+    draw_network(loaded, tmp_path / "g.svg")
+    net = getattr(loaded, "network", loaded)
+    if sum(g.size for g in net.groups.values()) <= MAX_UNITS:
+        x, t = _data(net, 3, 0)
+        draw_units(loaded, tmp_path / "u.png", x, t)
+        assert (tmp_path / "u.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "g.svg").read_text()

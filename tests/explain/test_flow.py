@@ -38,3 +38,13 @@ def test_a_saturating_network_is_reported():
     tr.fit((x, y), 2)
     warnings = network_warnings(net, tr.history.gradients)
     assert any("h1 are" in w and "saturated" in w for w in warnings), warnings
+
+
+def test_gradient_stats_on_formula_and_ops_transfers():
+    from tests.nn.zoo import ZOO
+
+    net, x, t = ZOO["user_transfers"]()
+    tr = Trainer(net, "sgd", lr=0.01, callbacks=[GradientStats()], seed=0)
+    tr.fit((x, t), 1)
+    record = tr.history.gradients[-1]
+    assert all(f"saturated/{g}" in record for g in net.groups if not net.groups[g].is_input)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -15,7 +16,8 @@ from anyprop.cli import main
 from anyprop.errors import AnypropError
 from anyprop.explain.html import default_weight, write_report
 from anyprop.train.job import load_data
-from anyprop.train.model_io import load_model
+from anyprop.train.model_io import Model, load_model
+from tests.nn.zoo import ZOO
 
 SECTIONS = ["Network", "Training", "Where gradients flowed", "One weight explained"]
 
@@ -157,3 +159,14 @@ def test_the_report_renders_in_headless_chromium(tmp_path):
 
     pixels = matplotlib.image.imread(shot)[..., :3]
     assert (pixels < 0.9).mean() > 0.01  # drawn, not a blank page
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_a_report_for_every_zoo_network(name, tmp_path):
+    net, x, t = ZOO[name]()
+    assert write_report(Model(network=net), tmp_path / "r.html", x, t) == [
+        "Network",
+        "One weight explained",
+    ]
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<svg") == 2 and f"weight {html.escape(default_weight(net))}" in page

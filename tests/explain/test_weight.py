@@ -13,6 +13,7 @@ import pytest
 from anyprop import AnypropError, Network
 from anyprop.cli import main
 from anyprop.explain import explain_weight
+from tests.nn.zoo import ZOO
 
 
 def sig(v):
@@ -157,3 +158,16 @@ def test_the_optimizer_step_shown_is_the_step_training_takes(opt):
     after = float(net.params["h1->output.weight"][1, 0])
     assert e.step == pytest.approx(after - before, rel=1e-9, abs=1e-15)
     assert e.optimizer is not None and "its rule" in e.to_text()
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_zoo_network_explains_its_first_weight(name):
+    """Several input groups (a dict of inputs), formula and ops transfers, sparse, shared."""
+    from anyprop.explain.html import default_weight
+
+    net, x, t = ZOO[name]()
+    weight = default_weight(net)
+    e = explain_weight(net, x, t, weight, sample=None)
+    assert e.relative_error < 1e-6
+    one = explain_weight(net, x, t, weight, sample=1)
+    assert one.samples == 1 and (one.delta.derivative is not None or one.delta.fused)

@@ -211,3 +211,15 @@ def test_in_place_backward_gives_the_same_bits(name):
     got = t.backward_into(x, out, g.copy(), np.empty_like(x))
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(t.forward_into(x, np.empty_like(x)), t.forward(x))
+
+
+def test_prime_is_f_prime_per_unit_for_builtins_formulas_and_ops():
+    x = np.linspace(-3, 3, 13).reshape(1, -1)
+    tanh = T.get("tanh")
+    expected = 1 - np.tanh(x) ** 2
+    assert np.allclose(tanh.prime(x, tanh.forward(x)), expected)
+    formula = T.get("tanh(x)")
+    assert np.allclose(formula.prime(x, formula.forward(x)), expected)
+    with pytest.raises(TransferError, match="vector"):
+        soft = T.get("softmax")
+        soft.prime(x, soft.forward(x))

@@ -32,11 +32,18 @@ pre { background: #f6f8fa; padding: 1em; overflow-x: auto; line-height: 1.35; }
 
 
 def default_weight(network: Any) -> str | None:
-    """A hidden weight to explain: the first dense trainable connection into a hidden group."""
-    conns = [c for c in network.connections.values() if c.kind == "dense" and c.trainable]
-    hidden = [c for c in conns if not network.groups[c.tgt].output]
-    chosen = (hidden or conns or [None])[0]
-    return None if chosen is None else f"{chosen.src}[0]->{chosen.tgt}[0]"
+    """A weight to explain: the first trainable connection's first weight, into a hidden
+    group where there is one (the interesting case: δ built from the deltas it feeds)."""
+    net = getattr(network, "network", network)
+    conns = [c for c in net.connections.values() if c.trainable]
+    hidden = [c for c in conns if not net.groups[c.tgt].output]
+    for c in hidden + conns:
+        if c.kind == "sparse":
+            if c.nnz:
+                return f"{c.src}[{int(c.cols[0])}]->{c.tgt}[{int(c.rows[0])}]"
+        else:  # dense and one-to-one both join unit 0 to unit 0
+            return f"{c.src}[0]->{c.tgt}[0]"
+    return None
 
 
 def _svg(draw: Callable[[str], None]) -> str:

@@ -250,7 +250,7 @@ def _delta(
     deriv = None
     if not t.vector and t.differentiable:
         deriv = float(
-            t.df(bp.nets[group][:, unit : unit + 1], bp.outputs[group][:, unit : unit + 1])[0, 0]
+            t.prime(bp.nets[group][:, unit : unit + 1], bp.outputs[group][:, unit : unit + 1])[0, 0]
         )
     d = Delta(
         f"{group}[{unit}]",
@@ -310,14 +310,18 @@ def explain_weight(
     first sample and the per-sample terms are summarised)."""
     net = float64_copy(network)
     net = getattr(net, "network", net)
-    x = np.asarray(inputs, dtype=np.float64)
-    y = np.asarray(targets)
-    if x.ndim != 2:
-        raise AnypropError(f"explain: inputs must be a table (samples, features), got {x.shape}")
+    x, n = _rows(inputs, "inputs", np.float64)
+    y, _ = _rows(targets, "targets", None)
+    for name, v in x.items() if isinstance(x, dict) else [("inputs", x)]:
+        if v.ndim != 2:
+            raise AnypropError(
+                f"explain: {name} must be a table (samples, features), got {v.shape}"
+            )
     if sample is not None:
-        if not 0 <= sample < len(x):
-            raise AnypropError(f"explain: sample {sample} is out of range (0 to {len(x) - 1})")
-        x, y = x[sample : sample + 1], y[sample : sample + 1]
+        if not 0 <= sample < n:
+            raise AnypropError(f"explain: sample {sample} is out of range (0 to {n - 1})")
+        x, y = _take(x, sample), _take(y, sample)
+        n = 1
     conn, i, j, k = parse_weight(net, weight)
     bp = net.backprop(x, y)
     grads = {n: g.copy() for n, g in bp.grads.items()}
@@ -331,7 +335,7 @@ def explain_weight(
     for name in plan.loss_groups:
         grp = net.groups[name]
         t = grp.loss.prepare_target(targets_by_group[name], grp.size, np.float64)
-        loss_grads[name] = grp.loss.per_sample(outs[name], t)[1] * (grp.loss_weight / len(x))
+        loss_grads[name] = grp.loss.per_sample(outs[name], t)[1] * (grp.loss_weight / n)
     delta = _delta(net, first, conn.tgt, j, depth, top, loss_grads)
     flat = net.params[conn.param].reshape(-1)
     w = float(flat[k])
@@ -346,8 +350,8 @@ def explain_weight(
     rel = abs(gradient - numeric) / max(abs(gradient), abs(numeric), 1e-12)
     o_i = float(outs[conn.src][0, i])
     per_sample = None
-    if sample is None and len(x) > 1:
-        per_sample = (outs[conn.src][:, i] * deltas[conn.tgt][:, j] * len(x)).tolist()
+    if sample is None and n > 1:
+        per_sample = (outs[conn.src][:, i] * deltas[conn.tgt][:, j] * n).tolist()
     textbook: dict[str, str] = {}
     if _layered_names(net) is not None:
         textbook = {
@@ -368,13 +372,32 @@ def explain_weight(
         float(rel),
         lr,
         -lr * gradient,
-        len(x),
+        n,
         per_sample,
         textbook,
     )
     if optimizer is not None:
         _optimizer_step(e, optimizer, conn.param, k, w, gradient)
     return e
+
+
+def _rows(data: Any, what: str, dtype: Any) -> tuple[Any, int]:
+    """An array, or a dict of arrays by group, and its number of samples (rows)."""
+    if isinstance(data, dict):
+        arrays = {k: np.asarray(v, dtype=dtype) for k, v in data.items()}
+        counts = {len(v) for v in arrays.values()}
+        if len(counts) != 1:
+            sizes = ", ".join(f"{k}: {len(v)}" for k, v in arrays.items())
+            raise AnypropError(f"explain: the {what} have different numbers of samples ({sizes})")
+        return arrays, counts.pop()
+    arr = np.asarray(data, dtype=dtype)
+    return arr, len(arr)
+
+
+def _take(data: Any, sample: int) -> Any:
+    if isinstance(data, dict):
+        return {k: v[sample : sample + 1] for k, v in data.items()}
+    return data[sample : sample + 1]
 
 
 def _optimizer_step(

@@ -169,7 +169,7 @@ class GradientStats(Callback):
             t = group.transfer
             if not t.vector and t.differentiable:
                 with np.errstate(all="ignore"):
-                    fp = t.df(backprop.nets[name], backprop.outputs[name])
+                    fp = t.prime(backprop.nets[name], backprop.outputs[name])
                 frac = float(np.mean(np.abs(fp) < 1e-3))
                 self._saturated[name] = self._saturated.get(name, 0.0) + frac
             if t.name in ("relu", "relu6", "leaky_relu", "elu", "celu", "selu", "hard_tanh"):

@@ -68,6 +68,16 @@ class Transfer(ABC):
         (``grad`` and ``scratch`` are the plan's buffers); returns the delta."""
         return self.backward(net, out, grad)
 
+    def prime(self, net: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """f'(net) unit by unit, out = f(net): the delta for ∂L/∂o = 1. Elementwise
+        functions only: a vector function (softmax) has a Jacobian, not one f' per unit."""
+        if self.vector:
+            raise TransferError(
+                f"transfer function '{self.name}' acts on the whole vector: it has a "
+                "Jacobian, not one derivative per unit"
+            )
+        return self.backward(net, out, np.ones_like(net))
+
     def spec(self) -> Any:
         """How a spec file writes this function: its name, or a table with its params."""
         return {"name": self.name, **self.params} if self.params else self.name
@@ -99,6 +109,9 @@ class Elementwise(Transfer):
 
     def backward(self, net: np.ndarray, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
         return grad * self.df(net, out)
+
+    def prime(self, net: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return self.df(net, out)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
