@@ -109,6 +109,10 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise AnypropError(f"{args.out}: the report is an HTML file (.html)")
     model = load_model(args.model)
     gradients = (model.history or {}).get("gradients") or []
+    if not gradients and (args.plot or not (args.diagram or args.out or args.units)):
+        raise AnypropError(
+            f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
+        )
     if args.diagram:
         from anyprop.explain import draw_network
 
@@ -124,30 +128,13 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         draw_units(model.network, args.units, x, t, sample=args.sample)
     if args.out:
         _html_report(args, model)
-    if not gradients and (args.diagram or args.out or args.units):
+    files = {"plot": args.plot, "diagram": args.diagram, "units": args.units, "html": args.out}
+    if not gradients:  # the pictures drawn, no flow to report
         if args.json:
-            to_json(
-                out,
-                {
-                    "epochs": 0,
-                    "diagram": args.diagram,
-                    "widths": "weight norm",
-                    "units": args.units,
-                    "html": args.out,
-                },
-            )
+            to_json(out, {"epochs": 0, "widths": "weight norm", **files})
         else:
-            if args.diagram:
-                out.write(f"diagram written to {args.diagram} (arrow widths: weight norms)\n")
-            if args.units:
-                out.write(f"units drawn to {args.units} (δ on sample {args.sample})\n")
-            if args.out:
-                out.write(f"report written to {args.out}\n")
+            _say_written(out, args, "weight norms")
         return 0
-    if not gradients:
-        raise AnypropError(
-            f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
-        )
     net = model.net
     order = [g for g in net.order() if not net.groups[g].is_input]
     rows = group_figures(gradients[-1], order)
@@ -155,18 +142,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot:
         plot_flow(model.network, gradients, args.plot)
     if args.json:
-        to_json(
-            out,
-            {
-                "epochs": len(gradients),
-                "groups": rows,
-                "warnings": warnings,
-                "plot": args.plot,
-                "diagram": args.diagram,
-                "units": args.units,
-                "html": args.out,
-            },
-        )
+        to_json(out, {"epochs": len(gradients), "groups": rows, "warnings": warnings, **files})
         return 0
     print_table(
         out,
@@ -184,15 +160,20 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for w in warnings or ["no vanishing, exploding, saturated or dead units"]:
         out.write(f"- {w}\n")
+    _say_written(out, args, "gradient norms")
+    return 0
+
+
+def _say_written(out: TextIO, args: argparse.Namespace, widths: str) -> None:
+    """One line for each file report_command wrote."""
     if args.plot:
         out.write(f"plot written to {args.plot}\n")
     if args.diagram:
-        out.write(f"diagram written to {args.diagram}\n")
+        out.write(f"diagram written to {args.diagram} (arrow widths: {widths})\n")
     if args.units:
         out.write(f"units drawn to {args.units} (δ on sample {args.sample})\n")
     if args.out:
         out.write(f"report written to {args.out}\n")
-    return 0
 
 
 def _report_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
