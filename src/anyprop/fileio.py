@@ -10,6 +10,13 @@ from pathlib import Path
 from anyprop.errors import AnypropError
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, flushed to
     disk and then renamed over ``path``: readers see the old file or the new, never half."""
@@ -21,6 +28,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         raise AnypropError(f"{p}: is a folder, not a file")
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would,
+        # or the replaced file's own
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, p.stat().st_mode & 0o7777 if p.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

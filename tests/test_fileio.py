@@ -1,0 +1,33 @@
+"""atomic_write: the whole file or the old one, with the mode a plain open() gives."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from anyprop.errors import AnypropError
+from anyprop.fileio import atomic_write
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.txt", b"one")
+        assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+        os.chmod(tmp_path / "a.txt", 0o600)
+        atomic_write(tmp_path / "a.txt", b"two")
+        assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o600
+        assert (tmp_path / "a.txt").read_bytes() == b"two"
+    finally:
+        os.umask(old)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left
+
+
+def test_a_missing_folder_or_a_folder_is_named(tmp_path):
+    with pytest.raises(AnypropError, match="does not exist"):
+        atomic_write(tmp_path / "no" / "a.txt", b"x")
+    with pytest.raises(AnypropError, match="is a folder"):
+        atomic_write(tmp_path, b"x")
