@@ -106,3 +106,43 @@ def test_every_example_spec_is_drawn(spec, tmp_path):
         draw_units(loaded, tmp_path / "u.png", x, t)
         assert (tmp_path / "u.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "g.svg").read_text()
+
+
+def test_a_unit_graph_with_outputs_at_two_depths_takes_one_target_table(tmp_path):
+    from anyprop.nn.unitgraph import UnitGraph
+
+    u = UnitGraph([[0, 2], [1, 2], [2, 3], [0, 3]], outputs=[3, 2], dtype="float64")
+    x, t = np.random.default_rng(0).normal(size=(3, 2)), np.zeros((3, 2))
+    draw_units(u, tmp_path / "u.svg", x, t)
+    draw_network(u, tmp_path / "g.svg")
+
+
+def test_names_with_dollars_and_inputs_without_targets(tmp_path):
+    net = Network(seed=0)
+    net.add_input("$x^$", 2)
+    net.add_group("$h$", 2, transfer="tanh")
+    net.add_output("out", 1, transfer="identity", loss="mse")
+    net.connect("$x^$", "$h$")
+    net.connect("$h$", "out")
+    draw_network(net, tmp_path / "g.svg")
+    draw_units(net, tmp_path / "u.svg")
+    with pytest.raises(AnypropError, match="together"):
+        draw_units(net, tmp_path / "u.svg", np.zeros((1, 2)))
+
+
+def test_fixed_connections_are_thinnest_under_gradient_norms(tmp_path, monkeypatch):
+    import matplotlib.patches
+
+    net, _, _ = ZOO["sparse_one_to_one_shared_fixed"]()
+    widths = []
+    real = matplotlib.patches.FancyArrowPatch.__init__
+
+    def spy(self, *a, **k):
+        widths.append((k.get("linestyle"), k["lw"]))
+        real(self, *a, **k)
+
+    monkeypatch.setattr(matplotlib.patches.FancyArrowPatch, "__init__", spy)
+    fixed = [c.name for c in net.connections.values() if not c.trainable]
+    strengths = {c.name: 1.0 for c in net.connections.values() if c.trainable}
+    draw_network(net, tmp_path / "g.png", strengths)
+    assert fixed and min(w for _, w in widths) == pytest.approx(0.6)

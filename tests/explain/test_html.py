@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from anyprop.train.job import load_data
 from anyprop.train.model_io import Model, load_model
 from tests.nn.zoo import ZOO
 
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 SECTIONS = ["Network", "Training", "Where gradients flowed", "One weight explained"]
 
 
@@ -170,3 +173,28 @@ def test_a_report_for_every_zoo_network(name, tmp_path):
     ]
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 2 and f"weight {html.escape(default_weight(net))}" in page
+
+
+def test_a_unit_graph_model_gets_its_report(tmp_path):
+    spec = str(SPECS / "units.toml")
+    path = tmp_path / "u.anyprop"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["train", spec, "--data", "xor", "--epochs", "5", "--report", "--out", str(path)]
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    status, _, err = _report(tmp_path, str(path), "--out", str(tmp_path / "u.html"))
+    assert status == 0, err
+    page = (tmp_path / "u.html").read_text()
+    assert "unit graph" in page and page.count("<svg") == 4  # groups, units, curves, flow
+
+
+def test_a_moved_training_file_leaves_the_report_without_a_weight(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    path = tmp_path / "c.anyprop"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["train", "--data", str(data), "--target", "y", "--epochs", "2", "--out", str(path)]
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    data.unlink()
+    status, _, err = _report(tmp_path, str(path), "--out", str(tmp_path / "c.html"))
+    assert status == 0 and "explains no weight" in err
+    assert "Give the data" in (tmp_path / "c.html").read_text()

@@ -19,6 +19,11 @@ import numpy as np
 from anyprop.errors import AnypropError
 
 
+def plain(text: str) -> str:
+    """``text`` as matplotlib should show it: a '$' in a name is a dollar, not math."""
+    return text.replace("$", r"\$")
+
+
 def levels(net: Any) -> dict[str, int]:
     """Each group's longest distance from an input, in connections."""
     level: dict[str, int] = {}
@@ -58,9 +63,8 @@ def draw_network(
             pos[g] = (lv * 3.2, -(r - (len(names) - 1) / 2) * 1.8)
     values = {}
     for c in net.connections.values():
-        given = None if strengths is None else strengths.get(c.name, strengths.get(c.param))
-        if given is not None:
-            values[c.name] = float(given)
+        if strengths is not None:  # a connection with no figure (a fixed one) is thinnest
+            values[c.name] = float(strengths.get(c.name, strengths.get(c.param, 0.0)))
         else:
             values[c.name] = float(np.linalg.norm(net.params[c.param]))
     top = max(values.values(), default=1.0) or 1.0
@@ -92,7 +96,7 @@ def draw_network(
             ax.text(
                 (x0 + x1) / 2,
                 (y0 + y1) / 2 + 0.22 + bend,
-                ", ".join(tags),
+                plain(", ".join(tags)),
                 fontsize=7,
                 ha="center",
                 color="#57606a",
@@ -114,7 +118,9 @@ def draw_network(
             )
         )
         label = kind if len(kind) <= 18 else kind[:17] + "…"
-        ax.text(x, y, f"{name} ({g.size})\n{label}{loss}", ha="center", va="center", fontsize=8)
+        ax.text(
+            x, y, plain(f"{name} ({g.size})\n{label}{loss}"), ha="center", va="center", fontsize=8
+        )
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
@@ -122,7 +128,7 @@ def draw_network(
     ax.set_aspect("equal")
     ax.axis("off")
     what = "gradient norm" if strengths is not None else "weight norm"
-    ax.set_title(title or f"{net.name}: arrow width ∝ {what}", fontsize=9)
+    ax.set_title(plain(title or f"{net.name}: arrow width ∝ {what}"), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -172,6 +178,8 @@ def draw_units(
             f"most {MAX_UNITS}; draw its groups instead (draw_network)"
         )
     values: dict[str, np.ndarray] = {}
+    if (inputs is None) != (targets is None):
+        raise AnypropError("draw_units: give the inputs and the targets together (or neither)")
     if inputs is not None:
         x = inputs if isinstance(inputs, Mapping) else np.asarray(inputs, dtype=np.float64)
         n = len(next(iter(x.values()))) if isinstance(x, Mapping) else len(x)
@@ -184,7 +192,8 @@ def draw_units(
             if isinstance(targets, Mapping)
             else np.asarray(targets)[pick]
         )
-        bp = net.backprop(xs, ts)
+        # a unit graph's own backprop splits its targets among its output groups
+        bp = (network if hasattr(network, "split_targets") else net).backprop(xs, ts)
         values = {g: np.array(d[0], dtype=np.float64) for g, d in bp.deltas.items()}
         for g in net.inputs:
             values[g] = np.array(bp.outputs[g][0], dtype=np.float64)
@@ -240,7 +249,9 @@ def draw_units(
                 ax.text(x0 + 0.25, y0 + 0.08, label, fontsize=6, va="bottom", zorder=3)
         kind = "input" if grp.is_input else repr(grp.transfer)
         kind = kind if len(kind) <= 18 else kind[:17] + "…"
-        ax.text(xy[0, 0], xy[0, 1] + 0.35, f"{g}\n{kind}", ha="center", va="bottom", fontsize=7)
+        ax.text(
+            xy[0, 0], xy[0, 1] + 0.35, plain(f"{g}\n{kind}"), ha="center", va="bottom", fontsize=7
+        )
     every = np.concatenate(list(pos.values()))
     ax.set_xlim(every[:, 0].min() - 1.0, every[:, 0].max() + 1.4)
     ax.set_ylim(every[:, 1].min() - 0.8, every[:, 1].max() + 1.4)
@@ -248,7 +259,8 @@ def draw_units(
     ax.axis("off")
     what = f"δ of each unit on sample {sample}" if values else "weights"
     ax.set_title(
-        title or f"{net.name}: {what}; line width ∝ |w| (blue w > 0, red w < 0)", fontsize=9
+        plain(title or f"{net.name}: {what}; line width ∝ |w| (blue w > 0, red w < 0)"),
+        fontsize=9,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -91,6 +91,7 @@ def plot_flow(
     network: Any, gradients: Sequence[Mapping[str, float]], path: str | os.PathLike
 ) -> None:
     """Each group's mean |δ| per epoch, on a log scale (matplotlib, an extra)."""
+    from anyprop.explain.diagram import plain
     from anyprop.train.plots import pyplot
 
     plt = pyplot()
@@ -100,7 +101,7 @@ def plot_flow(
     epochs = np.arange(1, len(gradients) + 1)
     for g in order:
         values = [r.get(f"delta/{g}", np.nan) for r in gradients]
-        ax.plot(epochs, values, label=g)
+        ax.plot(epochs, values, label=plain(g))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean |δ|")

@@ -117,6 +117,7 @@ def write_report(
     from anyprop.train.trainer import History
 
     net = model.network
+    inner = getattr(net, "network", net)  # a unit graph's compiled groups
     history = History.from_dict(model.history or {})
     gradients = history.gradients
     last = gradients[-1] if gradients else {}
@@ -132,18 +133,18 @@ def write_report(
                 _svg(lambda p: draw_network(net, p, strengths or None)),
                 f"Groups by depth; an arrow's width shows {what}.",
             )
-            + _groups_table(net),
+            + _groups_table(inner),
         )
     )
     weight = weight or default_weight(net)
-    small = sum(g.size for g in net.groups.values()) <= MAX_UNITS
-    plain = getattr(net, "split_targets", None) is None
+    small = sum(g.size for g in inner.groups.values()) <= MAX_UNITS
+    plain = inner is net  # explain_weight names weights by group: not a unit graph's
     sample, e = (
         _explained(net, x, t, weight, optimizer)
         if x is not None and weight and plain
         else (0, None)
     )
-    if small and x is not None and plain:
+    if small and x is not None:
         sections[0] = (
             "Network",
             sections[0][1]
@@ -189,8 +190,11 @@ def write_report(
         sections.append(
             (
                 "One weight explained",
-                "<p class=note>Give the data (<code>--data</code>) to explain a weight here; "
-                "in the terminal: <code>anyprop explain MODEL --weight ...</code>.</p>",
+                "<p class=note>Explaining one weight is for networks of groups; "
+                "a unit graph's weights are not explained here.</p>"
+                if not plain
+                else "<p class=note>Give the data (<code>--data</code>) to explain a weight "
+                "here; in the terminal: <code>anyprop explain MODEL --weight ...</code>.</p>",
             )
         )
     body = "".join(

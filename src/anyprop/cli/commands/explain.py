@@ -127,7 +127,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
         draw_units(model.network, args.units, x, t, sample=args.sample)
     if args.out:
-        _html_report(args, model)
+        _html_report(args, model, err)
     files = {"plot": args.plot, "diagram": args.diagram, "units": args.units, "html": args.out}
     if not gradients:  # the pictures drawn, no flow to report
         if args.json:
@@ -189,11 +189,18 @@ def _report_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
     return model.prepare(data.x), data.y
 
 
-def _html_report(args: argparse.Namespace, model: Any) -> None:
+def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     """The HTML report; a weight is explained on the training data (or --data) when it loads."""
     from anyprop.explain.html import write_report
 
-    x, t = _report_data(args, model)
+    try:
+        x, t = _report_data(args, model)
+    except AnypropError as e:
+        if args.data:
+            raise
+        # the training data is gone or moved: the report goes on without the explained weight
+        err.write(f"warning: {e}; the report explains no weight (give --data)\n")
+        x = t = None
     optimizer = None
     if model.trainer_state:
         from anyprop.train.trainer import Trainer
