@@ -171,3 +171,15 @@ def test_every_zoo_network_explains_its_first_weight(name):
     assert e.relative_error < 1e-6
     one = explain_weight(net, x, t, weight, sample=1)
     assert one.samples == 1 and (one.delta.derivative is not None or one.delta.fused)
+
+
+def test_a_difference_within_the_rounding_of_finite_differences_is_called_agreement():
+    import dataclasses
+
+    net = Network.layered([2, 2, 1], transfer="sigmoid", seed=0)
+    e = explain_weight(net, np.array([[0.5, -1.0]]), np.array([[1.0]]), "h1[0]->output[0]")
+    assert 0 < e.rounding < 1e-8 and "rounding" in e.to_dict()
+    near = dataclasses.replace(e, numeric=e.gradient + e.rounding, relative_error=1e-4)
+    far = dataclasses.replace(e, numeric=e.gradient + 100 * e.rounding, relative_error=1e-4)
+    assert "they agree" in near.to_text() and "they agree" not in far.to_text()
+    assert "they agree" not in e.to_text()  # an exact match needs no excuse

@@ -80,6 +80,8 @@ class Explanation:
     optimizer: str | None = None  # the optimizer that turns the gradient into the step
     optimizer_rule: str | None = None
     optimizer_state: dict[str, float] = field(default_factory=dict)  # this weight's, before
+    # how far float64 rounding of the two losses moves the difference quotient
+    rounding: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -129,6 +131,11 @@ class Explanation:
             f"check: by finite differences ∂L/∂w = {self.numeric:.6g} "
             f"(relative error {self.relative_error:.1e})"
         )
+        if self.relative_error > 1e-6 and abs(self.gradient - self.numeric) <= 10 * self.rounding:
+            lines.append(
+                f"  the difference, {abs(self.gradient - self.numeric):.1e}, is within the "
+                f"rounding of the finite difference itself (about {self.rounding:.0e}): they agree"
+            )
         if self.per_sample is not None:
             ps = np.array(self.per_sample)
             lines.append(
@@ -347,6 +354,9 @@ def explain_weight(
     down = net.plan().loss(x, y)
     flat[k] = keep
     numeric = (up - down) / (2 * eps)
+    # a loss is computed from terms of order 1 at least (targets, log-sum-exp of the
+    # outputs) even when it is small: its rounding is about ε·max(|L|, 1)
+    rounding = float(np.finfo(np.float64).eps * max(abs(up), abs(down), 1.0) / eps)
     rel = abs(gradient - numeric) / max(abs(gradient), abs(numeric), 1e-12)
     o_i = float(outs[conn.src][0, i])
     per_sample = None
@@ -376,6 +386,7 @@ def explain_weight(
         per_sample,
         textbook,
     )
+    e.rounding = rounding
     if optimizer is not None:
         _optimizer_step(e, optimizer, conn.param, k, w, gradient)
     return e
