@@ -31,3 +31,14 @@ def test_a_missing_folder_or_a_folder_is_named(tmp_path):
         atomic_write(tmp_path / "no" / "a.txt", b"x")
     with pytest.raises(AnypropError, match="is a folder"):
         atomic_write(tmp_path, b"x")
+
+
+def test_read_file_names_a_missing_or_unreadable_file(tmp_path):
+    from anyprop.fileio import read_file
+
+    (tmp_path / "a.txt").write_bytes("é".encode("latin-1"))
+    assert read_file(tmp_path / "a.txt") == b"\xe9"
+    with pytest.raises(AnypropError, match=r"a\.txt: cannot read the spec file"):
+        read_file(tmp_path / "a.txt", "spec file", encoding="utf-8")
+    with pytest.raises(AnypropError, match=r"b\.txt: no such data file"):
+        read_file(tmp_path / "b.txt", "data file")

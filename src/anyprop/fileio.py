@@ -6,8 +6,26 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from anyprop.errors import AnypropError
+
+
+def read_file(
+    path: str | os.PathLike,
+    what: str = "file",
+    error: type[AnypropError] = AnypropError,
+    encoding: str | None = None,
+) -> Any:
+    """The file's bytes, or its text in ``encoding``; ``error`` names the file (and what
+    it is meant to be: "spec file", say) when it is missing or cannot be read."""
+    p = Path(path)
+    try:
+        return p.read_bytes() if encoding is None else p.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise error(f"{p}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{p}: cannot read the {what}: {e}") from None
 
 
 def _umask() -> int:

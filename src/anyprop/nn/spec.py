@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
-from anyprop.fileio import atomic_write
+from anyprop.fileio import atomic_write, read_file
 from anyprop.nn.network import Network
 from anyprop.nn.unitgraph import UnitGraph
 from anyprop.registry import suggest
@@ -151,14 +151,8 @@ def loads(text: str, source: str = "<spec>") -> Network | UnitGraph:
 
 def load(path: str | os.PathLike) -> Network | UnitGraph:
     """Read a network from a TOML spec file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"{p}: cannot read the spec: {e}") from None
-    return loads(text, str(p))
+    text = read_file(path, "spec file", SpecError, encoding="utf-8")
+    return loads(text, str(Path(path)))
 
 
 def from_dict(data: Mapping, loc: _Locator | None = None) -> Network | UnitGraph:

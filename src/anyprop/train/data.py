@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.fileio import read_file
 
 
 class DataError(AnypropError, ValueError):
@@ -138,12 +139,7 @@ def load_csv(
     """
     p = Path(path)
     source = str(p)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{source}: cannot read the file: {e}") from None
+    text = read_file(p, "file", DataError, encoding="utf-8-sig")
     if delimiter is None:
         delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
     rows = [

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from anyprop.errors import AnypropError
-from anyprop.fileio import atomic_write
+from anyprop.fileio import atomic_write, read_file
 
 DTYPES = {
     "F64": np.float64,
@@ -129,11 +129,4 @@ def save(
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    p = Path(path)
-    try:
-        blob = p.read_bytes()
-    except FileNotFoundError:
-        raise AnypropError(f"{p}: no such file") from None
-    except OSError as e:
-        raise AnypropError(f"{p}: cannot read: {e}") from None
-    return loads(blob, str(p))
+    return loads(read_file(path), str(Path(path)))
