@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from anyprop.cli.output import table, to_json
 from anyprop.errors import AnypropError
 from anyprop.explain import check_gradients, explain_weight
@@ -16,11 +14,8 @@ from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
 
 
-def _optimizer_of(args: argparse.Namespace) -> Any:
+def _model_optimizer(model: Any) -> Any:
     """The optimizer a model file was trained with, in the state it was saved in."""
-    if Path(args.network).suffix.lower() == ".toml":
-        return None
-    model = load_model(args.network)
     if not model.trainer_state:
         return None
     from anyprop.train.trainer import Trainer
@@ -28,32 +23,44 @@ def _optimizer_of(args: argparse.Namespace) -> Any:
     return Trainer.from_state(model.network, model.trainer_state).optimizer
 
 
-def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, np.ndarray, Any]:
-    """(network, prepared inputs, targets) from a model or a spec file and --data."""
-    target = (args.target[0] if len(args.target) == 1 else args.target) if args.target else None
+def _model_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
+    """(prepared inputs, targets): --data, else the data the model was trained on, else Nones."""
+    job = model.info.get("job", {})
+    source = args.data or job.get("data")
+    if source is None:
+        return None, None
+    target = args.target if args.data else job.get("target")
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    data = load_data(source, target)
+    return model.prepare(data.x), data.y
+
+
+def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, Any, Any]:
+    """(network, prepared inputs, targets, the model or None) from a model or a spec file
+    and --data."""
     if Path(args.network).suffix.lower() == ".toml":
         network = spec_io.load(args.network)
         if args.data is None:
             raise AnypropError(f"give the data to {what} on: --data NAME or --data FILE")
+        target = args.target[0] if args.target and len(args.target) == 1 else args.target
         data = load_data(args.data, target)
-        return network, data.x, data.y
+        return network, data.x, data.y, None
     model = load_model(args.network)
-    job = model.info.get("job", {})
-    source = args.data or job.get("data")
-    if source is None:
+    x, y = _model_data(args, model)
+    if x is None:
         raise AnypropError(f"{args.network} does not say what it was trained on: give --data")
-    data = load_data(source, target if args.data else job.get("target"))
-    return model.network, model.prepare(data.x), data.y
+    return model.network, x, y, model
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    network, x, y = _network_and_data(args, "explain")
+    network, x, y, model = _network_and_data(args, "explain")
     if getattr(network, "split_targets", None) is not None:
         raise AnypropError(
             "explain works on group networks; for a unit graph, name the weight "
             "by its compiled groups (see 'anyprop info')"
         )
-    optimizer = None if args.lr is not None else _optimizer_of(args)
+    optimizer = None if args.lr is not None or model is None else _model_optimizer(model)
     e = explain_weight(
         network,
         x,
@@ -72,9 +79,8 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    network, x, y = _network_and_data(args, "check")
-    data_y = y
-    report = check_gradients(network, x, data_y, samples=args.samples, tolerance=args.tolerance)
+    network, x, y, _ = _network_and_data(args, "check")
+    report = check_gradients(network, x, y, samples=args.samples, tolerance=args.tolerance)
     if args.json:
         to_json(out, report.to_dict())
     else:
@@ -122,7 +128,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.units:
         from anyprop.explain.diagram import draw_units
 
-        x, t = _report_data(args, model)
+        x, t = _model_data(args, model)
         if x is None:
             raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
         draw_units(model.network, args.units, x, t, sample=args.sample)
@@ -176,34 +182,17 @@ def _say_written(out: TextIO, args: argparse.Namespace, widths: str) -> None:
         out.write(f"report written to {args.out}\n")
 
 
-def _report_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
-    """(prepared inputs, targets): --data, else the data the model was trained on, else Nones."""
-    job = model.info.get("job", {})
-    source = args.data or job.get("data")
-    if source is None:
-        return None, None
-    target = args.target if args.data else job.get("target")
-    if isinstance(target, list) and len(target) == 1:
-        target = target[0]
-    data = load_data(source, target)
-    return model.prepare(data.x), data.y
-
-
 def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     """The HTML report; a weight is explained on the training data (or --data) when it loads."""
     from anyprop.explain.html import write_report
 
     try:
-        x, t = _report_data(args, model)
+        x, t = _model_data(args, model)
     except AnypropError as e:
         if args.data:
             raise
         # the training data is gone or moved: the report goes on without the explained weight
         err.write(f"warning: {e}; the report explains no weight (give --data)\n")
         x = t = None
-    optimizer = None
-    if model.trainer_state:
-        from anyprop.train.trainer import Trainer
-
-        optimizer = Trainer.from_state(model.network, model.trainer_state).optimizer
+    optimizer = _model_optimizer(model)
     write_report(model, args.out, x, t, weight=args.weight, optimizer=optimizer)
