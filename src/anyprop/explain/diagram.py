@@ -33,6 +33,27 @@ def levels(net: Any) -> dict[str, int]:
     return level
 
 
+def columns(net: Any, level: Mapping[str, int]) -> dict[int, list[str]]:
+    """The groups of each level, in the network's order: the diagrams' columns."""
+    out: dict[int, list[str]] = {}
+    for g in net.order():
+        out.setdefault(level[g], []).append(g)
+    return out
+
+
+def last_gradient_norms(gradients: Any) -> dict[str, float] | None:
+    """Each parameter's gradient norm in the last epoch GradientStats recorded (None if none):
+    the ``strengths`` that make a diagram's arrows show where gradients flowed."""
+    last = gradients[-1] if gradients else {}
+    norms = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
+    return norms or None
+
+
+def _check_suffix(path: str | os.PathLike) -> None:
+    if os.fspath(path).rsplit(".", 1)[-1].lower() not in ("png", "svg"):
+        raise AnypropError(f"{path}: a diagram is written as .png or .svg")
+
+
 def draw_network(
     network: Any,
     path: str | os.PathLike,
@@ -46,19 +67,15 @@ def draw_network(
     """
     from anyprop.train.plots import pyplot
 
-    suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
-    if suffix not in ("png", "svg"):
-        raise AnypropError(f"{path}: a diagram is written as .png or .svg")
+    _check_suffix(path)
     plt = pyplot()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     net = getattr(network, "network", network)
     level = levels(net)
-    columns: dict[int, list[str]] = {}
-    for g in net.order():
-        columns.setdefault(level[g], []).append(g)
+    cols = columns(net, level)
     pos = {}
-    for lv, names in columns.items():
+    for lv, names in cols.items():
         for r, g in enumerate(names):
             pos[g] = (lv * 3.2, -(r - (len(names) - 1) / 2) * 1.8)
     values = {}
@@ -68,8 +85,8 @@ def draw_network(
         else:
             values[c.name] = float(np.linalg.norm(net.params[c.param]))
     top = max(values.values(), default=1.0) or 1.0
-    width = 3.2 * (max(columns) + 1)
-    height = 1.8 * max(len(v) for v in columns.values()) + 1.2
+    width = 3.2 * (max(cols) + 1)
+    height = 1.8 * max(len(v) for v in cols.values()) + 1.2
     fig, ax = plt.subplots(figsize=(max(5.0, width * 0.9), max(3.0, height * 0.9)))
     for c in net.connections.values():
         (x0, y0), (x1, y1) = pos[c.src], pos[c.tgt]
@@ -167,9 +184,7 @@ def draw_units(
     """
     from anyprop.train.plots import pyplot
 
-    suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
-    if suffix not in ("png", "svg"):
-        raise AnypropError(f"{path}: a diagram is written as .png or .svg")
+    _check_suffix(path)
     net = getattr(network, "network", network)
     total = sum(g.size for g in net.groups.values())
     if total > MAX_UNITS:
@@ -199,13 +214,11 @@ def draw_units(
             values[g] = np.array(bp.outputs[g][0], dtype=np.float64)
     plt = pyplot()
     level = levels(net)
-    columns: dict[int, list[str]] = {}
-    for g in net.order():
-        columns.setdefault(level[g], []).append(g)
+    cols = columns(net, level)
     step, gap = 0.55, 0.9
     pos: dict[str, np.ndarray] = {}  # each unit's (x, y)
     tallest = 0.0
-    for lv, names in columns.items():
+    for lv, names in cols.items():
         height = sum(net.groups[g].size * step for g in names) + gap * (len(names) - 1)
         tallest = max(tallest, height)
         y = height / 2
@@ -214,9 +227,7 @@ def draw_units(
             ys = y - step / 2 - step * np.arange(size)
             pos[g] = np.stack([np.full(size, lv * 4.0), ys], axis=1)
             y -= size * step + gap
-    fig, ax = plt.subplots(
-        figsize=(max(5.0, 2.6 * (max(columns) + 1)), max(3.5, 0.5 * tallest + 1.5))
-    )
+    fig, ax = plt.subplots(figsize=(max(5.0, 2.6 * (max(cols) + 1)), max(3.5, 0.5 * tallest + 1.5)))
     edges = [(c, *unit_edges(net, c)) for c in net.connections.values()]
     top = max((np.abs(w).max() for *_, w in edges if w.size), default=1.0) or 1.0
     for c, s, t, w in edges:

@@ -111,7 +111,12 @@ def write_report(
     weight (``weight``, or the first hidden one) is explained on the first
     sample where its gradient is not 0. Returns the titles of the sections written.
     """
-    from anyprop.explain.diagram import MAX_UNITS, draw_network, draw_units
+    from anyprop.explain.diagram import (
+        MAX_UNITS,
+        draw_network,
+        draw_units,
+        last_gradient_norms,
+    )
     from anyprop.explain.flow import network_warnings, plot_flow
     from anyprop.train.plots import plot_history
     from anyprop.train.trainer import History
@@ -120,8 +125,7 @@ def write_report(
     inner = getattr(net, "network", net)  # a unit graph's compiled groups
     history = History.from_dict(model.history or {})
     gradients = history.gradients
-    last = gradients[-1] if gradients else {}
-    strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
+    strengths = last_gradient_norms(gradients)
     name = title or getattr(net, "name", "network")
     sections: list[tuple[str, str]] = []
 
@@ -130,7 +134,7 @@ def write_report(
         (
             "Network",
             _figure(
-                _svg(lambda p: draw_network(net, p, strengths or None)),
+                _svg(lambda p: draw_network(net, p, strengths)),
                 f"Groups by depth; an arrow's width shows {what}.",
             )
             + _groups_table(inner),

@@ -120,11 +120,9 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
         )
     if args.diagram:
-        from anyprop.explain import draw_network
+        from anyprop.explain.diagram import draw_network, last_gradient_norms
 
-        last = gradients[-1] if gradients else {}
-        strengths = {k[len("grad/") :]: v for k, v in last.items() if k.startswith("grad/")}
-        draw_network(model.network, args.diagram, strengths or None)
+        draw_network(model.network, args.diagram, last_gradient_norms(gradients))
     if args.units:
         from anyprop.explain.diagram import draw_units
 
