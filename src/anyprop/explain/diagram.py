@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.nn.connections import unit_pairs
 
 
 def plain(text: str) -> str:
@@ -157,14 +158,8 @@ MAX_UNITS = 100  # above this, draw groups (draw_network), not units
 def unit_edges(net: Any, c: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A connection's weights as (source unit, target unit, w) arrays, whatever its kind."""
     w = np.asarray(net.params[c.param], dtype=np.float64)
-    if c.kind == "dense":
-        m = w.T if c.transpose else w  # (source, target)
-        src, tgt = np.indices(m.shape)
-        return src.reshape(-1), tgt.reshape(-1), m.reshape(-1)
-    if c.kind == "one_to_one":
-        idx = np.arange(w.size)
-        return idx, idx, w.reshape(-1)
-    return np.asarray(c.cols), np.asarray(c.rows), w.reshape(-1)
+    src, tgt, index = unit_pairs(c, w.shape)
+    return src, tgt, w.reshape(-1)[index]
 
 
 def draw_units(

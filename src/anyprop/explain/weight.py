@@ -27,6 +27,7 @@ import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.explain.check import float64_copy
+from anyprop.nn.connections import unit_pairs
 from anyprop.registry import suggest
 
 _WEIGHT = re.compile(r"^\s*([^\[\]]+)\[(\d+)\]\s*->\s*([^\[\]]+)\[(\d+)\]\s*$")
@@ -201,16 +202,10 @@ def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
             f"{suggest(f'{src}->{tgt}', known)}"
         )
     for c in conns:
-        if c.kind == "dense":
-            idx = (j, i) if c.transpose else (i, j)
-            shape = network.params[c.param].shape
-            return c, i, j, int(np.ravel_multi_index(idx, shape))
-        if c.kind == "one_to_one" and i == j:
-            return c, i, j, i
-        if c.kind == "sparse":
-            hit = np.flatnonzero((c.cols == i) & (c.rows == j))
-            if hit.size:
-                return c, i, j, int(hit[0])
+        src, tgt, index = unit_pairs(c, network.params[c.param].shape)
+        hit = np.flatnonzero((src == i) & (tgt == j))
+        if hit.size:
+            return c, i, j, int(index[hit[0]])
     raise AnypropError(
         f"weight '{text}': the connection from '{src}' to '{tgt}' does not join "
         f"unit {i} to unit {j}"
@@ -226,18 +221,12 @@ def _outgoing_terms(
     for c in net.connections.values():
         if c.src != group or c.tgt not in bp.deltas:
             continue
-        w = params[c.param]
+        w = params[c.param].reshape(-1)
         d = bp.deltas[c.tgt][0]
-        if c.kind == "dense":
-            row = w[:, unit] if c.transpose else w[unit]
-            terms += [
-                (c.name, f"{c.tgt}[{k}]", float(row[k]), float(d[k])) for k in range(len(row))
-            ]
-        elif c.kind == "one_to_one":
-            terms.append((c.name, f"{c.tgt}[{unit}]", float(w[unit]), float(d[unit])))
-        else:
-            for k in np.flatnonzero(c.cols == unit):
-                terms.append((c.name, f"{c.tgt}[{c.rows[k]}]", float(w[k]), float(d[c.rows[k]])))
+        src, tgt, index = unit_pairs(c, params[c.param].shape)
+        for at in np.flatnonzero(src == unit):
+            k = tgt[at]
+            terms.append((c.name, f"{c.tgt}[{k}]", float(w[index[at]]), float(d[k])))
     return terms
 
 

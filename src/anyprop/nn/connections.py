@@ -106,6 +106,19 @@ def sparse_pairs(
     return rows, cols, order
 
 
+def unit_pairs(c: Connection, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every weight of connection ``c`` as (source unit, target unit, index into its
+    flattened weight parameter, of the given ``shape``), whatever its kind."""
+    if c.kind == "dense":
+        first, second = np.indices(shape)
+        src, tgt = (second, first) if c.transpose else (first, second)
+        return src.reshape(-1), tgt.reshape(-1), np.arange(src.size)
+    if c.kind == "one_to_one":
+        idx = np.arange(int(np.prod(shape)))
+        return idx, idx, idx
+    return np.asarray(c.cols), np.asarray(c.rows), np.arange(c.nnz)
+
+
 def random_pairs(
     rng: np.random.Generator, n_src: int, n_tgt: int, density: float, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
