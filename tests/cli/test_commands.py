@@ -20,6 +20,23 @@ from anyprop.train.model_io import load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR_SPEC = str(ROOT / "examples" / "specs" / "xor.toml")
+# the classic XOR run of the papers: summed error, η = 0.5, α = 0.9
+XOR_TRAIN = [
+    "train",
+    XOR_SPEC,
+    "--data",
+    "xor",
+    "--optimizer",
+    "sgd",
+    "--lr",
+    "0.5",
+    "--momentum",
+    "0.9",
+    "--loss-reduction",
+    "sum",
+    "--epochs",
+    "5000",
+]
 
 
 def run(*argv, stdin=None):
@@ -40,20 +57,7 @@ def test_the_embedded_default_reaches_95_percent():
 def test_train_a_spec_until_solved(tmp_path):
     model = tmp_path / "xor.anyprop"
     status, out, err = run(
-        "train",
-        XOR_SPEC,
-        "--data",
-        "xor",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.5",
-        "--momentum",
-        "0.9",
-        "--loss-reduction",
-        "sum",
-        "--epochs",
-        "5000",
+        *XOR_TRAIN,
         "--stop-when-solved",
         "--out",
         str(model),
@@ -304,20 +308,7 @@ def test_cli_seeds_match_the_api_for_a_classic_problem():
     spec.loader.exec_module(classic)
     api = [classic.epochs_to_success("xor", seed) for seed in range(3)]
     status, out, err = run(
-        "train",
-        XOR_SPEC,
-        "--data",
-        "xor",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.5",
-        "--momentum",
-        "0.9",
-        "--loss-reduction",
-        "sum",
-        "--epochs",
-        "5000",
+        *XOR_TRAIN,
         "--seeds",
         "3",
         "--json",
