@@ -195,3 +195,31 @@ def test_astype_copies_everything_into_another_dtype():
             np.testing.assert_array_equal(low.params[k], v.astype(np.float32), err_msg=name)
             assert not np.shares_memory(low.params[k], v)
         np.testing.assert_allclose(low.backprop(x, t).loss, net.backprop(x, t).loss, rtol=1e-4)
+
+
+def test_sparse_weights_and_gradients_follow_the_order_the_pairs_were_given():
+    """The weight vector, its gradient and the spec list the pairs as the user gave them."""
+    from anyprop.nn import spec as spec_io
+    from anyprop.nn.tape import run_on_tape
+
+    pairs = [(2, 1), (0, 0), (1, 1), (2, 0)]  # (source, target), not target-major
+    net = Network(dtype="float64", seed=0)
+    net.add_input("x", 3)
+    net.add_output("y", 2, transfer="tanh")
+    c = net.connect("x", "y", "sparse", pairs=pairs, weights=[0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_array_equal(net.params["x->y.weight"], [0.1, 0.2, 0.3, 0.4])
+    assert np.stack([c.cols, c.rows], axis=1).tolist() == [list(p) for p in pairs]
+    x = np.array([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]])
+    t = np.array([[0.5, -0.5], [0.1, 0.2]])
+    bp = net.backprop(x, t)
+    # pair k's gradient is Σ_n δ[n, target_k] · x[n, source_k]
+    want = [float(bp.deltas["y"][:, tg] @ x[:, sr]) for sr, tg in pairs]
+    np.testing.assert_allclose(bp.grads["x->y.weight"], want, rtol=1e-12)
+    tape = run_on_tape(net, x, t)
+    tape.loss.backward()
+    np.testing.assert_allclose(tape.params["x->y.weight"].grad, want, rtol=1e-10)
+    text = spec_io.dumps(net, weights=True)
+    again = spec_io.loads(text)
+    assert again.connections["x->y"].structure()["pairs"].tolist() == [list(p) for p in pairs]
+    np.testing.assert_array_equal(again.params["x->y.weight"], [0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_array_equal(again.forward(x), net.forward(x))

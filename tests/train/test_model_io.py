@@ -107,3 +107,20 @@ def test_compatible_with_the_safetensors_package(tmp_path):
     st.save_file({"param/x": np.arange(3, dtype=np.float32)}, str(tmp_path / "o.safetensors"))
     ours, _ = loads((tmp_path / "o.safetensors").read_bytes())
     assert ours["param/x"].tolist() == [0, 1, 2]
+
+
+LEGACY = __import__("pathlib").Path(__file__).parent / "legacy"
+
+
+@pytest.mark.parametrize("name", ["units", "sparse"])
+def test_model_files_written_before_the_connection_classes_still_load(name):
+    """Files saved by anyprop 0.1.0 before issue 10 (a unit graph; a sparse connection
+    whose pairs were given out of target-major order, saved in that order) load and
+    predict as they did, and their training resumes."""
+    m = load_model(LEGACY / f"{name}.anyprop")
+    x = np.load(LEGACY / f"{name}_x.npy")
+    np.testing.assert_allclose(m.predict(x), np.load(LEGACY / f"{name}_out.npy"), rtol=1e-6)
+    tr = Trainer.from_state(m.network, m.trainer_state)
+    y = np.zeros((len(x), m.predict(x).shape[1]))
+    tr.fit((x, y), tr.epoch + 1)
+    assert tr.epoch == m.trainer_state["epoch"] + 1

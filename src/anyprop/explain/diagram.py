@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
-from anyprop.nn.connections import unit_pairs
 
 
 def plain(text: str) -> str:
@@ -158,7 +157,7 @@ MAX_UNITS = 100  # above this, draw groups (draw_network), not units
 def unit_edges(net: Any, c: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A connection's weights as (source unit, target unit, w) arrays, whatever its kind."""
     w = np.asarray(net.params[c.param], dtype=np.float64)
-    src, tgt, index = unit_pairs(c, w.shape)
+    src, tgt, index = c.unit_pairs(w.shape)
     return src, tgt, w.reshape(-1)[index]
 
 

@@ -27,7 +27,6 @@ import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.explain.check import float64_copy
-from anyprop.nn.connections import unit_pairs
 from anyprop.registry import suggest
 
 _WEIGHT = re.compile(r"^\s*([^\[\]]+)\[(\d+)\]\s*->\s*([^\[\]]+)\[(\d+)\]\s*$")
@@ -202,7 +201,7 @@ def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
             f"{suggest(f'{src}->{tgt}', known)}"
         )
     for c in conns:
-        src, tgt, index = unit_pairs(c, network.params[c.param].shape)
+        src, tgt, index = c.unit_pairs(network.params[c.param].shape)
         hit = np.flatnonzero((src == i) & (tgt == j))
         if hit.size:
             return c, i, j, int(index[hit[0]])
@@ -223,7 +222,7 @@ def _outgoing_terms(
             continue
         w = params[c.param].reshape(-1)
         d = bp.deltas[c.tgt][0]
-        src, tgt, index = unit_pairs(c, params[c.param].shape)
+        src, tgt, index = c.unit_pairs(params[c.param].shape)
         for at in np.flatnonzero(src == unit):
             k = tgt[at]
             terms.append((c.name, f"{c.tgt}[{k}]", float(w[index[at]]), float(d[k])))

@@ -21,7 +21,7 @@ runs group by group in reverse topological order (see :mod:`anyprop.nn.plan`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,9 @@ from anyprop.errors import AnypropError, NetworkError, ShapeError, UnknownNameEr
 from anyprop.nn import init as initializers
 from anyprop.nn import losses as loss_registry
 from anyprop.nn import transfer as transfer_registry
-from anyprop.nn.connections import KINDS, Connection, random_pairs, sparse_pairs
+from anyprop.nn.connections import KINDS, Connection
 from anyprop.nn.losses import Loss
+from anyprop.nn.plan import DEFAULT_OPTIONS, Plan
 from anyprop.nn.transfer import Transfer
 from anyprop.registry import suggest
 
@@ -133,6 +134,8 @@ class Network:
         self.groups: dict[str, Group] = {}
         self.connections: dict[str, Connection] = {}
         self.params: dict[str, np.ndarray] = ParamDict()
+        #: a network compiled from a unit list: which unit is which column (else None)
+        self.units: Any = None
         self._plan: Any = None
         self._order: list[str] | None = None
         self._known_acyclic = False  # set by compilers that connect in topological order
@@ -253,86 +256,43 @@ class Network:
         if path is not None:
             cycle = " -> ".join([src, *path])
             raise NetworkError(f"{where} would close a cycle: {cycle}")
-        if kind not in KINDS:
+        cls = KINDS.get_or_none(kind)
+        if share is not None:
+            owner = self._owner(share, where)
+            cls = type(owner)  # a shared connection has its owner's kind
+        elif cls is None:
             hint = suggest(kind, KINDS, n=1) or f" (kinds: {', '.join(KINDS)})"
             raise NetworkError(f"{where}: unknown kind '{kind}'{hint}")
-        c = Connection(cname, src, tgt, kind, bool(trainable), init, share, bool(transpose))
-        c.shape = (s.size, t.size)
+        c = cls(cname, src, tgt, trainable, init, share, transpose, (s.size, t.size))
+        options = {k: v for k, v in {"pairs": pairs, "density": density}.items() if v is not None}
         if share is not None:
-            self._connect_shared(c, s, t, where)
+            if options or weights is not None:
+                given = sorted(options)[0] if options else "weights"
+                raise NetworkError(f"{where}: shares the weights of '{share}'; give no {given}=")
+            self._connect_shared(c, owner, s, t, where)
         else:
-            self._connect_own(c, s, t, where, pairs, density, weights)
+            if c.transpose:
+                raise NetworkError(f"{where}: transpose=True only applies to a shared connection")
+            c.build(self.rng, where, **options)
+            c.explicit = weights is not None
+            if weights is not None:
+                w = c.check_weights(weights, self.dtype, where)
+            else:
+                try:
+                    w = self._draw(c)
+                except AnypropError as e:
+                    raise type(e)(f"{where}: {e}") from None
+            self.params[c.param] = w
         self.connections[cname] = c
         self._changed()
         return c
 
-    def _connect_own(
-        self,
-        c: Connection,
-        s: Group,
-        t: Group,
-        where: str,
-        pairs: Any,
-        density: float | None,
-        weights: Any,
-    ) -> None:
-        if c.transpose:
-            raise NetworkError(f"{where}: transpose=True only applies to a shared connection")
-        if c.kind == "dense":
-            shape: tuple[int, ...] = (s.size, t.size)
-            fan_in, fan_out = s.size, t.size
-        elif c.kind == "one_to_one":
-            if s.size != t.size:
-                raise ShapeError(
-                    f"{where}: one_to_one needs groups of equal size, got '{s.name}' with {s.size} "
-                    f"units and '{t.name}' with {t.size}"
-                )
-            shape, fan_in, fan_out = (s.size,), 1, 1
-        else:
-            order = None
-            if pairs is not None:
-                if density is not None:
-                    raise NetworkError(f"{where}: give pairs or density, not both")
-                c.rows, c.cols, order = sparse_pairs(pairs, s.size, t.size, where)
-            elif density is not None:
-                c.rows, c.cols = random_pairs(self.rng, s.size, t.size, float(density), where)
-            else:
-                raise NetworkError(f"{where}: a sparse connection needs pairs= or density=")
-            shape = (c.nnz,)
-            fan_in = c.nnz / t.size
-            fan_out = c.nnz / s.size
-            if weights is not None:
-                w = np.asarray(weights, dtype=self.dtype).reshape(-1)
-                if w.shape != (c.nnz,):
-                    raise ShapeError(
-                        f"{where}: {w.size} weights given for {c.nnz} pairs; "
-                        "give one weight per pair"
-                    )
-                weights = w if order is None else w[order]
-        c.explicit = weights is not None
-        if weights is not None:
-            w = np.array(weights, dtype=self.dtype)
-            if w.shape != shape:
-                raise ShapeError(
-                    f"{where}: weights of shape {w.shape} do not fit: expected {shape} "
-                    f"({'source units, target units' if c.kind == 'dense' else 'one per unit'})"
-                )
-            if not np.all(np.isfinite(w)):
-                raise NetworkError(f"{where}: the weights given contain NaN or infinity")
-        else:
-            try:
-                w = self._draw(c, shape, fan_in, fan_out)
-            except AnypropError as e:
-                raise type(e)(f"{where}: {e}") from None
-        self.params[c.param] = w
-
-    def _draw(
-        self, c: Connection, shape: tuple[int, ...], fan_in: float, fan_out: float
-    ) -> np.ndarray:
-        """Initial weights for connection ``c`` from its initialiser (glorot_uniform by default;
-        one-to-one connections start at 1)."""
-        default = "glorot_uniform" if c.kind != "one_to_one" else {"name": "constant", "value": 1.0}
-        return initializers.make(c.init or default, self.rng, shape, fan_in, fan_out, self.dtype)
+    def _draw(self, c: Connection) -> np.ndarray:
+        """Initial weights for connection ``c`` from its initialiser (the kind's default,
+        glorot_uniform for most, when none is named)."""
+        fan_in, fan_out = c.fans()
+        init = c.init or c.default_init
+        return initializers.make(init, self.rng, c.param_shape(), fan_in, fan_out, self.dtype)
 
     def reinitialize(self, seed: int | np.random.Generator | None) -> None:
         """Draw every weight again from a new seed (weights given explicitly are kept),
@@ -343,30 +303,26 @@ class Network:
                 new = initializers.make(g.bias_init, self.rng, (g.size,), 1, g.size, self.dtype)
                 self.params[g.bias_param][...] = new
         for c in self.connections.values():
-            if c.share is not None or c.explicit:
-                continue
-            s, t = self.groups[c.src].size, self.groups[c.tgt].size
-            w = self.params[c.param]
-            if c.kind == "dense":
-                fan_in, fan_out = s, t
-            elif c.kind == "one_to_one":
-                fan_in = fan_out = 1
-            else:
-                fan_in, fan_out = c.nnz / t, c.nnz / s
-            w[...] = self._draw(c, w.shape, fan_in, fan_out)
+            if c.share is None and not c.explicit:
+                self.params[c.param][...] = self._draw(c)
 
-    def _connect_shared(self, c: Connection, s: Group, t: Group, where: str) -> None:
-        owner = self.connections.get(c.share)
+    def _owner(self, share: str, where: str) -> Connection:
+        """The connection that owns the weights named by ``share`` (followed through a
+        connection that itself shares)."""
+        owner = self.connections.get(share)
         if owner is None:
-            hint = suggest(c.share, self.connections)
+            hint = suggest(share, self.connections)
             raise UnknownNameError(
-                f"{where}: shares the weights of unknown connection '{c.share}'{hint}"
+                f"{where}: shares the weights of unknown connection '{share}'{hint}"
             )
-        if owner.share is not None:
-            c.share = owner.share  # share with the real owner
-            owner = self.connections[owner.share]
-        c.kind, c.trainable = owner.kind, owner.trainable and c.trainable
-        osrc, otgt = self.groups[owner.src].size, self.groups[owner.tgt].size
+        return self.connections[owner.share] if owner.share is not None else owner
+
+    def _connect_shared(
+        self, c: Connection, owner: Connection, s: Group, t: Group, where: str
+    ) -> None:
+        c.share = owner.name  # share with the real owner
+        c.trainable = owner.trainable and c.trainable
+        osrc, otgt = owner.shape
         want = (otgt, osrc) if c.transpose else (osrc, otgt)
         if (s.size, t.size) != want:
             raise ShapeError(
@@ -374,8 +330,7 @@ class Network:
                 f"{', transposed' if c.transpose else ''}), which does not fit "
                 f"'{s.name}' ({s.size}) -> '{t.name}' ({t.size})"
             )
-        if owner.kind == "sparse":
-            c.rows, c.cols = (owner.cols, owner.rows) if c.transpose else (owner.rows, owner.cols)
+        c.share_from(owner)
 
     def _path(self, start: str, goal: str) -> list[str] | None:
         """A path of groups from ``start`` to ``goal`` along connections, if any."""
@@ -489,8 +444,6 @@ class Network:
     def plan(self) -> Any:
         """The compiled plan (made once, and again after the network changes)."""
         if self._plan is None:
-            from anyprop.nn.plan import Plan
-
             self.validate()
             self._plan = Plan(self)
         return self._plan
@@ -517,8 +470,6 @@ class Network:
         every group's deltas (∂L/∂net), all readable by name (see
         :class:`~anyprop.nn.plan.Backprop`). ``check=False`` skips the scan of the
         inputs for NaN (for data already checked once)."""
-        from anyprop.nn.plan import DEFAULT_OPTIONS
-
         return self.plan().backprop(
             inputs, targets, sample_weight, input_grads, check, options or DEFAULT_OPTIONS
         )
@@ -554,17 +505,10 @@ class Network:
             }
             if c.share:
                 new.connect(c.src, c.tgt, share=c.share, transpose=c.transpose, **common)
-            elif c.kind == "sparse":
-                new.connect(
-                    c.src,
-                    c.tgt,
-                    "sparse",
-                    pairs=np.stack([c.cols, c.rows], axis=1),
-                    weights=self.params[c.param],
-                    **common,
-                )
             else:
-                new.connect(c.src, c.tgt, c.kind, weights=self.params[c.param], **common)
+                new.connect(
+                    c.src, c.tgt, c.kind, weights=self.params[c.param], **c.structure(), **common
+                )
             new.connections[c.name].explicit = c.explicit
         new._known_acyclic = False
         new.set_params(
@@ -599,29 +543,10 @@ class Network:
             tags = [c.kind] + (["fixed"] if not c.trainable else [])
             if c.share:
                 tags.append(f"shares {c.share}{' (transposed)' if c.transpose else ''}")
-            if c.kind == "sparse":
-                tags.append(f"{c.nnz} pairs")
+            tags += c.tags()
             lines.append(f"  {c.name}: {', '.join(tags)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         n, c = len(self.groups), len(self.connections)
         return f"<Network {self.name!r}: {n} groups, {c} connections>"
-
-
-def as_batch(network: Network, data: Any, names: Iterable[str], what: str) -> dict[str, np.ndarray]:
-    """``data`` (an array, or a dict by group name) as float arrays (N, units) per group."""
-    names = list(names)
-    if not isinstance(data, Mapping):
-        if len(names) != 1:
-            raise NetworkError(
-                f"the network has {len(names)} {what} groups ({', '.join(names)}); "
-                f"give the {what}s as a dict by group name"
-            )
-        data = {names[0]: data}
-    unknown = set(data) - set(names)
-    if unknown:
-        raise NetworkError(
-            f"{what}s given for {sorted(unknown)}, which are not {what} groups ({', '.join(names)})"
-        )
-    return dict(data)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.nn.connections import csr
+from anyprop.nn.connections.sparse import csr
 
 
 class SparseBlock:

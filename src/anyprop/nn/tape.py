@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from anyprop.autodiff import Tensor, ops
+from anyprop.autodiff import Tensor
+from anyprop.nn.plan.prepare import targets_by_group
 
 
 @dataclass
@@ -23,12 +23,6 @@ class TapeResult:
     params: dict[str, Tensor]
     nets: dict[str, Tensor]
     outputs: dict[str, Tensor]
-
-
-def _scatter(rows: np.ndarray, n_tgt: int, dtype: Any) -> sp.csr_matrix:
-    """The constant (n_tgt, nnz) matrix that sums pair k into target unit rows[k]."""
-    nnz = rows.size
-    return sp.csr_matrix((np.ones(nnz, dtype=dtype), (rows, np.arange(nnz))), shape=(n_tgt, nnz))
 
 
 def run_on_tape(
@@ -58,18 +52,8 @@ def run_on_tape(
         if g.is_input:
             continue
         terms = []
-        for c in network.incoming(name):
-            o = outs[c.src]
-            w = params[c.param]
-            owner = network.connections[c.share] if c.share else c
-            if owner.kind == "dense":
-                terms.append(o @ (w.T if c.transpose else w))
-            elif owner.kind == "one_to_one":
-                terms.append(o * w)
-            else:
-                gathered = o[:, c.cols] * w  # (samples, pairs)
-                scatter = _scatter(c.rows, g.size, dt)
-                terms.append(ops.sparse_matmul(scatter, gathered.T).T)
+        for c in network.incoming(name):  # each connection's contribution, by its kind
+            terms.append(c.on_tape(outs[c.src], params[c.param]))
         net = terms[0] if terms else Tensor(np.zeros((next(iter(x.values())).shape[0], g.size), dt))
         for t in terms[1:]:
             net = net + t
@@ -77,9 +61,8 @@ def run_on_tape(
             net = net + params[g.bias_param]
         nets[name] = net
         outs[name] = g.transfer.on_tape(net)
-    with_loss = [g for g in network.outputs if network.groups[g].loss is not None]
-    if not hasattr(targets, "keys"):
-        targets = {with_loss[0]: targets}
+    with_loss = plan.loss_groups
+    targets = targets_by_group(with_loss, plan.unit_map, targets)
     n = next(iter(x.values())).shape[0]
     s = None if sample_weight is None else Tensor(np.asarray(sample_weight, dt).reshape(-1))
     losses = {}

@@ -319,8 +319,7 @@ class Trainer:
     def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
         """(loss, outputs) on a whole data set, without training."""
         plan = self.network.plan()
-        outs = plan.forward(self._inputs(data.x))
-        total, _, _ = plan._loss(outs, self._targets(data.y), None, self.options, need_grad=False)
+        total, outs = plan.evaluate(self._inputs(data.x), self._targets(data.y), None, self.options)
         y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
         return total, y.copy()
 
