@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from anyprop.nn.unitgraph import UnitGraph
+from anyprop.nn import Network
+from anyprop.nn.unitgraph import from_units
 from bench.timing import measure
 
 UNITS = 2000
@@ -37,8 +38,8 @@ def random_dag(n: int, edges: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 class MaskedDense:
     """The hand-written reference: the graph's levels as dense matrices with a 0/1 mask."""
 
-    def __init__(self, g: UnitGraph, dtype=np.float32) -> None:
-        net = g.network
+    def __init__(self, g: Network, dtype=np.float32) -> None:
+        net = g
         plan = net.plan()
         self.order = [name for name in plan.order if not net.groups[name].is_input]
         self.off = plan.offsets
@@ -106,9 +107,9 @@ def scalar_step(
             grad[s] += w[(s, u)] * delta
 
 
-def _graph(edges: int, seed: int = 0) -> UnitGraph:
+def _graph(edges: int, seed: int = 0) -> Network:
     src, tgt = random_dag(UNITS, edges, seed)
-    return UnitGraph((src, tgt), transfer="tanh", seed=seed)
+    return from_units((src, tgt), transfer="tanh", seed=seed)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -117,11 +118,11 @@ def run(quick: bool = False) -> list[dict]:
     rng = np.random.default_rng(1)
     for edges in [25_000, 50_000, 100_000] if quick else [12_500, 25_000, 50_000, 100_000, 200_000]:
         g = _graph(edges)
-        x = rng.normal(size=(BATCH, len(g.inputs))).astype(np.float32)
-        y = rng.normal(size=(BATCH, len(g.outputs))).astype(np.float32)
-        targets = g.split_targets(y)
+        x = rng.normal(size=(BATCH, len(g.units.inputs))).astype(np.float32)
+        y = rng.normal(size=(BATCH, len(g.units.outputs))).astype(np.float32)
+        targets = g.units.split_targets(y)
         ours = measure(
-            lambda g=g, x=x, targets=targets: g.network.backprop({"in": x}, targets),
+            lambda g=g, x=x, targets=targets: g.backprop(x, targets),
             repeat=repeat,
             number=3,
         )
@@ -132,7 +133,7 @@ def run(quick: bool = False) -> list[dict]:
         row = {
             "edges": edges,
             "density": edges / (UNITS * (UNITS - 1) / 2),
-            "levels": len(g.network.groups) - 1,
+            "levels": len(g.groups) - 1,
             "anyprop_ms": ours.best * 1e3,
             "masked_dense_ms": dense.best * 1e3,
             "ratio": ours.best / dense.best,
@@ -144,13 +145,13 @@ def run(quick: bool = False) -> list[dict]:
     for edges in [100_000] + ([] if quick else [1_000_000]):
         src, tgt = random_dag(max(UNITS, edges // 20), edges, seed=2)
         t0 = time.perf_counter()
-        UnitGraph((src, tgt), transfer="tanh", seed=0)
+        from_units((src, tgt), transfer="tanh", seed=0)
         rows.append({"compile_edges": edges, "compile_s": time.perf_counter() - t0})
     return rows
 
 
-def _scalar_ms(g: UnitGraph, x: np.ndarray, y: np.ndarray) -> float:
-    net = g.network
+def _scalar_ms(g: Network, x: np.ndarray, y: np.ndarray) -> float:
+    net = g
     w, b, edges_in = {}, {}, {}
     label = {}
     for name, grp in net.groups.items():
@@ -172,7 +173,7 @@ def _scalar_ms(g: UnitGraph, x: np.ndarray, y: np.ndarray) -> float:
             edges_in.setdefault(u, [])
     inputs = [("in", p) for p in range(net.groups["in"].size)]
     outputs = []
-    for name, ranks in g._output_groups:
+    for name, ranks in g.units.output_groups:
         for p, r in enumerate(ranks):
             outputs.append((int(r), (name, p)))
     outputs = [u for _, u in sorted(outputs)]

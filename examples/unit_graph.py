@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from anyprop import datasets, fit
-from anyprop.nn.unitgraph import UnitGraph
+from anyprop.nn.unitgraph import from_units
 
 EDGES = [("x1", "h"), ("x2", "h"), ("x1", "out"), ("x2", "out"), ("h", "out")]
 
@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=2)
     args = parser.parse_args(argv)
-    g = UnitGraph(EDGES, transfer="sigmoid", inputs=["x1", "x2"], outputs=["out"], seed=args.seed)
-    print(g.network.summary())
+    g = from_units(EDGES, transfer="sigmoid", inputs=["x1", "x2"], outputs=["out"], seed=args.seed)
+    print(g.summary())
     data = datasets.load("xor")
     history = fit(
         g,
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     bp = g.backprop(data.x, data.y)
     print(f"{history.stop_reason}; loss {history.last('loss'):.4f}")
     print(
-        f"weight h -> out = {g.edge_weight('h', 'out'):+.3f}, "
-        f"dL/dw = {g.edge_grad(bp, 'h', 'out'):+.5f}"
+        f"weight h -> out = {g.units.edge_weight('h', 'out'):+.3f}, "
+        f"dL/dw = {g.units.edge_grad(bp, 'h', 'out'):+.5f}"
     )
     print("outputs:", g.forward(data.x).ravel().round(3).tolist())
     return 0

@@ -172,8 +172,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert status == 0, err
     assert "resumed after 2" in out
     a, b = load_model(whole), load_model(part)
-    for k in a.net.params:
-        np.testing.assert_array_equal(a.net.params[k], b.net.params[k])
+    for k in a.network.params:
+        np.testing.assert_array_equal(a.network.params[k], b.network.params[k])
     strip = lambda h: [{k: v for k, v in e.items() if k != "time"} for e in h["epochs"]]  # noqa: E731
     assert strip(a.history) == strip(b.history)
 

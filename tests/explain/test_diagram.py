@@ -109,9 +109,9 @@ def test_every_example_spec_is_drawn(spec, tmp_path):
 
 
 def test_a_unit_graph_with_outputs_at_two_depths_takes_one_target_table(tmp_path):
-    from anyprop.nn.unitgraph import UnitGraph
+    from anyprop.nn.unitgraph import from_units
 
-    u = UnitGraph([[0, 2], [1, 2], [2, 3], [0, 3]], outputs=[3, 2], dtype="float64")
+    u = from_units([[0, 2], [1, 2], [2, 3], [0, 3]], outputs=[3, 2], dtype="float64")
     x, t = np.random.default_rng(0).normal(size=(3, 2)), np.zeros((3, 2))
     draw_units(u, tmp_path / "u.svg", x, t)
     draw_network(u, tmp_path / "g.svg")

@@ -183,3 +183,46 @@ def test_a_difference_within_the_rounding_of_finite_differences_is_called_agreem
     far = dataclasses.replace(e, numeric=e.gradient + 100 * e.rounding, relative_error=1e-4)
     assert "they agree" in near.to_text() and "they agree" not in far.to_text()
     assert "they agree" not in e.to_text()  # an exact match needs no excuse
+
+
+def test_a_unit_graph_weight_is_explained_by_its_unit_names(tmp_path):
+    """'2->3' names the edge from unit 2 to unit 3; the explanation's numbers are the
+    engine's and the step is the one training takes."""
+    from anyprop.nn.unitgraph import from_units
+
+    g = from_units(
+        [(0, 2), (1, 2), (0, 3), (1, 3), (2, 3)], transfer="tanh", dtype="float64", seed=1
+    )
+    x, t = np.array([[0.3, -0.8], [1.0, 0.2]]), np.array([[0.5], [-0.2]])
+    e = explain_weight(g, x, t, "2->3", sample=None, lr=0.1)
+    bp = g.backprop(x, t)
+    assert e.gradient == pytest.approx(g.units.edge_grad(bp, 2, 3), rel=1e-12)
+    assert e.w == g.units.edge_weight(2, 3)
+    assert e.source == "unit 2" and e.target == "unit 3"
+    assert abs(e.gradient - e.numeric) < 1e-7
+    before = g.units.edge_weight(2, 3)
+    for name, grad in bp.grads.items():  # one step of the rule with η = 0.1
+        g.params[name] -= 0.1 * grad
+    assert g.units.edge_weight(2, 3) - before == pytest.approx(e.step, rel=1e-12)
+    with pytest.raises(AnypropError, match="no connection from unit 3 to unit 2"):
+        explain_weight(g, x, t, "3->2")
+    with pytest.raises(AnypropError, match="unknown unit 9"):
+        explain_weight(g, x, t, "9->3")
+    with pytest.raises(AnypropError, match="the units are numbered; 'a' is not"):
+        explain_weight(g, x, t, "a->3")
+
+
+def test_anyprop_explain_takes_a_unit_graph_model(tmp_path):
+    spec = tmp_path / "units.toml"
+    spec.write_text(
+        "[network]\nseed = 2\n[units]\nconnections = [[0, 2], [1, 2], [0, 3], [2, 3]]\n"
+    )
+    model = tmp_path / "u.anyprop"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["train", str(spec), "--data", "xor", "--epochs", "3", "--out", str(model)]
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    out = io.StringIO()
+    assert main(["explain", str(model), "--weight", "2->3", "--json"], stdout=out) == 0
+    e = json.loads(out.getvalue())
+    assert e["source"] == "unit 2" and e["target"] == "unit 3"
+    assert abs(e["gradient"] - e["numeric"]) <= 1e-6 * max(1.0, abs(e["numeric"]))

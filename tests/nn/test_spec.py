@@ -9,7 +9,6 @@ import pytest
 
 from anyprop.nn import Network, spec
 from anyprop.nn.spec import SpecError
-from anyprop.nn.unitgraph import UnitGraph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -104,8 +103,7 @@ def test_structure_round_trips_without_weights():
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.toml")))
 def test_example_specs_load_and_run(name):
     net = spec.load(EXAMPLES / f"{name}.toml")
-    inner = net.network if isinstance(net, UnitGraph) else net
-    x = np.zeros((2, inner.groups[inner.inputs[0]].size))
+    x = np.zeros((2, net.input_width))
     assert np.isfinite(net.forward(x)).all()
     assert spec.dumps(net)
 

@@ -9,7 +9,7 @@ import pytest
 
 from anyprop import NetworkError, ShapeError
 from anyprop.nn import transfer as T
-from anyprop.nn.unitgraph import UnitGraph, levels
+from anyprop.nn.unitgraph import from_units, levels
 
 SCALAR = {  # f and f' of a few transfer functions, one number at a time
     "sigmoid": (lambda v: 1 / (1 + math.exp(-v)), lambda v: math.exp(-v) / (1 + math.exp(-v)) ** 2),
@@ -67,7 +67,7 @@ def test_unit_graph_equals_the_naive_per_unit_reference(seed):
     names = list(SCALAR)
     transfer = {u: names[rng.integers(len(names))] for u in units}
     weighted = [(s, t, float(rng.normal())) for s, t in edges]
-    g = UnitGraph(
+    g = from_units(
         weighted,
         transfer={"default": "tanh", **transfer},
         inputs=[0, 1, 2],
@@ -75,42 +75,42 @@ def test_unit_graph_equals_the_naive_per_unit_reference(seed):
         seed=seed,
     )
     for u in units:
-        if u not in g.inputs:
-            g.network.params[f"{g.where(u)[0]}.bias"][g.where(u)[1]] = rng.normal()
+        if u not in g.units.inputs:
+            g.params[f"{g.units.where(u)[0]}.bias"][g.units.where(u)[1]] = rng.normal()
     weights = {(s, t): w for s, t, w in weighted}
-    bias = {u: g.bias(u) for u in units if u not in g.inputs}
+    bias = {u: g.units.bias(u) for u in units if u not in g.units.inputs}
     x = rng.normal(size=(4, 3))
-    y = rng.normal(size=(4, len(g.outputs)))
+    y = rng.normal(size=(4, len(g.units.outputs)))
     loss, gw, gb = naive(
-        edges, weights, bias, transfer, g.inputs, g.outputs, x.tolist(), y.tolist()
+        edges, weights, bias, transfer, g.units.inputs, g.units.outputs, x.tolist(), y.tolist()
     )
 
     bp = g.backprop(x, y)
     assert bp.loss == pytest.approx(loss, rel=1e-10, abs=1e-12)
     for (s, t), v in gw.items():
-        assert g.edge_grad(bp, s, t) == pytest.approx(v, rel=1e-10, abs=1e-12), (s, t)
+        assert g.units.edge_grad(bp, s, t) == pytest.approx(v, rel=1e-10, abs=1e-12), (s, t)
     for u, v in gb.items():
-        assert g.bias_grad(bp, u) == pytest.approx(v, rel=1e-10, abs=1e-12), u
+        assert g.units.bias_grad(bp, u) == pytest.approx(v, rel=1e-10, abs=1e-12), u
 
 
 def test_outputs_match_a_scalar_forward():
     edges = [(0, 2, 0.5), (1, 2, -1.0), (2, 3, 2.0), (0, 3, 0.3)]
-    g = UnitGraph(edges, transfer="tanh", dtype="float64", seed=0, bias=False)
+    g = from_units(edges, transfer="tanh", dtype="float64", seed=0, bias=False)
     x = np.array([[0.2, 0.7], [-1.0, 0.5]])
     h = np.tanh(0.5 * x[:, 0] - 1.0 * x[:, 1])
     expected = np.tanh(2.0 * h + 0.3 * x[:, 0])
     np.testing.assert_allclose(g.forward(x)[:, 0], expected, rtol=1e-12)
-    assert g.edge_weight(2, 3) == 2.0
+    assert g.units.edge_weight(2, 3) == 2.0
 
 
 def test_named_units_and_outputs_that_feed_on():
     edges = [("a", "h"), ("b", "h"), ("h", "y1"), ("y1", "y2"), ("a", "y2")]
-    g = UnitGraph(edges, inputs=["a", "b"], outputs=["y2", "y1"], dtype="float64", seed=1)
-    assert g.outputs == ["y2", "y1"]
+    g = from_units(edges, inputs=["a", "b"], outputs=["y2", "y1"], dtype="float64", seed=1)
+    assert g.units.outputs == ["y2", "y1"]
     y = g.forward(np.array([[1.0, 2.0]]))
     assert y.shape == (1, 2)
     bp = g.backprop(np.array([[1.0, 2.0]]), np.array([[0.0, 1.0]]))
-    assert set(bp.losses) == {name for name, _ in g._output_groups}
+    assert set(bp.losses) == {name for name, _ in g.units.output_groups}
 
 
 def test_levels_and_cycles():
@@ -118,29 +118,29 @@ def test_levels_and_cycles():
     tgt = np.array([1, 2, 3, 3])
     assert levels(4, src, tgt).tolist() == [0, 1, 2, 3]
     with pytest.raises(NetworkError, match=r"cycle: \[1, 2, 1\]|cycle: \[2, 1, 2\]"):
-        UnitGraph([(0, 1), (1, 2), (2, 1)])
+        from_units([(0, 1), (1, 2), (2, 1)])
     with pytest.raises(NetworkError, match="joins unit 3 to itself"):
-        UnitGraph([(0, 3), (3, 3)])
+        from_units([(0, 3), (3, 3)])
 
 
 def test_unit_graph_errors():
     with pytest.raises(NetworkError, match=r"\(0, 1\) is listed twice"):
-        UnitGraph([(0, 1), (0, 1)])
+        from_units([(0, 1), (0, 1)])
     with pytest.raises(NetworkError, match="connection 1: expected"):
-        UnitGraph([(0, 1), (0, 1, 2, 3)])
+        from_units([(0, 1), (0, 1, 2, 3)])
     with pytest.raises(NetworkError, match="input unit 1 has incoming"):
-        UnitGraph([(0, 1), (1, 2)], inputs=[0, 1])
+        from_units([(0, 1), (1, 2)], inputs=[0, 1])
     with pytest.raises(NetworkError, match="unit 9 appears in no connection"):
-        UnitGraph([(0, 1)], outputs=[9])
+        from_units([(0, 1)], outputs=[9])
     with pytest.raises(NetworkError, match="given for unit 7"):
-        UnitGraph([(0, 1)], transfer={7: "tanh"})
+        from_units([(0, 1)], transfer={7: "tanh"})
     with pytest.raises(NetworkError, match="weight nan is not finite"):
-        UnitGraph([(0, 1, 1.0), (0, 2, float("nan"))])
-    g = UnitGraph([(0, 1)])
+        from_units([(0, 1, 1.0), (0, 2, float("nan"))])
+    g = from_units([(0, 1)])
     with pytest.raises(ShapeError, match=r"targets must have shape \(samples, 1\)"):
         g.backprop(np.zeros((2, 1)), np.zeros((2, 3)))
     with pytest.raises(NetworkError, match="no connection from unit 1 to unit 0"):
-        g.edge_weight(1, 0)
+        g.units.edge_weight(1, 0)
 
 
 def test_a_large_graph_compiles_quickly_and_runs():
@@ -149,9 +149,39 @@ def test_a_large_graph_compiles_quickly_and_runs():
     a, b = rng.integers(0, n, 3 * e), rng.integers(0, n, 3 * e)
     keys = np.unique(np.minimum(a, b)[a != b] * n + np.maximum(a, b)[a != b])[:e]
     src, tgt = np.divmod(keys, n)
-    g = UnitGraph((src, tgt), transfer="relu", seed=0)
-    assert g.num_edges == e
-    assert sum(c.nnz for c in g.network.connections.values()) == e
-    y = g.forward(rng.normal(size=(2, len(g.inputs))))
+    g = from_units((src, tgt), transfer="relu", seed=0)
+    assert g.units.num_edges == e
+    assert sum(c.nnz for c in g.connections.values()) == e
+    y = g.forward(rng.normal(size=(2, len(g.units.inputs))))
     assert np.isfinite(y).all()
     assert T.get("relu").name == "relu"
+
+
+def test_a_unit_list_compiles_into_a_plain_network_with_its_map():
+    from anyprop import Network
+
+    g = from_units([(0, 2), (1, 2), (0, 3), (2, 3)], outputs=[3, 2], dtype="float64", seed=0)
+    assert type(g) is Network
+    x, t = np.array([[0.5, -1.0]]), np.array([[0.2, 0.7]])
+    bp = g.backprop(x, t)  # one target table, split by the map into the output groups
+    assert set(bp.losses) == {name for name, _ in g.units.output_groups} and len(bp.losses) == 2
+    y = g.forward(x)
+    (g3, p3), (g2, p2) = g.units.where(3), g.units.where(2)
+    assert y[0, 0] == bp.outputs[g3][0, p3] and y[0, 1] == bp.outputs[g2][0, p2]
+    copy = g.astype("float32")  # copies keep the map, bound to themselves
+    assert copy.units.network is copy and g.units.network is g
+    np.testing.assert_allclose(copy.forward(x), y, rtol=1e-6)
+
+
+def test_a_units_spec_seed_draws_the_weights():
+    from anyprop.nn import spec
+
+    text = "[network]\nseed = 7\n[units]\nconnections = [[0, 2], [1, 2], [2, 3], [0, 3]]\n"
+    a, b = spec.loads(text), spec.loads(text)
+    other = spec.loads(text.replace("seed = 7", "seed = 8"))
+    assert a.seeded
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert any(not np.array_equal(a.params[k], other.params[k]) for k in a.params)
+    unseeded = spec.loads(text.replace("seed = 7\n", ""))
+    assert not unseeded.seeded

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from anyprop import AnypropError, Network, datasets
-from anyprop.nn.unitgraph import UnitGraph
+from anyprop.nn.unitgraph import from_units
 from anyprop.train import Standardizer, Trainer
 from anyprop.train.model_io import load_model, save_model
 from anyprop.train.safetensors import FormatError, dumps, loads
@@ -39,11 +39,11 @@ def test_round_trip_predicts_the_same(tmp_path):
     np.testing.assert_array_equal(m.predict(x), net.forward(x.astype(np.float32)))
     assert m.feature_names == ["a", "b"] and m.task == "binary"
     assert m.trainer_state["epoch"] == 5 and len(m.history["epochs"]) == 5
-    assert repr(m.net.groups["h1"].transfer) == "x/(1+abs(x))"
+    assert repr(m.network.groups["h1"].transfer) == "x/(1+abs(x))"
 
 
 def test_unit_graph_models_round_trip(tmp_path):
-    g = UnitGraph(
+    g = from_units(
         [(0, 2), (1, 2), (0, 3), (2, 3)], transfer={"default": "tanh", 3: "sigmoid"}, seed=0
     )
     save_model(tmp_path / "g.anyprop", g)

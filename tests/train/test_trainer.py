@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anyprop import Network, datasets, fit
-from anyprop.nn.unitgraph import UnitGraph
+from anyprop.nn.unitgraph import from_units
 from anyprop.train import EarlyStopping, GradientStats, Trainer, TrainingError
 from anyprop.train.model_io import load_model
 
@@ -262,7 +262,7 @@ def test_training_options_do_not_stay_on_the_network():
 
 
 def test_a_unit_graph_trains():
-    g = UnitGraph([(0, 2), (1, 2), (0, 3), (1, 3), (2, 3)], transfer="sigmoid", seed=3)
+    g = from_units([(0, 2), (1, 2), (0, 3), (1, 3), (2, 3)], transfer="sigmoid", seed=3)
     h = fit(
         g,
         datasets.load("xor"),

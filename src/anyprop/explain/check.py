@@ -15,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +63,7 @@ class CheckReport:
 
 
 def float64_copy(network: Any) -> Any:
-    """The same network (a Network or a UnitGraph) in float64, with the same weights."""
-    if hasattr(network, "split_targets"):  # a unit graph: same maps, a float64 network
-        graph = copy.copy(network)
-        graph.network = network.network.astype(np.float64)
-        return graph
+    """The same network in float64, with the same weights (and unit map)."""
     return network.astype(np.float64)
 
 
@@ -98,14 +93,9 @@ def check_gradients(
     if samples < 1:
         raise AnypropError(f"check: samples must be >= 1, got {samples}")
     net64 = float64_copy(network)
-    graph = net64 if hasattr(net64, "split_targets") else None
-    inner = getattr(net64, "network", net64)
-    x = _rows(inputs, samples, np.float64)
-    y = _rows(targets, samples)
-    if graph is not None:
-        x_in, y_in = {"in": x}, graph.split_targets(y)
-    else:
-        x_in, y_in = x, y
+    inner = net64
+    x_in = _rows(inputs, samples, np.float64)
+    y_in = _rows(targets, samples)
 
     def loss() -> float:
         return inner.plan().loss(x_in, y_in)
@@ -144,5 +134,5 @@ def check_gradients(
                 ok,
             )
         )
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    n = len(next(iter(x_in.values()))) if isinstance(x_in, dict) else len(x_in)
     return CheckReport(rows, tolerance, n, eps)

@@ -71,7 +71,7 @@ def draw_network(
     plt = pyplot()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    net = getattr(network, "network", network)
+    net = network
     level = levels(net)
     cols = columns(net, level)
     pos = {}
@@ -179,7 +179,7 @@ def draw_units(
     from anyprop.train.plots import pyplot
 
     _check_suffix(path)
-    net = getattr(network, "network", network)
+    net = network
     total = sum(g.size for g in net.groups.values())
     if total > MAX_UNITS:
         raise AnypropError(
@@ -201,8 +201,7 @@ def draw_units(
             if isinstance(targets, Mapping)
             else np.asarray(targets)[pick]
         )
-        # a unit graph's own backprop splits its targets among its output groups
-        bp = (network if hasattr(network, "split_targets") else net).backprop(xs, ts)
+        bp = net.backprop(xs, ts)
         values = {g: np.array(d[0], dtype=np.float64) for g, d in bp.deltas.items()}
         for g in net.inputs:
             values[g] = np.array(bp.outputs[g][0], dtype=np.float64)

@@ -81,7 +81,7 @@ def network_warnings(network: Any, gradients: Sequence[Mapping[str, float]]) -> 
     """Warnings from the last epoch's record of a network's training."""
     if not gradients:
         return []
-    net = getattr(network, "network", network)
+    net = network
     order = [g for g in net.order() if not net.groups[g].is_input]
     transfers = {g: net.groups[g].transfer.name for g in order}
     return flow_warnings(gradients[-1], order, transfers)
@@ -95,7 +95,7 @@ def plot_flow(
     from anyprop.train.plots import pyplot
 
     plt = pyplot()
-    net = getattr(network, "network", network)
+    net = network
     order = [g for g in net.order() if not net.groups[g].is_input]
     fig, ax = plt.subplots(figsize=(6, 3.8))
     epochs = np.arange(1, len(gradients) + 1)

@@ -34,7 +34,7 @@ pre { background: #f6f8fa; padding: 1em; overflow-x: auto; line-height: 1.35; }
 def default_weight(network: Any) -> str | None:
     """A weight to explain: the first trainable connection's first weight, into a hidden
     group where there is one (the interesting case: δ built from the deltas it feeds)."""
-    net = getattr(network, "network", network)
+    net = network
     conns = [c for c in net.connections.values() if c.trainable]
     hidden = [c for c in conns if not net.groups[c.tgt].output]
     for c in hidden + conns:
@@ -122,7 +122,7 @@ def write_report(
     from anyprop.train.trainer import History
 
     net = model.network
-    inner = getattr(net, "network", net)  # a unit graph's compiled groups
+    inner = net
     history = History.from_dict(model.history or {})
     gradients = history.gradients
     strengths = last_gradient_norms(gradients)

@@ -180,8 +180,11 @@ def _delta_lines(d: Delta, pad: str) -> list[str]:
 
 
 def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
-    """'h1[3]->out[0]' -> (connection, i, j, index into its weight parameter)."""
+    """'h1[3]->out[0]' -> (connection, i, j, index into its weight parameter). A network
+    compiled from a unit list also takes its units' names: '3->7'."""
     m = _WEIGHT.match(text)
+    if m is None and network.units is not None:
+        return _unit_weight(network, text)
     if m is None:
         raise AnypropError(f"weight '{text}': write it as SOURCE[i]->TARGET[j], e.g. h1[3]->out[0]")
     src, i, tgt, j = m.group(1).strip(), int(m.group(2)), m.group(3).strip(), int(m.group(4))
@@ -209,6 +212,41 @@ def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
         f"weight '{text}': the connection from '{src}' to '{tgt}' does not join "
         f"unit {i} to unit {j}"
     )
+
+
+def _unit_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
+    """'3->7' (unit names of a network compiled from a unit list) -> as parse_weight."""
+    units = network.units
+    parts = text.split("->")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise AnypropError(
+            f"weight '{text}': write it as SOURCE->TARGET by unit names (e.g. "
+            f"{units.inputs[0]}->{units.outputs[0]}), or as GROUP[i]->GROUP[j]"
+        )
+    u, v = (units.parse_label(p.strip(), f"weight '{text}'") for p in parts)
+    try:
+        c, k = units.edge(u, v)
+    except AnypropError as e:
+        raise AnypropError(f"weight '{text}': {e}") from None
+    return c, units.where(u)[1], units.where(v)[1], k
+
+
+def _relabel(e: Explanation, units: Any) -> None:
+    """Name the units of a network compiled from a unit list by their own names."""
+
+    def name(text: str) -> str:
+        group, index = text[:-1].split("[")
+        return f"unit {units.label(group, int(index))}"
+
+    def walk(d: Delta) -> None:
+        d.unit = name(d.unit)
+        for t in d.terms:
+            t.unit = name(t.unit)
+            if t.expansion is not None:
+                walk(t.expansion)
+
+    e.source, e.target = name(e.source), name(e.target)
+    walk(e.delta)
 
 
 def _outgoing_terms(
@@ -304,7 +342,6 @@ def explain_weight(
     on the whole batch (``sample=None``: the gradient sums over it, δ are shown for the
     first sample and the per-sample terms are summarised)."""
     net = float64_copy(network)
-    net = getattr(net, "network", net)
     x, n = _rows(inputs, "inputs", np.float64)
     y, _ = _rows(targets, "targets", None)
     for name, v in x.items() if isinstance(x, dict) else [("inputs", x)]:
@@ -375,6 +412,8 @@ def explain_weight(
         textbook,
     )
     e.rounding = rounding
+    if net.units is not None:
+        _relabel(e, net.units)
     if optimizer is not None:
         _optimizer_step(e, optimizer, conn.param, k, w, gradient)
     return e

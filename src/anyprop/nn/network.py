@@ -136,6 +136,8 @@ class Network:
         self.params: dict[str, np.ndarray] = ParamDict()
         #: a network compiled from a unit list: which unit is which column (else None)
         self.units: Any = None
+        #: whether the weights were drawn from a seed the spec gave (a spec reader sets it)
+        self.seeded = seed is not None
         self._plan: Any = None
         self._order: list[str] | None = None
         self._known_acyclic = False  # set by compilers that connect in topological order
@@ -223,19 +225,20 @@ class Network:
         tgt: str,
         kind: str = "dense",
         *,
-        pairs: Any = None,
-        density: float | None = None,
         weights: Any = None,
         init: Any = None,
         trainable: bool = True,
         share: str | None = None,
         transpose: bool = False,
         name: str | None = None,
+        **options: Any,
     ) -> Connection:
         """Connect group ``src`` to group ``tgt``.
 
-        ``kind`` is ``dense``, ``sparse`` (with ``pairs`` of (source unit, target
-        unit), or a random ``density``) or ``one_to_one``. ``weights`` gives the
+        ``kind`` names a connection kind (:data:`~anyprop.nn.connections.KINDS`):
+        ``dense``, ``sparse`` (with ``pairs`` of (source unit, target unit), or a
+        random ``density``) or ``one_to_one``; ``options`` are the kind's own
+        (``pairs``, ``density``). ``weights`` gives the
         initial values (a matrix, one weight per pair, or one per unit), else
         ``init`` names the scheme (glorot_uniform by default). ``share`` uses the
         weights of the named connection (``transpose`` to use them transposed);
@@ -264,7 +267,7 @@ class Network:
             hint = suggest(kind, KINDS, n=1) or f" (kinds: {', '.join(KINDS)})"
             raise NetworkError(f"{where}: unknown kind '{kind}'{hint}")
         c = cls(cname, src, tgt, trainable, init, share, transpose, (s.size, t.size))
-        options = {k: v for k, v in {"pairs": pairs, "density": density}.items() if v is not None}
+        options = {k: v for k, v in options.items() if v is not None}
         if share is not None:
             if options or weights is not None:
                 given = sorted(options)[0] if options else "weights"
@@ -440,6 +443,47 @@ class Network:
             if not g.is_input and not self.incoming(g.name) and not g.bias:
                 raise NetworkError(f"group '{g.name}' has no incoming connection and no bias")
 
+    # --- data as one array ----------------------------------------------------------
+    @property
+    def primary_output(self) -> str:
+        """The output group that one array of targets refers to (metrics and predictions
+        read it): the first output group with a loss, else the first output group."""
+        outs = self.outputs
+        return next((g for g in outs if self.groups[g].loss is not None), outs[0] if outs else "")
+
+    @property
+    def input_width(self) -> int:
+        """The number of input columns: the units of every input group."""
+        return sum(self.groups[g].size for g in self.inputs)
+
+    @property
+    def target_width(self) -> int:
+        """The number of target (and output) columns one array holds."""
+        if self.units is not None:
+            return len(self.units.outputs)
+        return self.groups[self.primary_output].size
+
+    def gather(self, outs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """A pass's outputs as one array laid out like the targets: the primary output
+        group's (the plan's buffer itself: copy it to keep it), or for a network compiled
+        from a unit list, its output units in order (a fresh array)."""
+        if self.units is not None:
+            return self.units.gather(outs)
+        return outs[self.primary_output]
+
+    def prepare_targets(self, y: Any, dtype: Any = np.float64) -> np.ndarray:
+        """Targets as one array laid out like :meth:`gather`'s outputs (class indices
+        become one-hot rows), checked against the output units."""
+        if self.units is not None:
+            t = np.asarray(y, dtype=dtype)
+            t = t.reshape(len(t), -1) if t.ndim else t
+            self.units.split_targets(t)  # checks the shape
+            return t
+        group = self.groups[self.primary_output]
+        if group.loss is None:
+            raise NetworkError("the network has no output group with a loss to train")
+        return group.loss.prepare_target(y, group.size, dtype)
+
     # --- running --------------------------------------------------------------
     def plan(self) -> Any:
         """The compiled plan (made once, and again after the network changes)."""
@@ -450,8 +494,11 @@ class Network:
 
     def forward(self, inputs: Any) -> Any:
         """The outputs for ``inputs`` (an array for a single input group, else a dict by
-        group name): an array for a single output group, else a dict."""
+        group name): an array for a single output group, else a dict; for a network
+        compiled from a unit list, the array of its output units."""
         outs = self.plan().forward(inputs)
+        if self.units is not None:
+            return self.units.gather(outs)  # (a fresh array)
         res = {g: outs[g].copy() for g in self.outputs}  # the plan reuses its buffers
         return res[self.outputs[0]] if len(res) == 1 else res
 
@@ -511,6 +558,9 @@ class Network:
                 )
             new.connections[c.name].explicit = c.explicit
         new._known_acyclic = False
+        new.seeded = self.seeded
+        if self.units is not None:
+            self.units.bind(new)
         new.set_params(
             {g.bias_param: self.params[g.bias_param] for g in self.groups.values() if g.bias_param}
         )

@@ -3,8 +3,8 @@
 Three forms, one result: explicit ``[groups.NAME]`` tables with
 ``[[connections]]``; a ``[layered]`` table (sizes and a transfer function); or a
 ``[units]`` table listing unit-to-unit connections. :func:`load` returns a
-:class:`~anyprop.nn.network.Network` (a :class:`~anyprop.nn.unitgraph.UnitGraph`
-for the ``[units]`` form); :func:`dumps` writes a network back, and loading
+:class:`~anyprop.nn.network.Network` (for the ``[units]`` form, one compiled from
+the unit list, carrying its unit map); :func:`dumps` writes a network back, and loading
 what it wrote gives the same network. Every mistake is a :class:`SpecError`
 naming the file, the line and key, and the fix.
 """
@@ -24,8 +24,9 @@ import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.fileio import atomic_write, read_file
+from anyprop.nn.connections import KINDS
 from anyprop.nn.network import Network
-from anyprop.nn.unitgraph import UnitGraph
+from anyprop.nn.unitgraph import from_units
 from anyprop.registry import suggest
 
 FORMAT_VERSION = 1
@@ -42,19 +43,16 @@ GROUP_KEYS = {
     "loss",
     "loss_weight",
 }
-CONNECTION_KEYS = {
-    "from",
-    "to",
-    "kind",
-    "name",
-    "init",
-    "weights",
-    "pairs",
-    "density",
-    "trainable",
-    "share",
-    "transpose",
-}
+#: keys of every connection; each kind adds its own options (``pairs``, ``density``...)
+CONNECTION_BASE_KEYS = {"from", "to", "kind", "name", "init", "weights", "trainable", "share"}
+CONNECTION_BASE_KEYS |= {"transpose"}
+
+
+def connection_keys() -> set[str]:
+    """The keys a [[connections]] table may have: the common ones and every kind's."""
+    return CONNECTION_BASE_KEYS | {o for name in KINDS for o in KINDS.get(name).options}
+
+
 LAYERED_KEYS = {"sizes", "transfer", "output_transfer", "loss", "shortcuts", "init", "bias"}
 UNITS_KEYS = {"connections", "transfer", "inputs", "outputs", "loss", "bias", "init"}
 TOP_KEYS = {"network", "groups", "connections", "layered", "units"}
@@ -140,7 +138,7 @@ def _typed(table: Mapping, key: str, kinds: tuple, what: str, path: tuple, loc: 
     return value
 
 
-def loads(text: str, source: str = "<spec>") -> Network | UnitGraph:
+def loads(text: str, source: str = "<spec>") -> Network:
     """Read a network from TOML text; ``source`` names it in messages."""
     try:
         data = tomllib.loads(text)
@@ -149,13 +147,13 @@ def loads(text: str, source: str = "<spec>") -> Network | UnitGraph:
     return from_dict(data, _Locator(text, source))
 
 
-def load(path: str | os.PathLike) -> Network | UnitGraph:
+def load(path: str | os.PathLike) -> Network:
     """Read a network from a TOML spec file."""
     text = read_file(path, "spec file", SpecError, encoding="utf-8")
     return loads(text, str(Path(path)))
 
 
-def from_dict(data: Mapping, loc: _Locator | None = None) -> Network | UnitGraph:
+def from_dict(data: Mapping, loc: _Locator | None = None) -> Network:
     """Build a network from a parsed spec (a dict as TOML gives it)."""
     loc = loc or _Locator("", "<spec>")
     _check_keys(data, TOP_KEYS, (), loc)
@@ -185,7 +183,7 @@ def from_dict(data: Mapping, loc: _Locator | None = None) -> Network | UnitGraph
         if forms[0] == "layered":
             net = _layered(data["layered"], dtype, seed, loc)
         elif forms[0] == "units":
-            return _units(data["units"], dtype, seed, loc)
+            net = _units(data["units"], dtype, seed, loc)
         else:
             net = _groups(data, dtype, seed, loc)
     except SpecError:
@@ -229,7 +227,7 @@ def _unit_key(key: str) -> Any:
     return int(key) if re.fullmatch(r"-?\d+", key) else key
 
 
-def _units(t: Any, dtype: str, seed: int | None, loc: _Locator) -> UnitGraph:
+def _units(t: Any, dtype: str, seed: int | None, loc: _Locator) -> Network:
     path = ("units",)
     if not isinstance(t, Mapping):
         raise loc.error(path, "must be a table")
@@ -243,17 +241,16 @@ def _units(t: Any, dtype: str, seed: int | None, loc: _Locator) -> UnitGraph:
     if isinstance(transfer, Mapping) and "name" not in transfer:
         transfer = {("default" if k == "default" else _unit_key(k)): v for k, v in transfer.items()}
     kwargs = {k: t[k] for k in ("inputs", "outputs", "loss", "bias", "init") if k in t}
-    graph = _wrap(
+    return _wrap(
         loc,
         path,
-        UnitGraph,
+        from_units,
         [tuple(e) if isinstance(e, list) else e for e in edges],
         transfer=transfer,
         dtype=dtype,
         seed=seed,
         **kwargs,
     )
-    return graph
 
 
 def _groups(data: Mapping, dtype: str, seed: int | None, loc: _Locator) -> Network:
@@ -305,7 +302,7 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: _Locator) -> Netwo
         path = ("connections", k)
         if not isinstance(c, Mapping):
             raise loc.error(path, "must be a table")
-        _check_keys(c, CONNECTION_KEYS, path, loc)
+        _check_keys(c, connection_keys(), path, loc)
         for key in ("from", "to"):
             if key not in c:
                 raise loc.error(path, f"needs '{key}' (a group name)")
@@ -315,21 +312,11 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: _Locator) -> Netwo
                     (*path, key),
                     f"unknown group '{c[key]}'{hint} (groups: {', '.join(net.groups)})",
                 )
-        kwargs = {
-            k2: c[k2]
-            for k2 in (
-                "pairs",
-                "density",
-                "weights",
-                "init",
-                "trainable",
-                "share",
-                "transpose",
-                "name",
-            )
-            if k2 in c
-        }
-        key = next((k2 for k2 in ("weights", "pairs", "density", "share", "kind") if k2 in c), None)
+        kwargs = {k2: v for k2, v in c.items() if k2 not in ("from", "to", "kind")}
+        # the key a mistake most likely lies in, for the message's line
+        key = next((k2 for k2 in c if k2 not in CONNECTION_BASE_KEYS), None) or next(
+            (k2 for k2 in ("weights", "share", "kind") if k2 in c), None
+        )
         _wrap(
             loc,
             (*path, key) if key else path,
@@ -357,13 +344,13 @@ def _check_spec_value(key: str, value: Any) -> None:
 
 
 # --- writing -----------------------------------------------------------------------
-def to_dict(net: Network | UnitGraph, weights: bool = False) -> dict:
+def to_dict(net: Network, weights: bool = False) -> dict:
     """The spec of a network as a dict (TOML-ready); ``weights`` includes the weights."""
-    if isinstance(net, UnitGraph):
-        return {
-            "network": {"format": FORMAT_VERSION, "dtype": str(net.network.dtype)},
-            "units": _units_table(net),
-        }
+    if net.units is not None:
+        meta = {"format": FORMAT_VERSION, "dtype": str(net.dtype)}
+        if net.name != "unit graph":
+            meta["name"] = net.name
+        return {"network": meta, "units": _units_table(net.units)}
     out: dict[str, Any] = {
         "network": {"format": FORMAT_VERSION, "name": net.name, "dtype": str(net.dtype)}
     }
@@ -399,8 +386,7 @@ def to_dict(net: Network | UnitGraph, weights: bool = False) -> dict:
         else:
             if c.kind != "dense":
                 t["kind"] = c.kind
-            if c.kind == "sparse":
-                t["pairs"] = np.stack([c.cols, c.rows], axis=1).tolist()
+            t.update({k: np.asarray(v).tolist() for k, v in c.structure().items()})
             if c.init is not None:
                 t["init"] = c.init
             if weights:
@@ -412,7 +398,7 @@ def to_dict(net: Network | UnitGraph, weights: bool = False) -> dict:
     return out
 
 
-def _units_table(graph: UnitGraph) -> dict[str, Any]:
+def _units_table(graph: Any) -> dict[str, Any]:
     """The [units] table a unit graph was made from."""
     from anyprop.nn import losses, transfer
 
@@ -456,12 +442,12 @@ def _spec_of(thing: Any, where: str) -> Any:
     return spec
 
 
-def dumps(net: Network | UnitGraph, weights: bool = False) -> str:
+def dumps(net: Network, weights: bool = False) -> str:
     """The network as TOML text."""
     return _toml(to_dict(net, weights))
 
 
-def save(net: Network | UnitGraph, path: str | os.PathLike, weights: bool = False) -> None:
+def save(net: Network, path: str | os.PathLike, weights: bool = False) -> None:
     """Write the network's spec to ``path`` atomically (a temporary file, then a rename)."""
     atomic_write(path, dumps(net, weights).encode("utf-8"))
 

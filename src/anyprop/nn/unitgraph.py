@@ -1,11 +1,13 @@
 """Unit graphs: a plain list of unit-to-unit connections, compiled into the group model.
 
-    >>> g = UnitGraph([(0, 2), (1, 2), (0, 3), (1, 3), (2, 4), (3, 4), (0, 4)],
-    ...               transfer="sigmoid", seed=0)
-    >>> g.inputs, g.outputs
+    >>> net = from_units([(0, 2), (1, 2), (0, 3), (1, 3), (2, 4), (3, 4), (0, 4)],
+    ...                  transfer="sigmoid", seed=0)
+    >>> net.units.inputs, net.units.outputs
     ([0, 1], [4])
-    >>> g.forward(np.array([[0.0, 1.0]])).shape
+    >>> net.forward(np.array([[0.0, 1.0]])).shape
     (1, 1)
+    >>> net.units.where(4)
+    ('L2_out', 0)
 
 Units are numbered or named (any mix of ints or strings that sort). Each edge is
 ``(source, target)`` or ``(source, target, initial weight)``; the graph must be
@@ -16,8 +18,10 @@ unit with ``default`` for the rest.
 
 Compilation, O(E log E): units are put in topological levels (output sinks on
 the last level), grouped by (level, transfer function), and the edges between
-each pair of groups become one sparse connection. Inputs come in the order of
-``inputs``; outputs and targets in the order of ``outputs``.
+each pair of groups become one sparse connection, its pairs in target-major
+order. The result is a plain :class:`~anyprop.nn.network.Network` carrying a
+:class:`~anyprop.nn.unitmap.UnitMap` (``net.units``): inputs come in the order
+of ``inputs``, outputs and targets in the order of ``outputs``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 from anyprop.errors import NetworkError, ShapeError
 from anyprop.nn import transfer as transfer_registry
 from anyprop.nn.network import Network
-from anyprop.nn.plan import Backprop
+from anyprop.nn.unitmap import UnitMap
 
 
 def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -121,224 +125,155 @@ def _find_cycle(remaining: np.ndarray, src: np.ndarray, tgt: np.ndarray) -> list
     return [*cycle, cycle[0]]
 
 
-class UnitGraph:
-    """A network given unit by unit, compiled into groups and sparse connections.
+def from_units(
+    edges: Any,
+    transfer: Any = "sigmoid",
+    inputs: Sequence | None = None,
+    outputs: Sequence | None = None,
+    bias: bool = True,
+    loss: Any = "mse",
+    init: Any = None,
+    dtype: Any = "float32",
+    seed: int | np.random.Generator | None = None,
+    name: str = "unit graph",
+) -> Network:
+    """A network given unit by unit (see the module's docstring), compiled into groups and
+    sparse connections; ``net.units`` maps units to data columns, groups and indices."""
+    src_l, tgt_l, w = _edge_arrays(edges)
+    args = {
+        "edges": (src_l, tgt_l, w),
+        "transfer": transfer,
+        "loss": loss,
+        "bias": bias,
+        "init": init,
+    }  # what it was made from, for writing its spec
+    try:
+        labels, inverse = np.unique(np.concatenate([src_l, tgt_l]), return_inverse=True)
+    except TypeError:
+        raise NetworkError("unit names must all be numbers or all be strings") from None
+    n = labels.size
+    src, tgt = inverse[: src_l.size].astype(np.int64), inverse[src_l.size :].astype(np.int64)
+    index = {lab: i for i, lab in enumerate(labels.tolist())}
+    loops = src == tgt
+    if loops.any():
+        k = int(np.argmax(loops))
+        raise NetworkError(f"connection {k} joins unit {labels[src[k]]} to itself: a cycle")
+    key = src * n + tgt
+    order = np.argsort(key, kind="stable")
+    dup = np.diff(key[order]) == 0
+    if dup.any():
+        k = int(order[np.argmax(dup) + 1])
+        raise NetworkError(f"connection {k}: ({labels[src[k]]}, {labels[tgt[k]]}) is listed twice")
+    lev = levels(n, src, tgt)
+    has_in = np.bincount(tgt, minlength=n) > 0
+    has_out = np.bincount(src, minlength=n) > 0
 
-    ``network`` is the compiled :class:`~anyprop.nn.network.Network`; ``forward``
-    and ``backprop`` take inputs ordered as ``inputs`` and outputs or targets
-    ordered as ``outputs``. ``edge_weight(u, v)`` and ``edge_grad(bp, u, v)`` read
-    one connection's weight and gradient by its units.
-    """
+    def pick(given: Sequence | None, default: np.ndarray, what: str) -> np.ndarray:
+        if given is None:
+            return np.flatnonzero(default)
+        out = []
+        for u in given:
+            if u not in index:
+                raise NetworkError(f"{what} unit {u!r} appears in no connection")
+            out.append(index[u])
+        if len(set(out)) != len(out):
+            raise NetworkError(f"a unit is listed twice among the {what}s")
+        return np.asarray(out, dtype=np.int64)
 
-    def __init__(
-        self,
-        edges: Any,
-        transfer: Any = "sigmoid",
-        inputs: Sequence | None = None,
-        outputs: Sequence | None = None,
-        bias: bool = True,
-        loss: Any = "mse",
-        init: Any = None,
-        dtype: Any = "float32",
-        seed: int | np.random.Generator | None = None,
-    ) -> None:
-        src_l, tgt_l, w = _edge_arrays(edges)
-        self.args = {
-            "edges": (src_l, tgt_l, w),
-            "transfer": transfer,
-            "loss": loss,
-            "bias": bias,
-            "init": init,
-        }  # what it was made from, for writing its spec
-        try:
-            labels, inverse = np.unique(np.concatenate([src_l, tgt_l]), return_inverse=True)
-        except TypeError:
-            raise NetworkError("unit names must all be numbers or all be strings") from None
-        n = labels.size
-        src, tgt = inverse[: src_l.size].astype(np.int64), inverse[src_l.size :].astype(np.int64)
-        self.labels = labels
-        index = {lab: i for i, lab in enumerate(labels.tolist())}
-        self._index = index
-        loops = src == tgt
-        if loops.any():
-            k = int(np.argmax(loops))
-            raise NetworkError(f"connection {k} joins unit {labels[src[k]]} to itself: a cycle")
-        key = src * n + tgt
-        order = np.argsort(key, kind="stable")
-        dup = np.diff(key[order]) == 0
-        if dup.any():
-            k = int(order[np.argmax(dup) + 1])
-            raise NetworkError(
-                f"connection {k}: ({labels[src[k]]}, {labels[tgt[k]]}) is listed twice"
-            )
-        lev = levels(n, src, tgt)
-        has_in = np.bincount(tgt, minlength=n) > 0
-        has_out = np.bincount(src, minlength=n) > 0
+    in_units = pick(inputs, ~has_in, "input")
+    out_units = pick(outputs, ~has_out, "output")
+    bad = in_units[has_in[in_units]]
+    if bad.size:
+        raise NetworkError(f"input unit {labels[bad[0]]} has incoming connections")
+    if np.intersect1d(in_units, out_units).size:
+        raise NetworkError("a unit cannot be both an input and an output")
+    if out_units.size == 0:
+        raise NetworkError("the unit graph has no output unit")
+    is_input = np.zeros(n, bool)
+    is_input[in_units] = True
+    is_output = np.zeros(n, bool)
+    is_output[out_units] = True
+    lev = np.where(is_input, 0, np.maximum(lev, 1))
+    sinks = is_output & ~has_out
+    lev[sinks] = lev.max()
 
-        def units(given: Sequence | None, default: np.ndarray, what: str) -> np.ndarray:
-            if given is None:
-                return np.flatnonzero(default)
-            out = []
-            for u in given:
-                if u not in index:
-                    raise NetworkError(f"{what} unit {u!r} appears in no connection")
-                out.append(index[u])
-            if len(set(out)) != len(out):
-                raise NetworkError(f"a unit is listed twice among the {what}s")
-            return np.asarray(out, dtype=np.int64)
+    # transfer functions per unit
+    kinds: dict[str, Any] = {}
+    tkey = np.zeros(n, dtype=np.int64)
+    per_unit = isinstance(transfer, Mapping)
+    default = transfer.get("default", "sigmoid") if per_unit else transfer
+    if per_unit:
+        for u in transfer:
+            if u != "default" and u not in index:
+                raise NetworkError(
+                    f"a transfer function is given for unit {u!r}, which appears in no connection"
+                )
+    for i in np.flatnonzero(~is_input):
+        spec = transfer.get(labels[i].item(), default) if per_unit else default
+        t = transfer_registry.get(spec)
+        kinds.setdefault(repr(t), t)
+        tkey[i] = list(kinds).index(repr(t))
+    transfers = list(kinds.values())
 
-        in_units = units(inputs, ~has_in, "input")
-        out_units = units(outputs, ~has_out, "output")
-        bad = in_units[has_in[in_units]]
-        if bad.size:
-            raise NetworkError(f"input unit {labels[bad[0]]} has incoming connections")
-        if np.intersect1d(in_units, out_units).size:
-            raise NetworkError("a unit cannot be both an input and an output")
-        if out_units.size == 0:
-            raise NetworkError("the unit graph has no output unit")
-        is_input = np.zeros(n, bool)
-        is_input[in_units] = True
-        is_output = np.zeros(n, bool)
-        is_output[out_units] = True
-        lev = np.where(is_input, 0, np.maximum(lev, 1))
-        sinks = is_output & ~has_out
-        lev[sinks] = lev.max()
-
-        # transfer functions per unit
-        kinds: dict[str, Any] = {}
-        tkey = np.zeros(n, dtype=np.int64)
-        per_unit = isinstance(transfer, Mapping)
-        default = transfer.get("default", "sigmoid") if per_unit else transfer
-        if per_unit:
-            for u in transfer:
-                if u != "default" and u not in index:
-                    raise NetworkError(
-                        f"a transfer function is given for unit {u!r}, "
-                        "which appears in no connection"
-                    )
-        for i in np.flatnonzero(~is_input):
-            spec = transfer.get(labels[i].item(), default) if per_unit else default
-            t = transfer_registry.get(spec)
-            kinds.setdefault(repr(t), t)
-            tkey[i] = list(kinds).index(repr(t))
-        self.transfers = list(kinds.values())
-
-        # groups: (level, output?, transfer)
-        net = Network(dtype=dtype, seed=seed, name="unit graph")
-        self.network = net
-        group_of = np.empty(n, dtype=object)
-        pos = np.zeros(n, dtype=np.int64)
-        net.add_input("in", in_units.size)
-        group_of[in_units] = "in"
-        pos[in_units] = np.arange(in_units.size)
-        hidden = np.flatnonzero(~is_input & ~is_output)
-        out_rank = np.zeros(n, dtype=np.int64)
-        out_rank[out_units] = np.arange(out_units.size)
-        blocks = []
-        for unit_set, tag in ((hidden, ""), (out_units, "out")):
-            if unit_set.size == 0:
-                continue
-            keys = lev[unit_set] * (len(kinds) + 1) + tkey[unit_set]
-            for k in np.unique(keys):
-                members = unit_set[keys == k]
-                if tag:
-                    members = members[np.argsort(out_rank[members])]
-                blocks.append((int(lev[members[0]]), tag, int(tkey[members[0]]), members))
-        blocks.sort(key=lambda b: (b[0], b[1] == "out", b[2]))
-        names_used: dict[str, int] = {}
-        self._output_groups: list[tuple[str, np.ndarray]] = []
-        for lvl, tag, tk, members in blocks:
-            base = f"L{lvl}{'_out' if tag else ''}" + (f"_{tk}" if len(kinds) > 1 else "")
-            name = base if base not in names_used else f"{base}_{len(names_used)}"
-            names_used[name] = 1
-            t = self.transfers[tk]
+    # groups: (level, output?, transfer)
+    net = Network(dtype=dtype, seed=seed, name=name)
+    group_of = np.empty(n, dtype=object)
+    pos = np.zeros(n, dtype=np.int64)
+    net.add_input("in", in_units.size)
+    group_of[in_units] = "in"
+    pos[in_units] = np.arange(in_units.size)
+    hidden = np.flatnonzero(~is_input & ~is_output)
+    out_rank = np.zeros(n, dtype=np.int64)
+    out_rank[out_units] = np.arange(out_units.size)
+    blocks = []
+    for unit_set, tag in ((hidden, ""), (out_units, "out")):
+        if unit_set.size == 0:
+            continue
+        keys = lev[unit_set] * (len(kinds) + 1) + tkey[unit_set]
+        for k in np.unique(keys):
+            members = unit_set[keys == k]
             if tag:
-                net.add_output(name, members.size, transfer=t, loss=loss, bias=bias)
-                self._output_groups.append((name, out_rank[members]))
-            else:
-                net.add_group(name, members.size, transfer=t, bias=bias)
-            group_of[members] = name
-            pos[members] = np.arange(members.size)
-        self._group_of, self._pos = group_of, pos
+                members = members[np.argsort(out_rank[members])]
+            blocks.append((int(lev[members[0]]), tag, int(tkey[members[0]]), members))
+    blocks.sort(key=lambda b: (b[0], b[1] == "out", b[2]))
+    names_used: dict[str, int] = {}
+    output_groups: list[tuple[str, np.ndarray]] = []
+    for lvl, tag, tk, members in blocks:
+        base = f"L{lvl}{'_out' if tag else ''}" + (f"_{tk}" if len(kinds) > 1 else "")
+        name = base if base not in names_used else f"{base}_{len(names_used)}"
+        names_used[name] = 1
+        t = transfers[tk]
+        if tag:
+            net.add_output(name, members.size, transfer=t, loss=loss, bias=bias)
+            output_groups.append((name, out_rank[members]))
+        else:
+            net.add_group(name, members.size, transfer=t, bias=bias)
+        group_of[members] = name
+        pos[members] = np.arange(members.size)
 
-        # one sparse connection per (source group, target group), in CSR order
-        names = list(net.groups)
-        gid = {g: i for i, g in enumerate(names)}
-        gs = np.array([gid[g] for g in group_of[src]], dtype=np.int64)
-        gt = np.array([gid[g] for g in group_of[tgt]], dtype=np.int64)
-        order = np.lexsort((pos[src], pos[tgt], gs, gt))
-        pair_key = gt[order] * len(names) + gs[order]
-        cuts = np.flatnonzero(np.diff(pair_key)) + 1
-        net._known_acyclic = True  # groups follow topological levels: no connection closes a cycle
-        for chunk in np.split(order, cuts):
-            a, b = names[gs[chunk[0]]], names[gt[chunk[0]]]
-            pairs = np.stack([pos[src[chunk]], pos[tgt[chunk]]], axis=1)
-            net.connect(
-                a, b, "sparse", pairs=pairs, weights=None if w is None else w[chunk], init=init
-            )
-        net._known_acyclic = False
-        self.inputs = labels[in_units].tolist()
-        self.outputs = labels[out_units].tolist()
-        self.num_units = n
-        self.num_edges = int(src.size)
-
-    # --- running ---------------------------------------------------------------
-    def forward(self, x: Any) -> np.ndarray:
-        """Outputs (samples, outputs) for inputs (samples, inputs)."""
-        outs = self.network.plan().forward({"in": x})
-        return self._gather(outs)
-
-    def _gather(self, outs: Mapping[str, np.ndarray]) -> np.ndarray:
-        n = next(iter(outs.values())).shape[0]
-        y = np.empty((n, len(self.outputs)), dtype=self.network.dtype)
-        for name, ranks in self._output_groups:
-            y[:, ranks] = outs[name]
-        return y
-
-    def split_targets(self, t: Any) -> dict[str, np.ndarray]:
-        t = np.asarray(t)
-        if t.ndim == 1 and len(self.outputs) == 1:
-            t = t[:, None]
-        if t.ndim != 2 or t.shape[1] != len(self.outputs):
-            raise ShapeError(
-                f"targets must have shape (samples, {len(self.outputs)}) for the outputs "
-                f"{self.outputs}, got {t.shape}"
-            )
-        return {name: t[:, ranks] for name, ranks in self._output_groups}
-
-    def backprop(self, x: Any, t: Any, sample_weight: Any = None) -> Backprop:
-        return self.network.backprop({"in": x}, self.split_targets(t), sample_weight)
-
-    # --- reading by unit ------------------------------------------------------------
-    def where(self, unit: Any) -> tuple[str, int]:
-        """(group, position) of a unit in the compiled network."""
-        if unit not in self._index:
-            raise NetworkError(f"unknown unit {unit!r}")
-        i = self._index[unit]
-        return str(self._group_of[i]), int(self._pos[i])
-
-    def _edge(self, u: Any, v: Any) -> tuple[str, int]:
-        (gu, pu), (gv, pv) = self.where(u), self.where(v)
-        name = f"{gu}->{gv}"
-        c = self.network.connections.get(name)
-        if c is not None:
-            hit = np.flatnonzero((c.cols == pu) & (c.rows == pv))
-            if hit.size:
-                return c.param, int(hit[0])
-        raise NetworkError(f"there is no connection from unit {u!r} to unit {v!r}")
-
-    def edge_weight(self, u: Any, v: Any) -> float:
-        name, k = self._edge(u, v)
-        return float(self.network.params[name][k])
-
-    def edge_grad(self, bp: Backprop, u: Any, v: Any) -> float:
-        name, k = self._edge(u, v)
-        return float(bp.grads[name][k])
-
-    def bias(self, unit: Any) -> float:
-        g, p = self.where(unit)
-        return float(self.network.params[f"{g}.bias"][p])
-
-    def bias_grad(self, bp: Backprop, unit: Any) -> float:
-        g, p = self.where(unit)
-        return float(bp.grads[f"{g}.bias"][p])
+    # one sparse connection per (source group, target group), in CSR order
+    names = list(net.groups)
+    gid = {g: i for i, g in enumerate(names)}
+    gs = np.array([gid[g] for g in group_of[src]], dtype=np.int64)
+    gt = np.array([gid[g] for g in group_of[tgt]], dtype=np.int64)
+    order = np.lexsort((pos[src], pos[tgt], gs, gt))
+    pair_key = gt[order] * len(names) + gs[order]
+    cuts = np.flatnonzero(np.diff(pair_key)) + 1
+    net._known_acyclic = True  # groups follow topological levels: no connection closes a cycle
+    for chunk in np.split(order, cuts):
+        a, b = names[gs[chunk[0]]], names[gt[chunk[0]]]
+        pairs = np.stack([pos[src[chunk]], pos[tgt[chunk]]], axis=1)
+        net.connect(a, b, "sparse", pairs=pairs, weights=None if w is None else w[chunk], init=init)
+    net._known_acyclic = False
+    units_map = UnitMap(
+        labels,
+        group_of,
+        pos,
+        labels[in_units].tolist(),
+        labels[out_units].tolist(),
+        output_groups,
+        int(src.size),
+        args,
+    )
+    units_map.bind(net)
+    return net

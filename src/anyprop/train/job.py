@@ -27,7 +27,6 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
-from anyprop.nn.unitgraph import UnitGraph
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
 from anyprop.train.data import Dataset, Standardizer, load_file
 from anyprop.train.model_io import load_model
@@ -181,15 +180,9 @@ def default_network(data: Dataset, hidden: int, transfer: str, seed: int) -> Net
 
 
 def _check_fit(network: Any, data: Dataset) -> None:
-    net = getattr(network, "network", network)
-    if isinstance(network, UnitGraph):
-        n_in, n_out = len(network.inputs), len(network.outputs)
-    else:
-        n_in = sum(net.groups[g].size for g in net.inputs)
-        outs = [g for g in net.outputs if net.groups[g].loss is not None]
-        if not outs:
-            raise AnypropError("the network has no output group with a loss to train")
-        n_out = net.groups[outs[0]].size
+    if not any(network.groups[g].loss is not None for g in network.outputs):
+        raise AnypropError("the network has no output group with a loss to train")
+    n_in, n_out = network.input_width, network.target_width
     if data.x.shape[1] != n_in:
         raise AnypropError(
             f"the data '{data.name}' have {data.x.shape[1]} input columns, but the "
@@ -226,9 +219,8 @@ def _network(job: TrainJob, data: Dataset) -> Any:
         if job.spec_text is not None
         else spec_io.load(job.spec)
     )
-    inner = getattr(net, "network", net)
-    if job.reseed or not getattr(inner, "seeded", False):
-        inner.reinitialize(job.seed)
+    if job.reseed or not net.seeded:
+        net.reinitialize(job.seed)
     return net
 
 

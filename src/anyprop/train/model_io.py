@@ -42,28 +42,16 @@ class Model:
     trainer_state: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def net(self) -> Any:
-        """The group-level network (the compiled one, for a unit graph)."""
-        return getattr(self.network, "network", self.network)
-
     def prepare(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         return self.standardizer.transform(x) if self.standardizer is not None else x
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs of the first output group for raw inputs (standardised as in training)."""
-        xs = self.prepare(x)
-        if hasattr(self.network, "split_targets"):
-            return self.network.forward(xs)
-        net = self.net
-        outs = net.plan().forward(xs.astype(net.dtype))  # the plan's buffers: copied below
-        first = (
-            next(g for g in net.outputs if net.groups[g].loss is not None)
-            if any(net.groups[g].loss is not None for g in net.outputs)
-            else net.outputs[0]
-        )
-        return outs[first].copy()
+        """Outputs for raw inputs (standardised as in training), laid out like the targets
+        (:meth:`Network.gather`)."""
+        net = self.network
+        outs = net.plan().forward(self.prepare(x).astype(net.dtype))
+        return net.gather(outs).copy()  # (the plan's buffers)
 
 
 def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
@@ -105,8 +93,7 @@ def save_model(
     info: dict[str, Any] | None = None,
 ) -> None:
     """Write ``network`` (with the trainer's state, when given, for resuming) to ``path``."""
-    net = getattr(network, "network", network)
-    tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in net.params.items()}
+    tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in network.params.items()}
     if standardizer is not None:
         tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)
         tensors["data/std"] = np.asarray(standardizer.std, dtype=np.float64)
@@ -159,7 +146,7 @@ def load_model(path: str | os.PathLike) -> Model:
         network = spec_io.from_dict(info["spec"])
     except AnypropError as e:
         raise FormatError(f"{source}: the network spec inside the model is invalid: {e}") from None
-    net = getattr(network, "network", network)
+    net = network
     params = {k[len("param/") :]: v for k, v in tensors.items() if k.startswith("param/")}
     missing = sorted(set(net.params) - set(params))
     extra = sorted(set(params) - set(net.params))

@@ -134,8 +134,7 @@ class Trainer:
         loss_reduction: str = "mean",
         **optimizer_options: Any,
     ) -> None:
-        self.graph = network if hasattr(network, "split_targets") else None
-        self.network = network.network if self.graph is not None else network
+        self.network = network
         if isinstance(optimizer, Optimizer):
             if lr is not None or optimizer_options:
                 raise AnypropError(
@@ -206,23 +205,10 @@ class Trainer:
         them as they are; a data-parallel trainer averages them across processes here."""
         return grads
 
-    def _targets(self, y: np.ndarray) -> Any:
-        if self.graph is not None:
-            return self.graph.split_targets(y)
-        return y
-
-    def _inputs(self, x: np.ndarray) -> Any:
-        return {"in": x} if self.graph is not None else x
-
     def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
         """One step of the rule on one batch; returns the Backprop."""
         plan = self.network.plan()
-        if self.graph is None:
-            bp = plan.backprop(x, y, w, False, False, self.options)
-        else:
-            bp = plan.backprop(
-                {"in": x}, self.graph.split_targets(y), w, False, False, self.options
-            )
+        bp = plan.backprop(x, y, w, False, False, self.options)
         grads = self.reduce_gradients(bp.grads)
         if not math.isfinite(bp.loss + self._delta_sum(plan, bp)):
             self._diverged(bp, batch)
@@ -305,23 +291,15 @@ class Trainer:
             logs[prefix + m] = METRICS.get(m)(outs, t, task=data.task, margin=self.margin)
         return logs
 
-    def _output_group(self) -> str:
-        plan = self.network.plan()
-        return plan.loss_groups[0] if plan.loss_groups else self.network.outputs[0]
-
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The (single, or first) output group's outputs for ``x``."""
-        if self.graph is not None:
-            return self.graph.forward(x)
-        outs = self.network.plan().forward(x)
-        return outs[self._output_group()].copy()
+        """The outputs for ``x``, laid out like the targets (:meth:`Network.gather`)."""
+        return self.network.gather(self.network.plan().forward(x)).copy()
 
     def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
         """(loss, outputs) on a whole data set, without training."""
         plan = self.network.plan()
-        total, outs = plan.evaluate(self._inputs(data.x), self._targets(data.y), None, self.options)
-        y = self.graph._gather(outs) if self.graph is not None else outs[self._output_group()]
-        return total, y.copy()
+        total, outs = plan.evaluate(data.x, data.y, None, self.options)
+        return total, self.network.gather(outs).copy()
 
     #: data sets up to this size are permuted whole each epoch (batches are then slices);
     #: larger ones are gathered batch by batch, so as not to copy them
@@ -334,13 +312,12 @@ class Trainer:
         dtype = self.network.dtype
         x_all = data.x.astype(dtype, copy=False)
         # the targets as the loss wants them, made once (class indices become one-hot rows)
-        y_all = data.y if self.graph is not None else self._prepared_targets(data, dtype)
-        out_group = self._output_group()
+        y_all = self._prepared_targets(data, dtype)
         whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
         if whole:  # the same batches in the same order, as slices of one permuted copy
             x_all, y_all = x_all[order], y_all[order]
             weights = None if weights is None else weights[order]
-        seen = np.empty((n, self._n_out()), dtype=dtype)  # outputs, in x_all's order
+        seen = np.empty((n, self.network.target_width), dtype=dtype)  # outputs, in x_all's order
         loss_sum, weight_sum = 0.0, 0.0
         for b, start in enumerate(range(0, n, size)):
             if whole:
@@ -350,10 +327,7 @@ class Trainer:
             x, y = x_all[place], y_all[place]
             w = None if weights is None else weights[place]
             bp = self.step(x, y, w, b)
-            out = (
-                self.graph._gather(bp.outputs) if self.graph is not None else bp.outputs[out_group]
-            )
-            seen[place] = out
+            seen[place] = self.network.gather(bp.outputs)
             k = len(x)
             if self.loss_reduction == "sum":  # a batch reports its sum: the epoch's is their sum
                 loss_sum += bp.loss
@@ -365,7 +339,7 @@ class Trainer:
                 cb.on_batch_end(self, b, bp)
         logs = {"loss": loss_sum / weight_sum}
         # y_all is in the order of seen, whether permuted whole or gathered batch by batch
-        targets = y_all if self.graph is None else np.asarray(y_all, dtype).reshape(n, -1)
+        targets = y_all
         logs.update(self._evaluate_outputs(seen, data, "", targets))
         # "solved" (every output within the margin of its target) is the classic papers'
         # criterion for 0/1 and numeric targets; for classes, accuracy says it
@@ -376,15 +350,7 @@ class Trainer:
 
     def _prepared_targets(self, data: Dataset, dtype: Any = np.float64) -> np.ndarray:
         """The targets as the outputs are laid out (class indices as one-hot rows)."""
-        if self.graph is not None:
-            return np.asarray(data.y, dtype=np.float64).reshape(len(data.y), -1)
-        group = self.network.groups[self._output_group()]
-        return group.loss.prepare_target(data.y, group.size, dtype)
-
-    def _n_out(self) -> int:
-        if self.graph is not None:
-            return len(self.graph.outputs)
-        return self.network.groups[self._output_group()].size
+        return self.network.prepare_targets(data.y, dtype)
 
     def fit(
         self,
@@ -477,20 +443,13 @@ class Trainer:
             raise
 
     def _check_data(self, data: Dataset) -> None:
-        n_in = (
-            len(self.graph.inputs)
-            if self.graph is not None
-            else sum(self.network.groups[g].size for g in self.network.inputs)
-        )
+        n_in = self.network.input_width
         if data.x.shape[1] != n_in:
             raise ShapeError(
                 f"{data.name}: {data.x.shape[1]} input columns, but the network has "
                 f"{n_in} input units"
             )
-        if self.graph is None:
-            out = self._output_group()
-            group = self.network.groups[out]
-            group.loss.prepare_target(data.y[: min(len(data.y), 1000)], group.size, np.float64)
+        self.network.prepare_targets(data.y[: min(len(data.y), 1000)])
 
     # --- state --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -553,7 +512,7 @@ class Trainer:
         """Write the model and this trainer's state to ``path`` (atomically)."""
         from anyprop.train.model_io import save_model
 
-        save_model(path, self.graph or self.network, trainer=self, **extra)
+        save_model(path, self.network, trainer=self, **extra)
 
 
 def fit(
@@ -587,7 +546,7 @@ def fit(
     target for a whole epoch, as the classic papers count a problem solved.
     """
     if loss is not None:
-        net = getattr(network, "network", network)
+        net = network
         outs = [g for g in net.outputs if net.groups[g].loss is not None] or net.outputs
         if len(outs) != 1:
             raise AnypropError(

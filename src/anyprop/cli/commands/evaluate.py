@@ -49,7 +49,7 @@ def predict_command(
         except OSError as e:
             raise AnypropError(f"{args.input}: cannot read: {e.strerror or e}") from None
         source = args.input
-    names = model.feature_names or [f"x{i}" for i in range(_n_inputs(model))]
+    names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
     x = read_inputs(text, source, names)
     cols, values, labels = predict_table(model, x)
     lines: list[list[Any]] = [(["label"] if labels else []) + cols]
@@ -67,16 +67,9 @@ def predict_command(
     return 0
 
 
-def _n_inputs(model: Any) -> int:
-    net = model.net
-    if hasattr(model.network, "inputs") and hasattr(model.network, "split_targets"):
-        return len(model.network.inputs)
-    return sum(net.groups[g].size for g in net.inputs)
-
-
 def info_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     model = load_model(args.model)
-    net = model.net
+    net = model.network
     history = model.history or {}
     epochs = history.get("epochs") or []
     final = {k: v for k, v in (epochs[-1] if epochs else {}).items() if k != "time"}

@@ -55,11 +55,6 @@ def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, An
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     network, x, y, model = _network_and_data(args, "explain")
-    if getattr(network, "split_targets", None) is not None:
-        raise AnypropError(
-            "explain works on group networks; for a unit graph, name the weight "
-            "by its compiled groups (see 'anyprop info')"
-        )
     optimizer = None if args.lr is not None or model is None else _model_optimizer(model)
     e = explain_weight(
         network,
@@ -139,7 +134,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             _say_written(out, args, "weight norms")
         return 0
-    net = model.net
+    net = model.network
     order = [g for g in net.order() if not net.groups[g].is_input]
     rows = group_figures(gradients[-1], order)
     warnings = network_warnings(model.network, gradients)
