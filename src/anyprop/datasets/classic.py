@@ -11,8 +11,8 @@ import itertools
 
 import numpy as np
 
+from anyprop.data import DataError, Dataset
 from anyprop.datasets.registry import dataset
-from anyprop.train.data import DataError, Dataset
 
 
 def _bits(n: int) -> np.ndarray:

@@ -6,9 +6,9 @@ from importlib import resources
 
 import numpy as np
 
+from anyprop.data import Dataset
 from anyprop.datasets.registry import dataset
 from anyprop.errors import AnypropError
-from anyprop.train.data import Dataset
 
 
 @dataset("digits", source="bundled")

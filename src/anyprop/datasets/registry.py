@@ -1,4 +1,4 @@
-"""The data-set registry: name -> a function making a :class:`~anyprop.train.data.Dataset`."""
+"""The data-set registry: name -> a function making a :class:`~anyprop.data.Dataset`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anyprop.data import Dataset
 from anyprop.errors import AnypropError
 from anyprop.registry import Registry
-from anyprop.train.data import Dataset
 
 
 @dataclass

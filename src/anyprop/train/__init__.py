@@ -1,7 +1,7 @@
 """Training: the fit loop, data, metrics, callbacks, and model files."""
 
+from anyprop.data import DataError, Dataset, Standardizer, load_csv, load_file
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats, PrintLogger
-from anyprop.train.data import DataError, Dataset, Standardizer, load_csv, load_file
 from anyprop.train.metrics import METRICS
 from anyprop.train.trainer import History, Trainer, TrainingError, fit
 

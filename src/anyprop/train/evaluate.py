@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.train.data import Dataset
+from anyprop.data import Dataset
 from anyprop.train.metrics import METRICS, default_metrics
 from anyprop.train.model_io import Model
 

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.data import Dataset, Standardizer, load_file
 from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
-from anyprop.train.data import Dataset, Standardizer, load_file
 from anyprop.train.model_io import load_model
 from anyprop.train.trainer import History, Trainer, split_seed_for
 
@@ -157,7 +157,7 @@ def load_data(source: str | Dataset, target: Any = None) -> Dataset:
     """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz)."""
     if isinstance(source, Dataset):
         return source
-    from anyprop.datasets import load as load_named  # datasets builds on train.data
+    from anyprop.datasets import load as load_named  # (datasets sit beside train, on data)
 
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():

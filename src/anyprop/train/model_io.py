@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from anyprop._version import __version__
+from anyprop.data import Standardizer
 from anyprop.errors import AnypropError
 from anyprop.nn import spec as spec_io
-from anyprop.train.data import Standardizer
 from anyprop.train.safetensors import FormatError
 from anyprop.train.safetensors import load as load_file
 from anyprop.train.safetensors import save as save_file

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.data import Dataset
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.nn.plan import Options
 from anyprop.optim import Optimizer
@@ -33,7 +34,6 @@ from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
 from anyprop.optim.schedules import make as make_schedule
 from anyprop.train.callbacks import Callback, EarlyStopping, PrintLogger
-from anyprop.train.data import Dataset
 from anyprop.train.metrics import METRICS, default_metrics
 
 

@@ -8,9 +8,9 @@ import sys
 from typing import Any, TextIO
 
 from anyprop.cli.output import table, to_json
+from anyprop.data import read_inputs
 from anyprop.errors import AnypropError
 from anyprop.fileio import atomic_write
-from anyprop.train.data import read_inputs
 from anyprop.train.evaluate import evaluate, predict_table
 from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model

@@ -1,9 +1,7 @@
-"""Data: loading CSV, .npy and .npz files, standardisation, and splits.
+"""Data files: CSV, .npy and .npz, and inputs for prediction.
 
 Every loading mistake names the file, the row and the column: ragged rows,
-cells that are not numbers, missing values. Targets may be numbers (regression,
-or class indices) or labels (any text), which become class indices with the
-label names kept.
+cells that are not numbers, missing values.
 """
 
 from __future__ import annotations
@@ -12,81 +10,13 @@ import csv
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from anyprop.errors import AnypropError
+from anyprop.data.dataset import DataError, Dataset
 from anyprop.fileio import read_file
-
-
-class DataError(AnypropError, ValueError):
-    """Data that cannot be read or used as asked; the message names the place."""
-
-
-@dataclass
-class Dataset:
-    """Inputs ``x`` (samples, features) and targets ``y``: (samples,) class indices or
-    (samples, outputs) values. ``labels`` names the classes when the targets are classes."""
-
-    x: np.ndarray
-    y: np.ndarray
-    name: str = "data"
-    feature_names: list[str] = field(default_factory=list)
-    target_names: list[str] = field(default_factory=list)
-    labels: list[str] | None = None
-    task: str = "regression"  # or "classification"
-
-    def __post_init__(self) -> None:
-        if self.x.ndim != 2:
-            raise DataError(
-                f"{self.name}: inputs must be a table (samples, features), got {self.x.shape}"
-            )
-        if len(self.y) != len(self.x):
-            raise DataError(f"{self.name}: {len(self.x)} input rows but {len(self.y)} targets")
-        if not self.feature_names:
-            self.feature_names = [f"x{i}" for i in range(self.x.shape[1])]
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    @property
-    def n_outputs(self) -> int:
-        """Units an output group needs: the classes, or the target columns."""
-        if self.task == "classification":
-            return len(self.labels) if self.labels else int(self.y.max()) + 1
-        return 1 if self.y.ndim == 1 else self.y.shape[1]
-
-    def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
-        return Dataset(
-            self.x[index],
-            self.y[index],
-            name or self.name,
-            self.feature_names,
-            self.target_names,
-            self.labels,
-            self.task,
-        )
-
-    def split_indices(
-        self, fraction: float, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(indices kept, indices held out) for a held-out part of ``fraction``."""
-        if not 0 < fraction < 1:
-            raise DataError(f"a split fraction must be between 0 and 1, got {fraction}")
-        n = len(self)
-        k = round(n * fraction)
-        if k == 0 or k == n:
-            raise DataError(f"{self.name}: a {fraction:g} split of {n} samples leaves a part empty")
-        order = rng.permutation(n)
-        return np.sort(order[k:]), np.sort(order[:k])
-
-    def split(self, fraction: float, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
-        """(the rest, a held-out part of ``fraction``), shuffled by ``rng``."""
-        keep, held = self.split_indices(fraction, rng)
-        return self.subset(keep), self.subset(held)
 
 
 def _is_number(cell: str) -> bool:
@@ -270,28 +200,6 @@ def load_file(path: str | os.PathLike, target: Any = None) -> Dataset:
     raise DataError(f"{path}: unknown data format '{suffix}' (use .csv, .tsv, .npy or .npz)")
 
 
-@dataclass
-class Standardizer:
-    """x ↦ (x − mean)/std per feature, fitted on training data only (std 0 → 1)."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> Standardizer:
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
-        return cls(mean, np.where(std > 1e-12, std, 1.0))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[1] != self.mean.shape[0]:
-            raise DataError(
-                f"the data have {x.shape[1]} features; the model was trained on "
-                f"{self.mean.shape[0]}"
-            )
-        return (x - self.mean) / self.std
-
-
 def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndarray:
     """Inputs for prediction from CSV text: one row per sample, the model's features.
 
@@ -338,8 +246,3 @@ def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndar
                 raise DataError(f"{source}: line {line}, column {c + 1}: {cell} is not finite")
             x[i, j] = v
     return x
-
-
-def as_columns(x: Sequence | np.ndarray) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    return a[:, None] if a.ndim == 1 else a

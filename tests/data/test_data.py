@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anyprop.train.data import DataError, Dataset, Standardizer, load_arrays, load_csv, load_file
+from anyprop.data import DataError, Dataset, Standardizer, load_arrays, load_csv, load_file
 
 
 def write(tmp_path, text, name="d.csv"):
