@@ -99,7 +99,7 @@ def test_no_import_circle_outside_the_engine():
                 path.pop()
                 continue
             if state.get(child) == 1:
-                loop = path[path.index(child) :] + [child]
+                loop = [*path[path.index(child) :], child]
                 if not all(m.startswith("anyprop.autodiff") for m in loop):
                     cycles.append(" -> ".join(loop))
             elif child not in state:
