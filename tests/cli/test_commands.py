@@ -356,7 +356,8 @@ def test_every_train_option_reaches_the_job():
     )
     job = job_from(args)
     assert job.checkpoint_seconds == 0 and job.report and job.clip_norm == 1.0
-    assert job.loss_reduction == "sum" and job.prime_offset == 0.1 and job.atanh_error
+    s = job.settings
+    assert s.loss_reduction == "sum" and s.prime_offset == 0.1 and s.atanh_error
     assert job.out is None
 
 

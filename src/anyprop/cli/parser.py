@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from anyprop._version import __version__
+from anyprop.train.settings import cli_options
 
 
 def _sub(
@@ -32,6 +33,20 @@ def _batch(value: str) -> int | str:
         raise argparse.ArgumentTypeError(
             f"batch size must be a number, 'online' or 'full', got {value!r}"
         ) from None
+
+
+def _settings_options(p: argparse.ArgumentParser) -> None:
+    """One option per training setting, from its definition (TrainSettings' metadata);
+    an option not given leaves no attribute, so the job's own defaults apply."""
+    for name, cli, default in cli_options():
+        kwargs: dict = {"dest": name, "default": argparse.SUPPRESS, "help": cli["help"]}
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction if default else "store_true"
+        elif name == "batch_size":
+            kwargs["type"] = _batch
+        else:
+            kwargs.update({k: cli[k] for k in ("type", "choices") if k in cli})
+        p.add_argument(cli["flag"], **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,11 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="target column of a data file (name or number; repeat for several); default: last",
     )
     t.add_argument("--epochs", type=int, help="epochs to train (in all, when resuming)")
-    t.add_argument(
-        "--batch-size",
-        type=_batch,
-        help="samples per step: a number, 'online' (1) or 'full' (the default)",
-    )
     t.add_argument(
         "--optimizer", help="sgd (default), adam, adamw, rmsprop, adagrad, irprop, quickprop"
     )
@@ -105,21 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop when every output is within --margin of its target",
     )
-    t.add_argument("--margin", type=float, default=0.4, help="margin for 'solved' (0.4)")
-    t.add_argument(
-        "--prime-offset",
-        type=float,
-        default=0.0,
-        help="Fahlman's sigmoid-prime offset, added to f' (0.1 in the paper)",
-    )
-    t.add_argument("--atanh-error", action="store_true", help="Fahlman's atanh error at outputs")
-    t.add_argument(
-        "--loss-reduction",
-        choices=["mean", "sum"],
-        default="mean",
-        help="the loss over a batch: its mean (default) or its sum, as the classic "
-        "papers (their learning rates assume the sum)",
-    )
+    _settings_options(t)
     t.add_argument(
         "--seeds",
         type=int,

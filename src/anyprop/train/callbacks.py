@@ -4,7 +4,8 @@ A callback overrides any of the hooks; each receives the trainer, whose
 ``history``, ``network``, ``optimizer`` and ``epoch`` (the number of epochs done;
 in ``on_epoch_end``, the number of the epoch just ended, from 1) it may read, and
 whose ``stop`` it may set (with ``stop_reason``). Built-ins: :class:`EarlyStopping`,
-:class:`Checkpoint`, :class:`PrintLogger`, :class:`GradientStats`.
+:class:`Checkpoint`, :class:`PrintLogger`, :class:`GradientStats`, and the stop
+rules :class:`TargetLoss` and :class:`StopWhenSolved`.
 """
 
 from __future__ import annotations
@@ -113,6 +114,30 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_params = state.get("best_params")
+
+
+class TargetLoss(Callback):
+    """Stop when the epoch's training loss reaches ``value`` (``fit(target_loss=...)``)."""
+
+    def __init__(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise AnypropError(f"target loss must be a number, got {value!r}")
+        self.value = float(value)
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        if logs["loss"] <= self.value:
+            trainer.stop, trainer.stop_reason = True, f"target loss {self.value:g} reached"
+
+
+class StopWhenSolved(Callback):
+    """Stop once every output has been within the margin of its target for a whole
+    epoch (the classic papers' "solved"; ``fit(stop_when_solved=True)``)."""
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, float]) -> None:
+        if trainer.history.solved_epoch is not None:
+            margin = trainer.settings.margin
+            trainer.stop = True
+            trainer.stop_reason = f"solved: every output within {margin} of its target"
 
 
 class Checkpoint(Callback):

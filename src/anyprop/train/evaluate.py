@@ -1,4 +1,4 @@
-"""A trained model's loss and metrics on a data set."""
+"""A trained model's loss and metrics on a data set, and its predictions as a table."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset
-from anyprop.train.metrics import METRICS, default_metrics
+from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.model_io import Model
+from anyprop.train.settings import TrainSettings
+
+
+def model_settings(model: Model) -> TrainSettings:
+    """The settings the model was trained with (the defaults for a model never trained)."""
+    return TrainSettings.from_state((model.trainer_state or {}).get("config") or {})
 
 
 def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> dict[str, Any]:
-    """Loss (as trained) and metrics of ``model`` on ``data`` (raw inputs: the model's
-    standardisation is applied)."""
-    from anyprop.train.trainer import Trainer
-
+    """Loss and metrics of ``model`` on ``data`` (raw inputs: the model's standardisation
+    is applied), computed as in training: with the model's loss reduction and margin,
+    by the same code as the validation figures."""
     prepared = Dataset(
         model.prepare(data.x),
         data.y,
@@ -25,14 +30,11 @@ def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> d
         data.labels,
         model.task,
     )
-    trainer = Trainer(model.network, "sgd", lr=0.0, metrics=metrics)
-    trainer._check_data(prepared)
-    loss, out = trainer.loss_on(prepared)
-    result: dict[str, Any] = {"samples": len(data), "loss": loss}
-    targets = trainer._prepared_targets(prepared)
-    for name in metrics if metrics is not None else default_metrics(model.task):
-        result[name] = METRICS.get(name)(out, targets, task=model.task)
-    return result
+    settings = model_settings(model)
+    if metrics is not None:
+        settings = TrainSettings.take({"metrics": metrics}, settings)
+    logs, _ = evaluate_network(model.network, Prepared.of(model.network, prepared), settings)
+    return {"samples": len(data), **logs}
 
 
 def predict_table(model: Model, x: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:

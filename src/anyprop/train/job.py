@@ -15,10 +15,11 @@ numbers). Inputs are standardised when they are not already in [−1, 1].
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
+from anyprop.train.history import History
 from anyprop.train.model_io import load_model
-from anyprop.train.trainer import History, Trainer, split_seed_for
+from anyprop.train.settings import TrainSettings
+from anyprop.train.trainer import Trainer, split_seed_for
 
 #: The embedded default: a network with a skip connection and a transfer function
 #: given as a formula, on the bundled digits. ``anyprop train`` with no arguments.
@@ -71,14 +74,16 @@ DEFAULTS = {
     "epochs": 30,
     "optimizer": "adam",
     "lr": 0.003,
-    "batch_size": 32,
     "validation_split": 0.2,
 }
+#: the embedded default's training settings (those not given on the command line)
+DEFAULT_SETTINGS = TrainSettings(batch_size=32)
 
 
 @dataclass
 class TrainJob:
-    """What to train and how; every field has the meaning of the matching CLI option."""
+    """What to train and how; every field has the meaning of the matching CLI option, and
+    ``settings`` holds the training settings (batch size, loss reduction, margin...)."""
 
     data: str | Dataset | None = None
     spec: str | None = None  # a spec file's path, or None (a network made for the data)
@@ -87,7 +92,7 @@ class TrainJob:
     hidden: int = 32
     transfer: str = "tanh"
     epochs: int = 100
-    batch_size: int | str | None = None
+    settings: TrainSettings = field(default_factory=TrainSettings)
     optimizer: str = "sgd"
     lr: float | None = None
     momentum: float | None = None
@@ -101,10 +106,6 @@ class TrainJob:
     early_stopping: int | None = None
     target_loss: float | None = None
     stop_when_solved: bool = False
-    margin: float = 0.4
-    prime_offset: float = 0.0
-    atanh_error: bool = False
-    loss_reduction: str = "mean"  # "sum": E summed over the samples, as the classic papers
     out: str | None = "model.anyprop"
     checkpoint_seconds: float = 5.0
     resume: str | None = None
@@ -113,9 +114,11 @@ class TrainJob:
     extra_callbacks: list[Callback] = field(default_factory=list)
 
     @classmethod
-    def default(cls, **overrides: Any) -> TrainJob:
-        """The embedded default job (the digits network with a skip connection)."""
+    def default(cls, settings: Mapping[str, Any] | None = None, **overrides: Any) -> TrainJob:
+        """The embedded default job (the digits network with a skip connection); the
+        ``settings`` given replace those of :data:`DEFAULT_SETTINGS`."""
         fields = {**DEFAULTS, "spec_text": DEFAULT_SPEC, **overrides}
+        fields["settings"] = dataclasses.replace(DEFAULT_SETTINGS, **(settings or {}))
         return cls(**fields)
 
 
@@ -322,14 +325,10 @@ def run(
         trainer = Trainer(
             network,
             "formula" if job.rule is not None else job.optimizer,
-            batch_size=job.batch_size,
+            settings=job.settings,
             seed=job.seed,
             schedule=job.schedule,
-            margin=job.margin,
             callbacks=cbs,
-            prime_offset=job.prime_offset,
-            atanh_error=job.atanh_error,
-            loss_reduction=job.loss_reduction,
             **_optimizer_options(job),
         )
     trainer.split_seed = split_seed
@@ -368,60 +367,6 @@ class TimedCheckpoint(Checkpoint):
         if time.perf_counter() - self._last >= self.seconds:
             trainer.save(self.path, **self.extra)
             self._last = time.perf_counter()
-
-
-@dataclass
-class SeedsResult:
-    """Epochs to success over several seeds, as the classic papers report them."""
-
-    epochs: list[int]
-    failures: int
-    runs: int
-
-    def stats(self) -> dict[str, Any]:
-        e = np.array(self.epochs, dtype=float)
-        out = {"runs": self.runs, "solved": len(self.epochs), "failures": self.failures}
-        if e.size:
-            out.update(
-                min=int(e.min()),
-                max=int(e.max()),
-                mean=float(e.mean()),
-                std=float(e.std(ddof=1)) if e.size > 1 else 0.0,
-                median=float(np.median(e)),
-            )
-        return out
-
-
-def run_seeds(
-    job: TrainJob, seeds: int, progress: Callable[[int, int | None], None] | None = None
-) -> SeedsResult:
-    """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
-    run when solved; a run that is not solved within ``job.epochs`` counts as a failure
-    (a restart, in Fahlman's terms)."""
-    if seeds < 1:
-        raise AnypropError(f"--seeds must be >= 1, got {seeds}")
-    epochs, failures = [], 0
-    for k in range(seeds):
-        one = TrainJob(
-            **{
-                **asdict(job),
-                "seed": job.seed + k,
-                "stop_when_solved": True,
-                "out": None,
-                "resume": None,
-                "reseed": True,
-                "extra_callbacks": [],
-            }
-        )
-        result = run(one)
-        solved = result.history.solved_epoch
-        if solved is None:
-            failures += 1
-        else:
-            epochs.append(int(solved))
-        if progress is not None:
-            progress(k, solved)
-    return SeedsResult(epochs, failures, seeds)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -17,24 +17,30 @@ and :meth:`Trainer.state_dict` holds everything to resume exactly.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from anyprop.data import Dataset
 from anyprop.errors import AnypropError, ShapeError
-from anyprop.nn.plan import Options
 from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
 from anyprop.optim.schedules import make as make_schedule
-from anyprop.train.callbacks import Callback, EarlyStopping, PrintLogger
-from anyprop.train.metrics import METRICS, default_metrics
+from anyprop.train.callbacks import (
+    Callback,
+    EarlyStopping,
+    PrintLogger,
+    StopWhenSolved,
+    TargetLoss,
+)
+from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
+from anyprop.train.history import History
+from anyprop.train.metrics import METRICS
+from anyprop.train.settings import TrainSettings
 
 
 def split_seed_for(seed: int | None) -> int:
@@ -45,55 +51,6 @@ def split_seed_for(seed: int | None) -> int:
 
 class TrainingError(AnypropError, RuntimeError):
     """Training that cannot go on (a non-finite loss or delta, say)."""
-
-
-@dataclass
-class History:
-    """Per-epoch figures: ``epochs[k]`` is a dict (loss, metrics, val_..., lr, time)."""
-
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    gradients: list[dict[str, float]] = field(default_factory=list)
-    stop_reason: str | None = None
-    solved_epoch: int | None = None
-    restored_epoch: int | None = None
-
-    def __getitem__(self, key: str) -> list[float]:
-        return [e[key] for e in self.epochs if key in e]
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    def last(self, key: str) -> float:
-        values = self[key]
-        if not values:
-            raise KeyError(f"history has no '{key}' (it has {', '.join(self.names())})")
-        return values[-1]
-
-    def names(self) -> list[str]:
-        """The figures recorded (loss, metrics, val_..., lr, time), in order of appearance."""
-        out: list[str] = []
-        for e in self.epochs:
-            out += [k for k in e if k not in out]
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {  # copies: a snapshot, not the live record
-            "epochs": [dict(e) for e in self.epochs],
-            "gradients": [dict(g) for g in self.gradients],
-            "stop_reason": self.stop_reason,
-            "solved_epoch": self.solved_epoch,
-            "restored_epoch": self.restored_epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> History:
-        return cls(
-            [dict(e) for e in d.get("epochs", [])],
-            [dict(g) for g in d.get("gradients", [])],
-            d.get("stop_reason"),
-            d.get("solved_epoch"),
-            d.get("restored_epoch"),
-        )
 
 
 def _as_dataset(data: Any, what: str) -> Dataset:
@@ -120,31 +77,29 @@ class Trainer:
         network: Any,
         optimizer: Optimizer | str | Mapping = "sgd",
         *,
+        settings: TrainSettings | None = None,
         lr: float | None = None,
         schedule: Any = None,
-        batch_size: int | str | None = None,
-        shuffle: bool = True,
         seed: int | np.random.Generator | None = 0,
-        metrics: Sequence[str] | None = None,
-        margin: float = 0.4,
-        class_weight: Mapping[Any, float] | None = None,
         callbacks: Iterable[Callback] = (),
-        prime_offset: float = 0.0,
-        atanh_error: bool = False,
-        loss_reduction: str = "mean",
-        **optimizer_options: Any,
+        **options: Any,
     ) -> None:
+        """``settings`` (a :class:`TrainSettings`) says how batches are formed and the loss
+        reduced; its fields may also be given as keywords (``batch_size=32``,
+        ``loss_reduction="sum"``), which override it. The other keywords are the
+        optimizer's (``momentum``, ``weight_decay``...)."""
         self.network = network
+        self.settings = TrainSettings.take(options, settings)
         if isinstance(optimizer, Optimizer):
-            if lr is not None or optimizer_options:
+            if lr is not None or options:
                 raise AnypropError(
                     "give options to an optimizer object when making it, not to fit()"
                 )
             self.optimizer = optimizer
         else:
             if lr is not None:
-                optimizer_options["lr"] = lr
-            self.optimizer = make_optimizer(optimizer, self.network, **optimizer_options)
+                options["lr"] = lr
+            self.optimizer = make_optimizer(optimizer, self.network, **options)
         self.schedule: Schedule | None = (
             None
             if schedule is None
@@ -152,51 +107,20 @@ class Trainer:
             if isinstance(schedule, Schedule)
             else make_schedule(schedule, self.optimizer.lr)
         )
-        if batch_size == "online":
-            batch_size = 1
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-        ):
-            raise AnypropError(
-                f"batch_size must be a whole number >= 1, 'online' or None (full "
-                f"batch), got {batch_size!r}"
-            )
-        self.batch_size = batch_size
-        self.shuffle = shuffle
         if isinstance(seed, np.random.Generator):
             self.rng = seed
             self.split_seed = int(seed.integers(2**32))
         else:
             self.rng = np.random.default_rng(seed)
             self.split_seed = split_seed_for(seed)
-        self.metric_names = list(metrics) if metrics is not None else None
-        for m in self.metric_names or []:
-            METRICS.get(m)
-        self.margin = float(margin)
-        self.class_weight = dict(class_weight) if class_weight else None
         self.callbacks = list(callbacks)
-        self.prime_offset, self.atanh_error = float(prime_offset), bool(atanh_error)
-        if loss_reduction not in ("mean", "sum"):
-            raise AnypropError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
-        self.loss_reduction = loss_reduction
-        self.config = {
-            "batch_size": batch_size,
-            "shuffle": shuffle,
-            "margin": self.margin,
-            "metrics": self.metric_names,
-            "prime_offset": self.prime_offset,
-            "atanh_error": self.atanh_error,
-            "loss_reduction": self.loss_reduction,
-            "class_weight": {str(k): v for k, v in (self.class_weight or {}).items()},
-            "schedule": None if self.schedule is None else self.schedule.config(),
-        }
         self.history = History()
         self.epoch = 0  # the number of epochs done
         self.stop = False
         self.stop_reason: str | None = None
-        self._epoch_solved = False
+        self.epoch_solved = False  # every output within the margin in the epoch just run
         #: how this trainer's passes compute the loss and the deltas (given per call)
-        self.options = Options(self.loss_reduction, self.prime_offset, self.atanh_error)
+        self.options = self.settings.options
         self._checks: tuple | None = None  # (plan, what _delta_sum reads of its passes)
 
     # --- the step ---------------------------------------------------------------
@@ -266,58 +190,38 @@ class Trainer:
         )
         if w is not None and w.shape != (len(data),):
             raise ShapeError(f"sample_weight has {w.size} values for {len(data)} samples")
-        if self.class_weight:
+        if self.settings.class_weight:
             if data.task != "classification" or data.y.ndim != 1:
                 raise AnypropError("class_weight needs class targets (one class index per sample)")
-            cw = np.array(
-                [
-                    self.class_weight.get(c, self.class_weight.get(str(c), 1.0))
-                    for c in data.y.tolist()
-                ]
-            )
+            cw = np.array(self.settings.class_weights(data.y.tolist()))
             w = cw if w is None else w * cw
         return w
-
-    def _metrics_for(self, data: Dataset) -> list[str]:
-        return self.metric_names if self.metric_names is not None else default_metrics(data.task)
-
-    def _evaluate_outputs(
-        self, outs: np.ndarray, data: Dataset, prefix: str, targets: np.ndarray | None = None
-    ) -> dict[str, float]:
-        """Metrics of one output group's outputs against the data's targets (as prepared)."""
-        t = self._prepared_targets(data) if targets is None else targets
-        logs = {}
-        for m in self._metrics_for(data):
-            logs[prefix + m] = METRICS.get(m)(outs, t, task=data.task, margin=self.margin)
-        return logs
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The outputs for ``x``, laid out like the targets (:meth:`Network.gather`)."""
         return self.network.gather(self.network.plan().forward(x)).copy()
 
-    def loss_on(self, data: Dataset) -> tuple[float, np.ndarray]:
-        """(loss, outputs) on a whole data set, without training."""
-        plan = self.network.plan()
-        total, outs = plan.evaluate(data.x, data.y, None, self.options)
-        return total, self.network.gather(outs).copy()
-
     #: data sets up to this size are permuted whole each epoch (batches are then slices);
     #: larger ones are gathered batch by batch, so as not to copy them
     PERMUTE_BYTES = 16 * 2**20
 
-    def run_epoch(self, data: Dataset, weights: np.ndarray | None) -> dict[str, float]:
+    def run_epoch(self, data: Prepared | Dataset, weights: np.ndarray | None) -> dict[str, float]:
+        """One pass over ``data`` in batches, one step of the rule each; returns the
+        epoch's figures (the loss and metrics of the outputs the steps saw)."""
+        if not isinstance(data, Prepared):
+            data = Prepared.of(self.network, data)
+        settings = self.settings
         n = len(data)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        size = self.batch_size or n
-        dtype = self.network.dtype
-        x_all = data.x.astype(dtype, copy=False)
-        # the targets as the loss wants them, made once (class indices become one-hot rows)
-        y_all = self._prepared_targets(data, dtype)
+        order = self.rng.permutation(n) if settings.shuffle else np.arange(n)
+        size = settings.batch_size or n
+        x_all, y_all = data.x, data.y  # cast and laid out once per fit (Prepared)
         whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
         if whole:  # the same batches in the same order, as slices of one permuted copy
             x_all, y_all = x_all[order], y_all[order]
             weights = None if weights is None else weights[order]
-        seen = np.empty((n, self.network.target_width), dtype=dtype)  # outputs, in x_all's order
+        # each sample's outputs as its step saw them, in x_all's order (for the metrics)
+        seen = np.empty((n, self.network.target_width), dtype=self.network.dtype)
+        summed = settings.loss_reduction == "sum"
         loss_sum, weight_sum = 0.0, 0.0
         for b, start in enumerate(range(0, n, size)):
             if whole:
@@ -328,29 +232,25 @@ class Trainer:
             w = None if weights is None else weights[place]
             bp = self.step(x, y, w, b)
             seen[place] = self.network.gather(bp.outputs)
-            k = len(x)
-            if self.loss_reduction == "sum":  # a batch reports its sum: the epoch's is their sum
+            if summed:  # a batch reports its sum: the epoch's is their sum
                 loss_sum += bp.loss
                 weight_sum = 1.0
-            else:
+            else:  # a batch reports its mean: weight it by its size
+                k = len(x)
                 loss_sum += bp.loss * k
                 weight_sum += k
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
         logs = {"loss": loss_sum / weight_sum}
         # y_all is in the order of seen, whether permuted whole or gathered batch by batch
-        targets = y_all
-        logs.update(self._evaluate_outputs(seen, data, "", targets))
+        task = data.data.task
+        logs.update(metric_logs(seen, y_all, task, settings))
         # "solved" (every output within the margin of its target) is the classic papers'
         # criterion for 0/1 and numeric targets; for classes, accuracy says it
-        self._epoch_solved = data.task != "classification" and bool(
-            METRICS.get("solved")(seen, targets, margin=self.margin)
+        self.epoch_solved = task != "classification" and bool(
+            METRICS.get("solved")(seen, y_all, margin=settings.margin)
         )
         return logs
-
-    def _prepared_targets(self, data: Dataset, dtype: Any = np.float64) -> np.ndarray:
-        """The targets as the outputs are laid out (class indices as one-hot rows)."""
-        return self.network.prepare_targets(data.y, dtype)
 
     def fit(
         self,
@@ -362,9 +262,13 @@ class Trainer:
         target_loss: float | None = None,
         stop_when_solved: bool = False,
     ) -> History:
-        """Train for up to ``epochs`` epochs (counting those already done when resuming)."""
+        """Train for up to ``epochs`` epochs (counting those already done when resuming).
+
+        ``target_loss`` and ``stop_when_solved`` add the stop rules :class:`TargetLoss`
+        and :class:`StopWhenSolved` for this call (they are callbacks like any other)."""
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+            raise AnypropError(f"epochs must be a whole number >= 0, got {epochs!r}")
         train = _as_dataset(data, "training data")
-        self._check_data(train)
         val = None if validation is None else _as_dataset(validation, "validation data")
         if validation_split:
             if val is not None:
@@ -380,31 +284,34 @@ class Trainer:
                     )
                 sample_weight = sample_weight[keep]
             train, val = train.subset(keep), train.subset(held)
-        if val is not None:
-            self._check_data(val)
+        # inputs cast, targets laid out and both checked once for the whole run
+        p_train = Prepared.of(self.network, train)
+        p_val = None if val is None else Prepared.of(self.network, val)
         weights = self._weights(train, sample_weight)
-        if not isinstance(epochs, int) or epochs < 0:
-            raise AnypropError(f"epochs must be a whole number >= 0, got {epochs!r}")
-        self.stop, self.stop_reason = False, None
-        for cb in self.callbacks:
-            cb.on_train_begin(self)
-        # Overflow shows up as a non-finite loss or gradient, which step() reports clearly;
-        # NumPy's own warnings would only repeat it (set once here: errstate is slow per step).
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._epochs(train, val, weights, epochs, target_loss, stop_when_solved)
-        self.history.stop_reason = self.stop_reason or f"{self.epoch} epochs done"
-        for cb in self.callbacks:
-            cb.on_train_end(self)
+        rules: list[Callback] = []  # first, so that a later callback's reason wins as before
+        if stop_when_solved:
+            rules.append(StopWhenSolved())
+        if target_loss is not None:
+            rules.append(TargetLoss(target_loss))
+        saved = self.callbacks
+        self.callbacks = rules + saved
+        try:
+            self.stop, self.stop_reason = False, None
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
+            # Overflow shows up as a non-finite loss or gradient, which step() reports
+            # clearly; NumPy's warnings would only repeat it (errstate is slow per step).
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._epochs(p_train, p_val, weights, epochs)
+            self.history.stop_reason = self.stop_reason or f"{self.epoch} epochs done"
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        finally:
+            self.callbacks = saved
         return self.history
 
     def _epochs(
-        self,
-        train: Dataset,
-        val: Dataset | None,
-        weights: np.ndarray | None,
-        epochs: int,
-        target_loss: float | None,
-        stop_when_solved: bool,
+        self, train: Prepared, val: Prepared | None, weights: np.ndarray | None, epochs: int
     ) -> None:
         try:
             while self.epoch < epochs and not self.stop:
@@ -415,23 +322,14 @@ class Trainer:
                 t0 = time.perf_counter()
                 logs = self.run_epoch(train, weights)
                 if val is not None:
-                    vloss, vout = self.loss_on(val)
-                    logs["val_loss"] = vloss
-                    logs.update(self._evaluate_outputs(vout, val, "val_"))
+                    logs.update(evaluate_network(self.network, val, self.settings, "val_")[0])
                 logs["lr"] = self.optimizer.lr
                 logs["time"] = time.perf_counter() - t0
                 if self.schedule is not None:
                     self.schedule.observe(logs.get("val_loss", logs["loss"]))
                 self.history.epochs.append(logs)
-                if self.history.solved_epoch is None and self._epoch_solved:
+                if self.history.solved_epoch is None and self.epoch_solved:
                     self.history.solved_epoch = self.epoch + 1
-                if stop_when_solved and self.history.solved_epoch is not None:
-                    self.stop, self.stop_reason = (
-                        True,
-                        (f"solved: every output within {self.margin} of its target"),
-                    )
-                if target_loss is not None and logs["loss"] <= target_loss:
-                    self.stop, self.stop_reason = True, f"target loss {target_loss:g} reached"
                 self.epoch += 1
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
@@ -442,20 +340,14 @@ class Trainer:
                 cb.on_train_end(self)
             raise
 
-    def _check_data(self, data: Dataset) -> None:
-        n_in = self.network.input_width
-        if data.x.shape[1] != n_in:
-            raise ShapeError(
-                f"{data.name}: {data.x.shape[1]} input columns, but the network has "
-                f"{n_in} input units"
-            )
-        self.network.prepare_targets(data.y[: min(len(data.y), 1000)])
-
     # --- state --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue exactly."""
         return {
-            "config": copy.deepcopy(self.config),
+            "config": {
+                **self.settings.to_state(),
+                "schedule": None if self.schedule is None else self.schedule.config(),
+            },
             "epoch": self.epoch,
             "rng": self.rng.bit_generator.state,
             "split_seed": self.split_seed,
@@ -484,27 +376,16 @@ class Trainer:
         cfg = dict(state.get("config") or {})
         opt_cfg = dict(state["optimizer"]["config"])
         name = opt_cfg.pop("name")
-        class_weight = cfg.get("class_weight") or None
-        schedule = cfg.get("schedule")
         trainer = cls(
             network,
             name,
-            schedule=None,
-            batch_size=cfg.get("batch_size"),
-            shuffle=cfg.get("shuffle", True),
+            settings=TrainSettings.from_state(cfg),
             seed=0,
-            metrics=cfg.get("metrics"),
-            margin=cfg.get("margin", 0.4),
-            class_weight=class_weight,
             callbacks=callbacks,
-            prime_offset=cfg.get("prime_offset", 0.0),
-            atanh_error=cfg.get("atanh_error", False),
-            loss_reduction=cfg.get("loss_reduction", "mean"),
             **opt_cfg,
         )
-        if schedule is not None:
-            trainer.schedule = make_schedule(schedule, trainer.optimizer.lr)
-            trainer.config["schedule"] = schedule
+        if cfg.get("schedule") is not None:
+            trainer.schedule = make_schedule(cfg["schedule"], trainer.optimizer.lr)
         trainer.load_state_dict(state)
         return trainer
 

@@ -9,7 +9,9 @@ from typing import Any, TextIO
 from anyprop.cli.output import table, to_json
 from anyprop.cli.progress import BarProgress, LineProgress
 from anyprop.errors import AnypropError
-from anyprop.train.job import TrainJob, run, run_seeds
+from anyprop.train.job import TrainJob, run
+from anyprop.train.seeds import run_seeds
+from anyprop.train.settings import TrainSettings, cli_options
 
 
 def job_from(args: argparse.Namespace) -> TrainJob:
@@ -29,8 +31,6 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         value = getattr(args, name)
         if value is not None:
             fields[name] = value
-    if args.batch_size is not None:
-        fields["batch_size"] = None if args.batch_size == "full" else args.batch_size
     if args.target:
         fields["target"] = args.target[0] if len(args.target) == 1 else args.target
     fields.update(
@@ -39,10 +39,6 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         transfer=args.transfer,
         weight_decay=args.weight_decay,
         stop_when_solved=args.stop_when_solved,
-        margin=args.margin,
-        prime_offset=args.prime_offset,
-        atanh_error=args.atanh_error,
-        loss_reduction=args.loss_reduction,
         out=None if args.no_save else args.out,
         resume=args.resume,
         checkpoint_seconds=args.checkpoint_every,
@@ -54,9 +50,11 @@ def job_from(args: argparse.Namespace) -> TrainJob:
             "name": args.schedule,
             **({"epochs": epochs} if args.schedule == "cosine" else {}),
         }
+    # the training settings given on the command line (the others keep their defaults)
+    given = {name: getattr(args, name) for name, _, _ in cli_options() if hasattr(args, name)}
     if args.spec is None and args.data is None and args.resume is None:
-        return TrainJob.default(**fields)
-    return TrainJob(data=args.data, spec=args.spec, **fields)
+        return TrainJob.default(settings=given, **fields)
+    return TrainJob(data=args.data, spec=args.spec, settings=TrainSettings(**given), **fields)
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -68,7 +66,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def on_start(trainer: Any, data: Any) -> None:
         n = len(data)  # the training part
-        size = trainer.batch_size or n
+        size = trainer.settings.batch_size or n
         cb = (
             BarProgress(err, job.epochs, math.ceil(n / size))
             if show_bar
@@ -108,7 +106,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             job.stop_when_solved or result.data.task == "binary"
         ):
             out.write(
-                f"solved (every output within {job.margin} of its target) at epoch "
+                f"solved (every output within {job.settings.margin} of its target) at epoch "
                 f"{summary['solved_epoch']}\n"
             )
         if summary["model"]:
@@ -149,7 +147,7 @@ def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) ->
     else:
         table(
             out,
-            f"Epochs to success over {stats['runs']} seeds (margin {job.margin}, at most "
+            f"Epochs to success over {stats['runs']} seeds (margin {job.settings.margin}, at most "
             f"{job.epochs} epochs)",
             ["runs", "solved", "failures", "min", "max", "mean", "std", "median"],
             [

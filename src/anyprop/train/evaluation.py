@@ -1,0 +1,72 @@
+"""A network's loss and metrics on a data set, without training.
+
+The one place that does it: the trainer's per-epoch figures and validation,
+and ``anyprop evaluate`` (:func:`anyprop.train.evaluate.evaluate`) all come
+here, with the run's :class:`~anyprop.train.settings.TrainSettings` (its loss
+reduction, margin and metrics), so the figures a model file shows and the
+ones ``evaluate`` prints are computed the same way.
+
+A data set is first :class:`Prepared` once per run: its inputs cast to the
+network's dtype and its targets laid out like the outputs (class indices as
+one-hot rows), checked against the network's input and output units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from anyprop.data import Dataset
+from anyprop.errors import ShapeError
+from anyprop.train.metrics import METRICS, default_metrics
+from anyprop.train.settings import TrainSettings
+
+
+@dataclass
+class Prepared:
+    """A data set as the network takes it (see the module's docstring)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    data: Dataset
+
+    @classmethod
+    def of(cls, network: Any, data: Dataset) -> Prepared:
+        if data.x.shape[1] != network.input_width:
+            raise ShapeError(
+                f"{data.name}: {data.x.shape[1]} input columns, but the network has "
+                f"{network.input_width} input units"
+            )
+        x = data.x.astype(network.dtype, copy=False)
+        return cls(x, network.prepare_targets(data.y, network.dtype), data)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def metrics_for(settings: TrainSettings, task: str) -> list[str]:
+    """The metrics a run logs: the settings', else those the task calls for."""
+    return list(settings.metrics) if settings.metrics is not None else default_metrics(task)
+
+
+def metric_logs(
+    outputs: np.ndarray, targets: np.ndarray, task: str, settings: TrainSettings, prefix: str = ""
+) -> dict[str, float]:
+    """Each metric of ``outputs`` against ``targets`` (laid out alike), by name."""
+    return {
+        prefix + m: METRICS.get(m)(outputs, targets, task=task, margin=settings.margin)
+        for m in metrics_for(settings, task)
+    }
+
+
+def evaluate_network(
+    network: Any, data: Prepared, settings: TrainSettings, prefix: str = ""
+) -> tuple[dict[str, float], np.ndarray]:
+    """({prefix}loss and each metric, the outputs) of ``network`` on a whole data set."""
+    loss, outs = network.plan().evaluate(data.x, data.y, None, settings.options)
+    outputs = network.gather(outs).copy()  # (the plan's buffers)
+    logs = {prefix + "loss": loss}
+    logs.update(metric_logs(outputs, data.y, data.data.task, settings, prefix))
+    return logs, outputs

@@ -1,0 +1,71 @@
+"""Several runs from consecutive seeds: epochs to success, as the classic papers report.
+
+Rumelhart, Hinton and Williams (1986) and Fahlman (1988) give, for a problem such
+as XOR or the 8-3-8 encoder, the epochs a network takes until every output is
+within the margin of its target, over many random starts, and how many starts
+failed. ``anyprop train --seeds N`` runs :func:`run_seeds`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from anyprop.errors import AnypropError
+from anyprop.train.job import TrainJob, run
+
+
+@dataclass
+class SeedsResult:
+    """Epochs to success over several seeds, as the classic papers report them."""
+
+    epochs: list[int]
+    failures: int
+    runs: int
+
+    def stats(self) -> dict[str, Any]:
+        e = np.array(self.epochs, dtype=float)
+        out = {"runs": self.runs, "solved": len(self.epochs), "failures": self.failures}
+        if e.size:
+            out.update(
+                min=int(e.min()),
+                max=int(e.max()),
+                mean=float(e.mean()),
+                std=float(e.std(ddof=1)) if e.size > 1 else 0.0,
+                median=float(np.median(e)),
+            )
+        return out
+
+
+def run_seeds(
+    job: TrainJob, seeds: int, progress: Callable[[int, int | None], None] | None = None
+) -> SeedsResult:
+    """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
+    run when solved; a run that is not solved within ``job.epochs`` counts as a failure
+    (a restart, in Fahlman's terms)."""
+    if seeds < 1:
+        raise AnypropError(f"--seeds must be >= 1, got {seeds}")
+    epochs, failures = [], 0
+    for k in range(seeds):
+        one = dataclasses.replace(
+            job,
+            seed=job.seed + k,
+            stop_when_solved=True,
+            out=None,
+            resume=None,
+            reseed=True,
+            extra_callbacks=[],
+        )
+        result = run(one)
+        solved = result.history.solved_epoch
+        if solved is None:
+            failures += 1
+        else:
+            epochs.append(int(solved))
+        if progress is not None:
+            progress(k, solved)
+    return SeedsResult(epochs, failures, seeds)
