@@ -226,3 +226,14 @@ def test_anyprop_explain_takes_a_unit_graph_model(tmp_path):
     e = json.loads(out.getvalue())
     assert e["source"] == "unit 2" and e["target"] == "unit 3"
     assert abs(e["gradient"] - e["numeric"]) <= 1e-6 * max(1.0, abs(e["numeric"]))
+
+
+def test_a_unit_graph_with_outputs_in_two_groups_is_explained_on_a_batch():
+    from anyprop.nn.unitgraph import from_units
+
+    g = from_units([(0, 2), (1, 2), (2, 3), (0, 3)], outputs=[3, 2], dtype="float64", seed=0)
+    x, t = np.array([[0.3, -0.8], [1.0, 0.2]]), np.array([[0.5, 0.1], [-0.2, 0.3]])
+    e = explain_weight(g, x, t, "0->2", sample=None)
+    assert e.gradient == pytest.approx(g.units.edge_grad(g.backprop(x, t), 0, 2), rel=1e-12)
+    assert abs(e.gradient - e.numeric) < 1e-7
+    assert e.delta.loss_gradient is not None  # unit 2 is an output that also feeds unit 3

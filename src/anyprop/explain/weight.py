@@ -363,10 +363,10 @@ def explain_weight(
     first = _Snapshot(deltas, outs, nets)
     loss_grads = {}  # ∂L/∂o of each output group (with the 1/N of the mean)
     plan = net.plan()
-    targets_by_group = y if isinstance(y, dict) else {plan.loss_groups[0]: y}
+    by_group = plan.targets(y)
     for name in plan.loss_groups:
         grp = net.groups[name]
-        t = grp.loss.prepare_target(targets_by_group[name], grp.size, np.float64)
+        t = grp.loss.prepare_target(by_group[name], grp.size, np.float64)
         loss_grads[name] = grp.loss.per_sample(outs[name], t)[1] * (grp.loss_weight / n)
     delta = _delta(net, first, conn.tgt, j, depth, top, loss_grads)
     flat = net.params[conn.param].reshape(-1)
@@ -450,9 +450,8 @@ def _optimizer_step(
     e.optimizer = repr(optimizer)
     e.optimizer_rule = (type(optimizer).__doc__ or "").strip().split("\n")[0]
     e.optimizer_state = {key: float(v[0]) for key, v in state.items()}
-    w_arr, g = np.array([w]), np.array([gradient])
-    if optimizer.weight_decay and not optimizer.decoupled_decay:
-        g = g + optimizer.weight_decay * w_arr
+    w_arr = np.array([w])
+    g = optimizer.decayed_gradient(np.array([gradient]), w_arr)
     steps = optimizer.steps
     optimizer.steps = steps + 1  # the rule sees the step count it will have
     try:

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from anyprop.autodiff import Tensor
-from anyprop.nn.plan.prepare import targets_by_group
 
 
 @dataclass
@@ -62,7 +61,7 @@ def run_on_tape(
         nets[name] = net
         outs[name] = g.transfer.on_tape(net)
     with_loss = plan.loss_groups
-    targets = targets_by_group(with_loss, plan.unit_map, targets)
+    targets = plan.targets(targets)
     n = next(iter(x.values())).shape[0]
     s = None if sample_weight is None else Tensor(np.asarray(sample_weight, dt).reshape(-1))
     losses = {}

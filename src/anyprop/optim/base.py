@@ -177,31 +177,42 @@ class Optimizer(ABC):
         missing = [k for k in self.names if k not in grads]
         if missing:
             raise OptimizerError(f"no gradient for parameter '{missing[0]}'")
-        if self.clip_norm is not None:
-            grads = {k: np.array(grads[k]) for k in self.names}
-            self.last_norm = clip_by_global_norm(grads, self.clip_norm)
+        gs = self._clipped([grads[k] for k in self.names])
         self.steps += 1
         src = self._source
-        for name in self.names:
+        for name, g in zip(self.names, gs, strict=True):
             w = src[name]
-            g = grads[name]
-            if self.weight_decay and not self.decoupled_decay:
-                g = g + self.weight_decay * w
-            self.update(name, w, g, self.lr * self.scales[name], self.state[name])
+            self.update(
+                name, w, self.decayed_gradient(g, w), self.lr * self.scales[name], self.state[name]
+            )
 
     def _step_flat(self, g: np.ndarray, w: np.ndarray) -> None:
+        """The same step over one flat vector of every parameter (the plan's layout)."""
         if self._flat is None or self._flat[0] is not w:
             self._make_flat_state(w)
         _, state, scale = self._flat
-        if self.clip_norm is not None:
-            norm = float(np.sqrt(np.vdot(g, g)))
-            self.last_norm = norm
-            if norm > self.clip_norm > 0:
-                g = g * (self.clip_norm / (norm + 1e-12))
+        (g,) = self._clipped([g])
         self.steps += 1
+        lr = self.lr if scale is None else self.lr * scale
+        self.update("(all parameters)", w, self.decayed_gradient(g, w), lr, state)
+
+    def _clipped(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """With ``clip_norm``: the gradients scaled (as new arrays) so that their global
+        norm √(Σ g²) is at most clip_norm, the norm before kept in ``last_norm``."""
+        if self.clip_norm is None:
+            return grads
+        norm = global_norm(dict(enumerate(grads)))
+        self.last_norm = norm
+        if norm > self.clip_norm > 0:
+            scale = self.clip_norm / (norm + 1e-12)
+            return [g * scale for g in grads]
+        return grads
+
+    def decayed_gradient(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """g + λ·w (L2 weight decay), unless the rule shrinks the weights itself (AdamW)."""
         if self.weight_decay and not self.decoupled_decay:
-            g = g + self.weight_decay * w
-        self.update("(all parameters)", w, g, self.lr if scale is None else self.lr * scale, state)
+            return g + self.weight_decay * w
+        return g
 
     def _make_flat_state(self, w: np.ndarray) -> None:
         """Flat state arrays matching the flat weights; per-name state becomes views of them."""

@@ -427,18 +427,18 @@ def fit(
     target for a whole epoch, as the classic papers count a problem solved.
     """
     if loss is not None:
-        net = network
-        outs = [g for g in net.outputs if net.groups[g].loss is not None] or net.outputs
-        if len(outs) != 1:
+        with_loss = [g for g in network.outputs if network.groups[g].loss is not None]
+        if len(with_loss or network.outputs) != 1:
             raise AnypropError(
                 "loss= applies to a network with one output group; give each "
                 "output group its loss when building the network"
             )
         from anyprop.nn import losses
 
-        net.groups[outs[0]].loss = losses.get(loss)
-        net.groups[outs[0]].output = True
-        net._changed()
+        group = network.groups[network.primary_output]
+        group.loss = losses.get(loss)
+        group.output = True
+        network._changed()
     cbs = list(callbacks)
     if early_stopping is not None:
         es = (

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError, ShapeError
-from anyprop.nn.plan.prepare import targets_by_group
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Options
 
 
@@ -28,7 +27,7 @@ def output_loss(
     """(L, L per output group, and for each group either ('fused', δ) or ('out', ∂L/∂o)).
 
     The outputs and net inputs are those of the plan's last forward pass."""
-    targets = targets_by_group(plan.loss_groups, plan.unit_map, targets)
+    targets = plan.targets(targets)
     n = plan.batch
     per_sample = 1.0 if options.reduction == "sum" else 1.0 / n
     atanh_error = options.atanh_error

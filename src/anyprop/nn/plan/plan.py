@@ -25,7 +25,7 @@ import numpy as np
 from anyprop.nn.plan import dense, general
 from anyprop.nn.plan.compile import compile_steps, flat_layout, merge_sparse
 from anyprop.nn.plan.loss import output_loss
-from anyprop.nn.plan.prepare import prepare
+from anyprop.nn.plan.prepare import prepare, targets_by_group
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Backprop, Options
 
 
@@ -124,6 +124,11 @@ class Plan:
     ) -> dict[str, np.ndarray]:
         """Inputs as (samples, units) arrays of the network's dtype, checked."""
         return prepare(self.groups, self.dtype, data, names, what, check)
+
+    def targets(self, targets: Any) -> Any:
+        """Targets by output group (one array is the only loss group's, or is split by a
+        unit map)."""
+        return targets_by_group(self.loss_groups, self.unit_map, targets)
 
     # --- passes --------------------------------------------------------------------
     def forward(self, inputs: Any, check: bool = True) -> dict[str, np.ndarray]:
