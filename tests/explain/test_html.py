@@ -185,6 +185,9 @@ def test_a_unit_graph_model_gets_its_report(tmp_path):
     assert status == 0, err
     page = (tmp_path / "u.html").read_text()
     assert "unit graph" in page and page.count("<svg") == 4  # groups, units, curves, flow
+    # its weight is explained too, named by its units (the default: the first hidden one's)
+    assert "How backpropagation computed the update of <code>0-&gt;2</code>" in page
+    assert "unit 0" in page and "unit 2" in page
 
 
 def test_a_moved_training_file_leaves_the_report_without_a_weight(tmp_path):

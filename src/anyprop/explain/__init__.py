@@ -2,9 +2,10 @@
 
 from anyprop.explain.check import CheckReport, ParameterCheck, check_gradients, float64_copy
 from anyprop.explain.diagram import draw_network, draw_units
+from anyprop.explain.explanation import Delta, Explanation, Term
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.html import write_report
-from anyprop.explain.weight import Delta, Explanation, Term, explain_weight, parse_weight
+from anyprop.explain.weight import explain_weight, parse_weight
 
 __all__ = [
     "CheckReport",

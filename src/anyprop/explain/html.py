@@ -38,11 +38,12 @@ def default_weight(network: Any) -> str | None:
     conns = [c for c in net.connections.values() if c.trainable]
     hidden = [c for c in conns if not net.groups[c.tgt].output]
     for c in hidden + conns:
-        if c.kind == "sparse":
-            if c.nnz:
-                return f"{c.src}[{int(c.cols[0])}]->{c.tgt}[{int(c.rows[0])}]"
-        else:  # dense and one-to-one both join unit 0 to unit 0
-            return f"{c.src}[0]->{c.tgt}[0]"
+        src, tgt, _ = c.unit_pairs(net.params[c.param].shape)
+        if src.size:
+            i, j = int(src[0]), int(tgt[0])
+            if net.units is not None:  # a unit graph's weight, by its units' names
+                return f"{net.units.label(c.src, i)}->{net.units.label(c.tgt, j)}"
+            return f"{c.src}[{i}]->{c.tgt}[{j}]"
     return None
 
 
@@ -122,7 +123,6 @@ def write_report(
     from anyprop.train.trainer import History
 
     net = model.network
-    inner = net
     history = History.from_dict(model.history or {})
     gradients = history.gradients
     strengths = last_gradient_norms(gradients)
@@ -137,17 +137,12 @@ def write_report(
                 _svg(lambda p: draw_network(net, p, strengths)),
                 f"Groups by depth; an arrow's width shows {what}.",
             )
-            + _groups_table(inner),
+            + _groups_table(net),
         )
     )
     weight = weight or default_weight(net)
-    small = sum(g.size for g in inner.groups.values()) <= MAX_UNITS
-    plain = inner is net  # explain_weight names weights by group: not a unit graph's
-    sample, e = (
-        _explained(net, x, t, weight, optimizer)
-        if x is not None and weight and plain
-        else (0, None)
-    )
+    small = sum(g.size for g in net.groups.values()) <= MAX_UNITS
+    sample, e = _explained(net, x, t, weight, optimizer) if x is not None and weight else (0, None)
     if small and x is not None:
         sections[0] = (
             "Network",
@@ -194,10 +189,7 @@ def write_report(
         sections.append(
             (
                 "One weight explained",
-                "<p class=note>Explaining one weight is for networks of groups; "
-                "a unit graph's weights are not explained here.</p>"
-                if not plain
-                else "<p class=note>Give the data (<code>--data</code>) to explain a weight "
+                "<p class=note>Give the data (<code>--data</code>) to explain a weight "
                 "here; in the terminal: <code>anyprop explain MODEL --weight ...</code>.</p>",
             )
         )

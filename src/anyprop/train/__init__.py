@@ -1,9 +1,20 @@
 """Training: the fit loop, data, metrics, callbacks, and model files."""
 
 from anyprop.data import DataError, Dataset, Standardizer, load_csv, load_file
-from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats, PrintLogger
+from anyprop.train.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientStats,
+    PrintLogger,
+    StopWhenSolved,
+    TargetLoss,
+)
+from anyprop.train.fit import fit
+from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
-from anyprop.train.trainer import History, Trainer, TrainingError, fit
+from anyprop.train.settings import TrainSettings
+from anyprop.train.trainer import Trainer, TrainingError
 
 __all__ = [
     "METRICS",
@@ -16,6 +27,9 @@ __all__ = [
     "History",
     "PrintLogger",
     "Standardizer",
+    "StopWhenSolved",
+    "TargetLoss",
+    "TrainSettings",
     "Trainer",
     "TrainingError",
     "fit",
