@@ -123,18 +123,21 @@ class Trainer:
     def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
         """One step of the rule on one batch; returns the Backprop."""
         plan = self.network.plan()
+        # no input gradients, no NaN scan of x (checked once per fit), this run's options
         bp = plan.backprop(x, y, w, False, False, self.options)
         grads = self.reduce_gradients(bp.grads)
+        # one cheap sum says whether anything went non-finite; only then look for where,
+        # before the update, so that the weights stay those of the last good step
         if not math.isfinite(bp.loss + self._delta_sum(plan, bp)):
             self._diverged(bp, batch)
-        self.optimizer.step(grads)
+        self.optimizer.step(grads)  # one vectorised rule over the flat gradient vector
         return bp
 
     def _delta_sum(self, plan: Any, bp: Any) -> float:
         """A sum that is non-finite when any delta is: each group's bias gradient (a sum of
         its deltas over the batch), and the deltas themselves where a group has no bias.
         It costs a pass over the activations, not over the weights."""
-        cached = self._checks
+        cached = self._checks  # what to sum, worked out once per plan
         checks = cached[1] if cached is not None and cached[0] is plan else None
         if checks is None:
             checks = [

@@ -32,15 +32,15 @@ def forward(plan: Any, outs: dict[str, np.ndarray]) -> None:
                 a = plan.offsets[name]
                 ot[a : a + outs[name].shape[1]] = outs[name].T
     dtype = plan.dtype
-    for step in plan.steps:
-        net = nets[step.name]
+    for step in plan.steps:  # topological order: every source's output is ready
+        net = nets[step.name]  # (the batch's buffer, reused from step to step)
         if step.simple:  # every connection dense as stored: the textbook products
             dense = step.dense
             np.matmul(outs[dense[0][0]], params[dense[0][1]], out=net)
             for src, par, *_ in dense[1:]:
                 net += outs[src] @ params[par]
         else:
-            first = True
+            first = True  # the first contribution is written into net, later ones added
             if step.block_target:
                 net[...] = block.forward(step.name, ot).T
                 first = False
@@ -80,14 +80,14 @@ def backward(
     gout: dict[str, np.ndarray] = {}  # Σ_k δ_k · W_jkᵀ so far, by group
     deltas: dict[str, np.ndarray] = {}
     matmul = np.matmul
-    for step in reversed(plan.steps):
+    for step in reversed(plan.steps):  # every group this one feeds has its delta already
         name = step.name
-        go = gout.pop(name, None)
+        go = gout.pop(name, None)  # ∂L/∂o_j from the groups it feeds
         if step.block_source:
             back = block.backward(name, dt).T
             go = back if go is None else go + back
         lg = loss_grads.get(name)
-        if lg is not None and lg[0] == "out":
+        if lg is not None and lg[0] == "out":  # an output: ∂L/∂o of its own loss joins in
             go = lg[1] if go is None else go + lg[1]
         if go is None:
             delta = lg[1] if lg is not None and lg[0] == "fused" else np.zeros_like(nets[name])
@@ -104,7 +104,7 @@ def backward(
         if delta.dtype != dtype:
             delta = delta.astype(dtype)
         deltas[name] = delta
-        if step.bias is not None:
+        if step.bias is not None:  # ∂L/∂b_j = Σ_samples δ_j
             np.add.reduce(delta, axis=0, out=grads[step.bias])
         if step.simple:
             for src, par, first, trainable, src_input in step.dense:
@@ -134,6 +134,7 @@ def backward(
                     grads[u.param] += gw
             if u.src_is_input and not input_grads:
                 continue
+            # δ · Wᵀ in the kind's own form, summed into what the source receives
             back = u.conn.backward(delta, u.conn.operand(params[u.param], operands))
             prev = gout.get(u.src)
             gout[u.src] = back if prev is None else prev + back

@@ -40,7 +40,7 @@ def output_loss(
             raise AnypropError("sample_weight must be finite and >= 0")
         weights = (s * per_sample)[:, None]
     total, losses, grads = 0.0, {}, {}
-    for name in plan.loss_groups:
+    for name in plan.loss_groups:  # L = Σ_g loss_weight_g · L_g
         g = plan.groups[name]
         t = g.loss.prepare_target(targets[name], g.size, plan.dtype)
         if t.shape[0] != n:
@@ -71,7 +71,7 @@ def output_loss(
             scale = g.loss_weight * weights
         losses[name] = value
         total += g.loss_weight * value
-        if need_grad:
+        if need_grad:  # ∂L/∂o (or δ) with the 1/N of the mean, the sample and group weights
             d *= scale  # d is the loss's own fresh array
             grads[name] = (kind, d)
     return total, losses, grads
