@@ -71,3 +71,12 @@ def test_a_unit_graph_is_evaluated_on_its_output_units():
     h = tr.fit((x, y), 1, validation=Dataset(x, y))
     assert h.last("val_loss") == pytest.approx(g.loss(x, y))
     assert h.last("val_mse") == pytest.approx(float(np.mean((g.forward(x) - y) ** 2)))
+
+
+def test_inputs_that_are_not_finite_are_named_before_training():
+    from anyprop import AnypropError
+
+    net = Network.layered([2, 2, 1], seed=0)
+    x = np.array([[0.0, 1.0], [np.nan, 0.0]])
+    with pytest.raises(AnypropError, match=r"row 1, column 0 is nan"):
+        Trainer(net, seed=0).fit((x, np.array([[0.0], [1.0]])), 1)

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.data import Dataset
+from anyprop.data import DataError, Dataset
 from anyprop.errors import ShapeError
+from anyprop.nn.plan.prepare import finite
 from anyprop.train.metrics import METRICS, default_metrics
 from anyprop.train.settings import TrainSettings
 
@@ -40,6 +41,9 @@ class Prepared:
                 f"{network.input_width} input units"
             )
         x = data.x.astype(network.dtype, copy=False)
+        if not finite(x):  # checked once here: the steps then skip the scan
+            i, j = np.argwhere(~np.isfinite(x))[0]
+            raise DataError(f"{data.name}: the input in row {i}, column {j} is {x[i, j]}")
         return cls(x, network.prepare_targets(data.y, network.dtype), data)
 
     def __len__(self) -> int:
@@ -65,7 +69,7 @@ def evaluate_network(
     network: Any, data: Prepared, settings: TrainSettings, prefix: str = ""
 ) -> tuple[dict[str, float], np.ndarray]:
     """({prefix}loss and each metric, the outputs) of ``network`` on a whole data set."""
-    loss, outs = network.plan().evaluate(data.x, data.y, None, settings.options)
+    loss, outs = network.plan().evaluate(data.x, data.y, None, settings.options, check=False)
     outputs = network.gather(outs).copy()  # (the plan's buffers)
     logs = {prefix + "loss": loss}
     logs.update(metric_logs(outputs, data.y, data.data.task, settings, prefix))

@@ -167,9 +167,11 @@ class Plan:
         targets: Any,
         sample_weight: Any = None,
         options: Options = DEFAULT_OPTIONS,
+        check: bool = True,
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """(L, every group's outputs) on a batch, without gradients."""
-        outs = self.forward(inputs)
+        """(L, every group's outputs) on a batch, without gradients (``check=False``
+        skips the scan of the inputs for NaN, for data already checked once)."""
+        outs = self.forward(inputs, check)
         return output_loss(self, outs, targets, sample_weight, options, need_grad=False)[0], outs
 
     def backprop(
