@@ -42,3 +42,25 @@ def test_read_file_names_a_missing_or_unreadable_file(tmp_path):
         read_file(tmp_path / "a.txt", "spec file", encoding="utf-8")
     with pytest.raises(AnypropError, match=r"b\.txt: no such data file"):
         read_file(tmp_path / "b.txt", "data file")
+
+
+def test_a_ctrl_c_during_a_write_leaves_the_new_file_and_no_temporary(tmp_path, monkeypatch):
+    """Ctrl-C right after the temporary file is made (before anything could remove it)
+    is held back until the write is done: the file is whole, nothing else is left."""
+    import os
+    import signal
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def interrupted_mkstemp(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # lands here, between two bytecodes
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", interrupted_mkstemp)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "a.txt", b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_bytes() == b"whole"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

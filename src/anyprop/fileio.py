@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,40 @@ def _umask() -> int:
     return mask
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) for the duration, and raise it once the block is done.
+
+    A KeyboardInterrupt can land between any two bytecodes: between creating a
+    temporary file and the ``try`` that removes it, say. Held back, it arrives after
+    the write has finished or cleaned up. Only the main thread receives signals, and
+    only Python's own handler is replaced (a program's own handler is left alone).
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, flushed to
-    disk and then renamed over ``path``: readers see the old file or the new, never half."""
-    p = Path(path)
+    disk and then renamed over ``path``: readers see the old file or the new, never half,
+    and no temporary file is left behind, even by a Ctrl-C in the middle."""
+    with interrupts_deferred():
+        _write_replacing(Path(path), data)
+
+
+def _write_replacing(p: Path, data: bytes) -> None:
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise AnypropError(f"{p}: the folder {folder} does not exist")
