@@ -144,7 +144,8 @@ def test_the_report_renders_in_headless_chromium(tmp_path):
     )
     assert shown["sections"] == SECTIONS
     assert len(shown["pictures"]) == 4 and all(w > 200 and h > 100 for w, h in shown["pictures"])
-    assert "the update" in shown["explained"] and "finite differences" in shown["explained"]
+    assert "the next step of training" in shown["explained"]
+    assert "finite differences" in shown["explained"]
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

@@ -205,7 +205,7 @@ def test_sample_and_class_weights():
     assert weighted["loss"] == pytest.approx((per - only0) / 3)
     assert base["loss"] == pytest.approx(per / 3)
     t = Trainer(net, "sgd", lr=0.0, class_weight={0: 0.0}, seed=0)
-    w = t._weights(datasets.load("xor").__class__(x, y, task="classification"), None)
+    w = t.sample_weights(datasets.load("xor").__class__(x, y, task="classification"), None)
     assert w.tolist() == [0.0, 1.0, 1.0]
 
 

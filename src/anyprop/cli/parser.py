@@ -218,25 +218,44 @@ def build_parser() -> argparse.ArgumentParser:
     x = _sub(
         sub,
         "explain",
-        "one weight's update, step by step, with its numbers",
+        "one weight's next step, with every number on its path",
         'anyprop explain model.anyprop --weight "h1[3]->output[0]" --sample 0',
-        "Explain how backpropagation computes one weight's update: Δw = −η·o_i·δ_j, δ_j "
-        "expanded by the general rule over every connection leaving the unit, f' as a "
-        "formula and its value, and the gradient by finite differences beside it.",
+        "Explain the step training takes next for one weight or bias, as the trainer takes "
+        "it (its batch, loss reduction, Fahlman's fixes, optimizer state, schedule): one "
+        "sample's x and t, o_i, δ_j expanded by the general rule over every connection "
+        "leaving the unit, f' and ∂L/∂o with their formulas, the gradient, then the "
+        "optimizer's rule with this weight's state, ending in the new weight; and the "
+        "gradient by finite differences beside it.",
     )
     x.add_argument("network", help="a model file or a spec file (.toml)")
-    x.add_argument("--weight", required=True, help='the weight, as "SOURCE[i]->TARGET[j]"')
+    x.add_argument(
+        "--weight",
+        required=True,
+        help='the weight, as "SOURCE[i]->TARGET[j]" (a unit graph: "U->V"), or a bias, '
+        'as "GROUP.bias[j]"',
+    )
     x.add_argument("--data", help="data set name or file (default for a model: its training data)")
     x.add_argument("--target", action="append", help="target column(s) of a data file")
-    which = x.add_mutually_exclusive_group()
-    which.add_argument("--sample", type=int, default=0, help="the sample to explain (0)")
-    which.add_argument("--batch", action="store_true", help="explain the whole batch's update")
+    x.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="the sample of the step's batch whose terms are shown (0)",
+    )
+    x.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="K",
+        help="explain step K of the next epoch (the steps before it are taken first; 0: "
+        "the very next step)",
+    )
     x.add_argument("--depth", type=int, default=2, help="how deep to expand the deltas (2)")
     x.add_argument(
         "--lr",
         type=float,
-        help="show plain gradient descent with this learning "
-        "rate η (default: the model's own optimizer, or 0.01)",
+        help="explain one step of plain gradient descent with this learning rate η on the "
+        "whole data instead (default: the model's own trainer; for a spec, η = 0.01)",
     )
     x.add_argument("--json", action="store_true", help="machine-readable output")
 

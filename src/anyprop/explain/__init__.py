@@ -5,7 +5,7 @@ from anyprop.explain.diagram import draw_network, draw_units
 from anyprop.explain.explanation import Delta, Explanation, Term
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.html import write_report
-from anyprop.explain.weight import explain_weight, parse_weight
+from anyprop.explain.weight import explain_step, explain_weight, parse_target, parse_weight
 
 __all__ = [
     "CheckReport",
@@ -16,11 +16,13 @@ __all__ = [
     "check_gradients",
     "draw_network",
     "draw_units",
+    "explain_step",
     "explain_weight",
     "float64_copy",
     "flow_warnings",
     "group_figures",
     "network_warnings",
+    "parse_target",
     "parse_weight",
     "plot_flow",
     "write_report",

@@ -1,7 +1,8 @@
 """What an explanation of one weight's update holds, and how it reads as text.
 
-:func:`~anyprop.explain.weight.explain_weight` fills these records; ``to_text``
-prints them for the terminal and ``to_dict`` gives them as JSON.
+:func:`~anyprop.explain.weight.explain_step` fills these records from a real
+step of the trainer; ``to_text`` prints every number with its formula, so the
+step can be redone on paper, and ``to_dict`` gives the same numbers as JSON.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Term:
 
 @dataclass
 class Delta:
-    """δ of one unit and how the general rule built it."""
+    """δ of one unit on one sample, and how the general rule built it."""
 
     unit: str
     value: float
@@ -35,33 +36,61 @@ class Delta:
     transfer: str
     derivative_formula: str | None
     derivative: float | None  # f'(net), for elementwise transfer functions
+    parameters: dict[str, float] = field(default_factory=dict)  # the transfer's, by name
+    prime_offset: float = 0.0  # Fahlman's constant added to f'
     terms: list[Term] = field(default_factory=list)  # Σ_k w_jk δ_k, over every connection
     terms_left_out: int = 0
-    loss_gradient: float | None = None  # ∂L/∂o_j, for an output unit
+    terms_sum: float = 0.0  # Σ_k w_jk δ_k over all the terms (those left out too)
+    loss_gradient: float | None = None  # ∂L/∂o_j as the step used it, for an output unit
+    loss: str | None = None  # the loss's name and formula, for an output unit
+    loss_derivative: str | None = None  # ∂ℓ/∂o as a formula
+    target: float | None = None  # t_j, for an output unit
+    scale: float | None = None  # the factor on ∂ℓ/∂o: loss weight × 1/N (mean) × sample weight
     fused: str | None = None  # the fused pair's rule, for a fused output
 
 
 @dataclass
 class Explanation:
+    """One weight's (or bias's) step, with every number on its path."""
+
     weight: str
+    kind: str  # "weight" or "bias"
     source: str
     target: str
-    w: float
-    o_i: float
-    delta: Delta
-    gradient: float
-    numeric: float
-    relative_error: float
+    w: float  # before the step
+    w_after: float
+    step: float  # Δw: the change the step makes, read off the weight itself
+    gradient: float  # ∂L/∂w as the step used it (the batch's sum of o_i·δ_j)
+    o_i: float  # the sample's o_i (1 for a bias)
+    delta: Delta  # δ_j on the sample shown
+    contribution: float  # that sample's term o_i·δ_j of the gradient
+    sample: int  # the row of the batch shown
+    sample_row: int | None  # its row in the training data, where the batch came from it
+    x: dict[str, list[float]]  # the sample's inputs, by input group
+    t: dict[str, list[float]]  # its targets, by output group
+    samples: int  # the batch's size
+    loss: float  # L on the batch
+    epoch: int
+    batch: int
+    batches: int
     lr: float
-    step: float
-    samples: int
-    per_sample: list[float] | None = None  # each sample's o_i·δ_j (batch explanations)
-    textbook: dict[str, str] = field(default_factory=dict)
-    optimizer: str | None = None  # the optimizer that turns the gradient into the step
-    optimizer_rule: str | None = None
+    optimizer: str
+    optimizer_rule: str
     optimizer_state: dict[str, float] = field(default_factory=dict)  # this weight's, before
-    # how far float64 rounding of the two losses moves the difference quotient
-    rounding: float = 0.0
+    optimizer_lines: list[dict[str, Any]] = field(default_factory=list)  # name, formula, value
+    gradient_used: float = 0.0  # what the rule received: after clipping and weight decay
+    clip_scale: float | None = None
+    norm: float | None = None
+    weight_decay: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+    numeric: float = 0.0  # ∂L/∂w by central differences, float64
+    plain_gradient: float = 0.0  # ∂L/∂w by backpropagation, float64, without Fahlman's changes
+    relative_error: float = 0.0  # between those two
+    rounding: float = 0.0  # how far float64 rounding of the losses moves the difference quotient
+    per_sample: list[float] | None = None  # each sample's o_i·δ_j
+    rows: list[int] | None = None  # the batch's rows in the training data
+    notes: list[str] = field(default_factory=list)
+    textbook: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -74,86 +103,156 @@ class Explanation:
         return {k: conv(v) for k, v in vars(self).items()}
 
     def to_text(self) -> str:
-        lines = [f"weight {self.weight} = {self.w:.6g}", ""]
-        n = "" if self.samples == 1 else f" (over {self.samples} samples)"
-        if self.optimizer is None:
-            lines.append(
-                f"the update{n}:  Δw = −η · o_i · δ_j = −{self.lr:g} · ∂L/∂w = {self.step:.6g}"
-            )
-        else:
-            state = ", ".join(f"{k} = {v:.6g}" for k, v in self.optimizer_state.items())
-            lines.append(
-                f"the update{n}, by the model's optimizer {self.optimizer}: Δw = {self.step:.6g}"
-            )
-            lines.append(f"  its rule: {self.optimizer_rule}")
-            if state:
-                lines.append(f"  this weight's state before the step: {state}")
-            lines.append("  from the gradient:")
-        if self.samples == 1:
-            lines.append(
-                f"  ∂L/∂w = o_i · δ_j = {self.o_i:.6g} · {self.delta.value:.6g} = "
-                f"{self.gradient:.6g}"
-            )
-            lines.append(f"  o_i  = output of {self.source} = {self.o_i:.6g}")
-        else:
-            lines.append(
-                f"  ∂L/∂w = Σ_n o_i · δ_j over the {self.samples} samples = "
-                f"{self.gradient:.6g}   (δ includes the 1/N of the mean)"
-            )
-            lines.append(
-                f"  sample 0, shown below: o_i = output of {self.source} = "
-                f"{self.o_i:.6g}, δ_j = {self.delta.value:.6g}"
-            )
-        lines.append("")
-        lines += _delta_lines(self.delta, "  ")
-        lines.append("")
+        return "\n".join(_text(self))
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _text(e: Explanation) -> list[str]:
+    what = "bias" if e.kind == "bias" else "weight"
+    lines = [f"{what} {e.weight} = {_num(e.w)}"]
+    where = f"epoch {e.epoch}, batch {e.batch + 1} of {e.batches}; " if e.batches else ""
+    what = "the next step of training" if e.batches else "one step on the batch given"
+    lines.append(
+        f"{what} ({where}{e.samples} sample{'s' if e.samples != 1 else ''}"
+        f", loss L = {_num(e.loss)}), by {e.optimizer}:"
+    )
+    s = e.settings
+    lines.append(
+        f"  settings: loss {s.get('loss_reduction', 'mean')} over the batch"
+        + (f", prime offset {s['prime_offset']:g}" if s.get("prime_offset") else "")
+        + (", atanh error" if s.get("atanh_error") else "")
+        + (f", weight decay λ = {e.weight_decay:g}" if e.weight_decay else "")
+    )
+    lines.append("")
+    grad = f"∂L/∂{'b' if e.kind == 'bias' else 'w'}"
+    if e.samples == 1:
         lines.append(
-            f"check: by finite differences ∂L/∂w = {self.numeric:.6g} "
-            f"(relative error {self.relative_error:.1e})"
+            f"  {grad} = o_i · δ_j = {_num(e.o_i)} · {_num(e.delta.value)} = {_num(e.gradient)}"
         )
-        if self.relative_error > 1e-6 and abs(self.gradient - self.numeric) <= 10 * self.rounding:
-            lines.append(
-                f"  the difference, {abs(self.gradient - self.numeric):.1e}, is within the "
-                f"rounding of the finite difference itself (about {self.rounding:.0e}): they agree"
-            )
-        if self.per_sample is not None:
-            ps = np.array(self.per_sample)
-            lines.append(
-                f"per sample, o_i·δ_j·N: mean {ps.mean():.6g}, sd {ps.std():.6g}, "
-                f"min {ps.min():.6g}, max {ps.max():.6g}"
-            )
-        if self.textbook:
-            lines.append("")
-            lines.append("in Nielsen's notation (Neural Networks and Deep Learning, ch. 2):")
-            lines += [f"  {k}: {v}" for k, v in self.textbook.items()]
-        return "\n".join(lines)
+    else:
+        lines.append(
+            f"  {grad} = Σ over the {e.samples} samples of o_i · δ_j = {_num(e.gradient)}"
+            "   (each δ carries the loss's 1/N, loss weight and sample weight)"
+        )
+        row = "" if e.sample_row is None else f" (row {e.sample_row} of the training data)"
+        lines.append(
+            f"  sample {e.sample} of the batch{row}, one of the {e.samples} terms: "
+            f"o_i · δ_j = {_num(e.o_i)} · {_num(e.delta.value)} = {_num(e.contribution)}"
+        )
+    if e.kind == "bias":
+        lines.append("  o_i = 1: a bias is a weight from a unit whose output is always 1 (BP3)")
+    else:
+        lines.append(f"  o_i = output of {e.source} = {_num(e.o_i)}")
+    lines.append("  the sample: " + _values("x", e.x) + "; " + _values("t", e.t))
+    lines.append("")
+    lines += _delta_lines(e.delta, "  ")
+    lines.append("")
+    lines.append(f"the rule {e.optimizer} turns the gradient into the step: {e.optimizer_rule}")
+    g = e.gradient
+    if e.clip_scale is not None:
+        lines.append(
+            f"  clipping: the gradients' global norm {_num(e.norm)} is above the limit; "
+            f"every gradient × {_num(e.clip_scale)}: g = {_num(g * e.clip_scale)}"
+        )
+    elif e.norm is not None:
+        lines.append(f"  clipping: global norm {_num(e.norm)}, within the limit")
+    if e.weight_decay and e.gradient_used != (g * (e.clip_scale or 1.0)):
+        lines.append(f"  weight decay: g + λ·w = {_num(e.gradient_used)}")
+    if e.optimizer_state:
+        state = ", ".join(f"{k} = {_num(v)}" for k, v in e.optimizer_state.items())
+        lines.append(f"  this weight's state before the step: {state}")
+    lines.append(f"  g = {_num(e.gradient_used)}, η = {e.lr:g}")
+    for line in e.optimizer_lines:
+        lines.append(f"  {line['name']} = {line['formula']} = {_num(line['value'])}")
+    lines.append(
+        f"  the step: Δw = {_num(e.step)};  w ← {_num(e.w)} + ({_num(e.step)}) = {_num(e.w_after)}"
+    )
+    for note in e.notes:
+        lines.append(f"  note: {note}")
+    lines.append("")
+    lines.append(
+        f"check: ∂L/∂w by finite differences = {_num(e.numeric)}, by backpropagation in "
+        f"float64 = {_num(e.plain_gradient)} (relative error {e.relative_error:.1e})"
+    )
+    diff = abs(e.plain_gradient - e.numeric)
+    if e.relative_error > 1e-6 and diff <= 10 * e.rounding:
+        lines.append(
+            f"  the difference, {diff:.1e}, is within the rounding of the finite difference "
+            f"itself (about {e.rounding:.0e}): they agree"
+        )
+    if e.per_sample is not None and len(e.per_sample) > 1:
+        ps = np.array(e.per_sample)
+        lines.append(
+            f"per sample, o_i·δ_j: mean {_num(ps.mean())}, sd {_num(ps.std())}, "
+            f"min {_num(ps.min())}, max {_num(ps.max())}"
+        )
+    if e.textbook:
+        lines.append("")
+        lines.append("in Nielsen's notation (Neural Networks and Deep Learning, ch. 2):")
+        lines += [f"  {k}: {v}" for k, v in e.textbook.items()]
+    return lines
+
+
+def _values(name: str, by_group: dict[str, list[float]]) -> str:
+    def row(v: list[float]) -> str:
+        shown = ", ".join(_num(x) for x in v[:8])
+        return f"[{shown}{', ...' if len(v) > 8 else ''}]"
+
+    if len(by_group) == 1:
+        return f"{name} = {row(next(iter(by_group.values())))}"
+    return ", ".join(f"{name}[{g}] = {row(v)}" for g, v in by_group.items())
 
 
 def _delta_lines(d: Delta, pad: str) -> list[str]:
-    deriv = "" if d.derivative is None else f"f'(net) = {d.derivative:.6g}"
-    formula = f" [f' = {d.derivative_formula}]" if d.derivative_formula else ""
+    params = ", ".join(f"{k} = {v:g}" for k, v in d.parameters.items())
+    formula = f"f' = {d.derivative_formula}" if d.derivative_formula else ""
+    if formula and params:
+        formula += f", where {params}"
     lines = [
-        f"{pad}δ of {d.unit} = {d.value:.6g}   (net = {d.net:.6g}, o = {d.out:.6g}, "
-        f"{d.transfer}{formula})"
+        f"{pad}δ of {d.unit} = {_num(d.value)}   (net = {_num(d.net)}, o = f(net) = "
+        f"{_num(d.out)}, f = {d.transfer})"
     ]
     if d.fused:
         lines.append(f"{pad}  fused output: {d.fused}")
+        if d.target is not None:
+            lines.append(
+                f"{pad}  = (o − t) · {_num(d.scale or 1.0)} = ({_num(d.out)} − {_num(d.target)})"
+                f" · {_num(d.scale or 1.0)}   (the scale: loss weight × 1/N × sample weight)"
+            )
         return lines
     parts = []
     if d.terms or d.terms_left_out:
         parts.append("Σ_k w_jk δ_k")
     if d.loss_gradient is not None:
-        parts.append("∂L/∂o")
-    lines.append(f"{pad}  = f'(net) · ({' + '.join(parts)})" + (f",  {deriv}" if deriv else ""))
+        parts.append("∂L/∂o_j")
+    offset = f" + {d.prime_offset:g}" if d.prime_offset else ""
+    prime = f"(f'(net){offset})" if offset else "f'(net)"
+    lines.append(f"{pad}  = {prime} · ({' + '.join(parts) or '0'})")
+    if d.derivative is not None:
+        lines.append(
+            f"{pad}  f'(net) = {_num(d.derivative)}" + (f"   [{formula}]" if formula else "")
+        )
+    elif formula:
+        lines.append(f"{pad}  [{formula}]")
     if d.loss_gradient is not None:
-        lines.append(f"{pad}  ∂L/∂o = {d.loss_gradient:.6g}   (an output unit)")
+        lines.append(f"{pad}  an output: loss {d.loss}, target t = {_num(d.target)}")
+        lines.append(
+            f"{pad}  ∂L/∂o_j = ∂ℓ/∂o · scale = ({d.loss_derivative or '∂ℓ/∂o'}) · "
+            f"{_num(d.scale or 1.0)} = {_num(d.loss_gradient)}"
+            "   (scale: loss weight × 1/N of the mean × sample weight)"
+        )
     for t in d.terms:
         lines.append(
-            f"{pad}  + w = {t.weight:.6g} ({t.connection}) · δ of {t.unit} = "
-            f"{t.delta:.6g}  →  {t.product:.6g}"
+            f"{pad}  + w = {_num(t.weight)} ({t.connection}) · δ of {t.unit} = "
+            f"{_num(t.delta)}  →  {_num(t.product)}"
         )
         if t.expansion is not None:
             lines += _delta_lines(t.expansion, pad + "      ")
     if d.terms_left_out:
         lines.append(f"{pad}  + ... {d.terms_left_out} smaller terms")
+    if d.terms or d.terms_left_out:
+        lines.append(f"{pad}  Σ_k w_jk δ_k = {_num(d.terms_sum)}")
     return lines

@@ -84,17 +84,21 @@ def _groups_table(net: Any) -> str:
     )
 
 
-def _explained(net: Any, x: Any, t: Any, weight: str, optimizer: Any) -> tuple[int, Any]:
-    """The weight explained on the first of the first ten samples where its gradient is not 0
-    (an input of 0, say, makes o_i = 0 and the update nothing to see)."""
-    from anyprop.explain.weight import explain_weight
+def _explained(net: Any, x: Any, t: Any, weight: str, trainer: Any) -> tuple[int, Any]:
+    """The next step of training explained for ``weight`` (by the model's trainer, or one
+    plain step on the data), its terms shown for the first of the batch's first ten samples
+    whose term is not 0 (an input of 0, say, makes o_i = 0 and the term nothing to see)."""
+    from anyprop.explain.weight import explain_step, explain_weight
 
-    n = len(next(iter(x.values())) if isinstance(x, dict) else x)
-    for sample in range(min(n, 10)):
-        e = explain_weight(net, x, t, weight, sample=sample, optimizer=optimizer)
-        if e.gradient != 0.0:
-            break
-    return sample, e
+    sample = 0
+    while True:
+        if trainer is not None:
+            e = explain_step(trainer, (x, t), weight, sample=sample)
+        else:
+            e = explain_weight(net, x, t, weight, sample=sample)
+        if e.contribution != 0.0 or sample + 1 >= min(e.samples, 10):
+            return sample, e
+        sample += 1
 
 
 def write_report(
@@ -103,14 +107,15 @@ def write_report(
     x: Any = None,
     t: Any = None,
     weight: str | None = None,
-    optimizer: Any = None,
+    trainer: Any = None,
     title: str | None = None,
 ) -> list[str]:
     """Write the HTML report of ``model`` (a loaded model file) to ``path``.
 
     With inputs ``x`` and targets ``t`` (prepared as the model expects), one
-    weight (``weight``, or the first hidden one) is explained on the first
-    sample where its gradient is not 0. Returns the titles of the sections written.
+    weight (``weight``, or the first hidden one) is explained: the next step of
+    training (``trainer``, the model's; else one plain step), its terms shown on the
+    first sample of the batch where they are not 0. Returns the titles of the sections written.
     """
     from anyprop.explain.diagram import (
         MAX_UNITS,
@@ -142,7 +147,9 @@ def write_report(
     )
     weight = weight or default_weight(net)
     small = sum(g.size for g in net.groups.values()) <= MAX_UNITS
-    sample, e = _explained(net, x, t, weight, optimizer) if x is not None and weight else (0, None)
+    sample, e = _explained(net, x, t, weight, trainer) if x is not None and weight else (0, None)
+    if e is not None and e.sample_row is not None:
+        sample = e.sample_row  # the row of the data the explained sample is
     if small and x is not None:
         sections[0] = (
             "Network",

@@ -208,7 +208,7 @@ class Graph:
         in place, in the order the network was built."""
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         for g in self.groups.values():
-            if g.bias_param is not None:
+            if g.bias_param is not None and not g.explicit_bias:
                 new = initializers.make(g.bias_init, self.rng, (g.size,), 1, g.size, self.dtype)
                 self.params[g.bias_param][...] = new
         for c in self.connections.values():

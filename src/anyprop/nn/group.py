@@ -23,6 +23,7 @@ class Group:
     loss: Loss | None = None
     loss_weight: float = 1.0
     bias_init: Any = "zeros"
+    explicit_bias: bool = False  # bias values given by the user (kept by reinitialize)
     meta: dict = field(default_factory=dict)
 
     @property

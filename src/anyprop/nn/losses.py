@@ -150,6 +150,7 @@ class CrossEntropy(Loss):
 
     fused_with = "softmax"
     accepts_indices = True
+    derivative_text = "−t/o"
 
     def per_sample(self, o, t):
         tiny = np.finfo(o.dtype).tiny
@@ -194,6 +195,7 @@ class BinaryCrossEntropy(Loss):
     """ℓ = -Σ_k [t log o + (1-t) log(1-o)]; fused with sigmoid: δ = o - t."""
 
     fused_with = "sigmoid"
+    derivative_text = "(o − t)/(o·(1 − o))"
 
     def per_sample(self, o, t):
         eps = np.finfo(o.dtype).eps
@@ -229,6 +231,7 @@ class Huber(Loss):
     """ℓ = Σ_k h(o_k - t_k), h(d) = d²/2 for |d| <= delta, else delta·(|d| - delta/2)."""
 
     defaults: ClassVar = {"delta": 1.0}
+    derivative_text = "o − t where |o − t| ≤ delta, else delta·sign(o − t)"
 
     def per_sample(self, o, t):
         d = o - t
@@ -263,6 +266,7 @@ class MulticlassHinge(Loss):
 
     defaults: ClassVar = {"margin": 1.0}
     accepts_indices = True
+    derivative_text = "1 for each class j ≠ y inside the margin, minus their count at y"
 
     def per_sample(self, o, t):
         oy = (o * t).sum(axis=1, keepdims=True)
@@ -280,6 +284,8 @@ class MulticlassHinge(Loss):
 @_loss("poisson")
 class Poisson(Loss):
     """ℓ = Σ_k (o_k - t_k log o_k) for rates o > 0 (e.g. an exp or softplus output)."""
+
+    derivative_text = "1 − t/o"
 
     def per_sample(self, o, t):
         if np.any(o <= 0):

@@ -178,6 +178,7 @@ class Network(Graph):
                     loss_weight=g.loss_weight,
                     bias_init=g.bias_init,
                 )
+                new.groups[g.name].explicit_bias = g.explicit_bias
         for c in self.connections.values():
             common = {
                 "trainable": c.trainable,

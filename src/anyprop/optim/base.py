@@ -17,7 +17,7 @@ import fnmatch
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,14 @@ from anyprop.registry import Registry, suggest
 #: Every optimizer, by name (``sgd``, ``adam``, ...).
 OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
 optimizer = OPTIMIZERS.entry  # the decorator that registers an optimizer class
+
+
+class Line(NamedTuple):
+    """One line of an optimizer's arithmetic: a name, its formula, its value."""
+
+    name: str
+    formula: str
+    value: float
 
 
 class OptimizerError(AnypropError, ValueError):
@@ -240,6 +248,14 @@ class Optimizer(ABC):
                 ]
             )
         self._flat = (w, state, scale)
+
+    def explain(self, g: float, w: float, before: Mapping[str, float], lr: float) -> list[Line]:
+        """The rule for one weight, line by line with its numbers: ``g`` the gradient it
+        receives (after clipping and decay), ``w`` the weight and ``before`` its state
+        before the step, ``lr`` its learning rate; the last line is the step Δw. The
+        numbers are recomputed in float64 from those inputs (the step itself is the
+        one :meth:`update` takes, which the caller reads off the weights)."""
+        return [Line("Δw", "the step (this rule is not written out)", float("nan"))]
 
     @abstractmethod
     def update(

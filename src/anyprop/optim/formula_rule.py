@@ -22,7 +22,7 @@ import numpy as np
 
 from anyprop.autodiff import Tensor, no_grad
 from anyprop.nn.formula import Formula, FormulaError
-from anyprop.optim.base import Optimizer, OptimizerError, optimizer
+from anyprop.optim.base import Line, Optimizer, OptimizerError, optimizer
 
 RESERVED = ("w", "g", "dw", "lr", "t")
 
@@ -73,6 +73,26 @@ class FormulaRule(Optimizer):
             "initial": self.initial,
             "constants": self.constants,
         }
+
+    def explain(self, g, w, before, lr):
+        def tensor(v: float) -> Tensor:
+            return Tensor(np.array([v], dtype=np.float64))
+
+        values = {"w": w, "g": g, "dw": before["dw"], "lr": lr, "t": float(self.steps)}
+        values.update(self.constants)
+        values.update({k: float(before[k]) for k in self.state_formulas})
+        lines = [Line(k, "before the step", values[k]) for k in self.state_formulas]
+        with no_grad():
+            for k, f in self.updates.items():
+                env = {n: tensor(v) if n not in ("lr", "t") else v for n, v in values.items()}
+                values[k] = float(f(**env).data.reshape(-1)[0])
+                lines.append(Line(k, self.state_formulas[k], values[k]))
+            env = {n: tensor(v) if n not in ("lr", "t") else v for n, v in values.items()}
+            new = float(self.rule(**env).data.reshape(-1)[0])
+        shown = ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
+        lines.append(Line("w(t+1)", f"{self.rule_text}, with {shown}", new))
+        lines.append(Line("Δw", "w(t+1) − w", new - w))
+        return lines
 
     def update(self, name, w, g, lr, state):
         with no_grad():

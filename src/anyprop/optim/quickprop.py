@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from anyprop.optim.base import Optimizer, optimizer
+from anyprop.optim.base import Line, Optimizer, optimizer
 
 
 @optimizer("quickprop")
@@ -23,6 +23,32 @@ class Quickprop(Optimizer):
 
     defaults: ClassVar = {"mu": 1.75}
     state_names = ("prev_step", "prev_slope")
+
+    def explain(self, g, w, before, lr):
+        pd, ps, s, mu = before["prev_step"], before["prev_slope"], -g, self.mu
+        lines = [
+            Line("s", "−∂L/∂w, the slope", s),
+            Line("s(t−1)", "the previous slope", ps),
+            Line("Δw(t−1)", "the previous step", pd),
+        ]
+        moving = abs(pd) > 0.001
+        step = lr * s if (not moving or (pd > 0) == (s > 0)) else 0.0
+        if not moving:
+            lines.append(Line("Δw", f"from a standstill: ε·s = {lr:g}·{s:.6g}", step))
+            return lines
+        if (pd > 0 and s > mu / (1 + mu) * ps) or (pd < 0 and s < mu / (1 + mu) * ps):
+            jump, how = mu * pd, f"μ·Δw(t−1) = {mu:g}·{pd:.6g} (at most μ times the last step)"
+        else:
+            denom = ps - s
+            jump = pd * s / (denom if denom != 0 else 1.0)
+            how = f"Δw(t−1)·s/(s(t−1) − s) = {pd:.6g}·{s:.6g}/({ps:.6g} − {s:.6g})"
+        lines.append(Line("secant", how, jump))
+        if step:
+            lines.append(
+                Line("descent", f"ε·s = {lr:g}·{s:.6g} (the slope keeps the step's sign)", step)
+            )
+        lines.append(Line("Δw", "secant + descent", jump + step))
+        return lines
 
     def update(self, name, w, g, lr, state):
         pd, ps = state["prev_step"], state["prev_slope"]

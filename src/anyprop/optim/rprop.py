@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from anyprop.optim.base import Optimizer, optimizer
+from anyprop.optim.base import Line, Optimizer, optimizer
 
 
 @optimizer("irprop")
@@ -28,6 +28,36 @@ class IRpropMinus(Optimizer):
         "delta_max": 50.0,
     }
     state_names = ("delta", "prev_g")
+
+    def explain(self, g, w, before, lr):
+        d0 = self.delta0 if self.steps == 1 else before["delta"]
+        prev = before["prev_g"]
+        same = g * prev
+        if same > 0:
+            delta, how = (
+                min(d0 * self.eta_plus, self.delta_max),
+                f"min(η⁺·Δ, Δmax) = min({self.eta_plus:g}·{d0:.6g}, {self.delta_max:g})",
+            )
+        elif same < 0:
+            delta, how = (
+                max(d0 * self.eta_minus, self.delta_min),
+                f"max(η⁻·Δ, Δmin) = max({self.eta_minus:g}·{d0:.6g}, {self.delta_min:g})",
+            )
+        else:
+            delta, how = (
+                d0,
+                "Δ (no sign to compare)"
+                if self.steps > 1
+                else f"Δ₀ = {self.delta0:g} (the first step)",
+            )
+        used = 0.0 if same < 0 else g
+        sign = float(np.sign(used))
+        return [
+            Line("g·g_prev", f"{g:.6g}·{prev:.6g} (the sign history)", same),
+            Line("Δ", how, delta),
+            Line("g", "0 after a sign change (the −), else g", used),
+            Line("Δw", f"−sign(g)·Δ = −({sign:g})·{delta:.6g}", -sign * delta),
+        ]
 
     def update(self, name, w, g, lr, state):
         delta, prev = state["delta"], state["prev_g"]

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from anyprop.optim.base import Optimizer, OptimizerError, optimizer
+from anyprop.optim.base import Line, Optimizer, OptimizerError, optimizer
 
 
 @optimizer("sgd")
@@ -29,6 +29,24 @@ class SGD(Optimizer):
             raise OptimizerError(f"optimizer 'sgd': momentum must be below 1, got {self.momentum}")
         if self.nesterov and not self.momentum:
             raise OptimizerError("optimizer 'sgd': nesterov=True needs a momentum > 0")
+
+    def explain(self, g, w, before, lr):
+        if not self.momentum:
+            return [Line("Δw", f"−η·g = −{lr:g}·{g:.6g}", -lr * g)]
+        a, prev = self.momentum, before["dw"]
+        dw = a * prev - lr * g
+        lines = [
+            Line("Δw(t−1)", "this weight's previous step", prev),
+            Line("Δw(t)", f"α·Δw(t−1) − η·g = {a:g}·{prev:.6g} − {lr:g}·{g:.6g}", dw),
+        ]
+        if self.nesterov:
+            step = a * dw - lr * g
+            lines.append(
+                Line("Δw", f"Nesterov: α·Δw(t) − η·g = {a:g}·{dw:.6g} − {lr:g}·{g:.6g}", step)
+            )
+        else:
+            lines.append(Line("Δw", "Δw(t)", dw))
+        return lines
 
     def update(self, name, w, g, lr, state):
         if self.momentum:

@@ -369,5 +369,23 @@ class TimedCheckpoint(Checkpoint):
             self._last = time.perf_counter()
 
 
+def training_data(model: Any, data: Dataset | None = None) -> Dataset:
+    """The data a model's trainer takes its next steps on: ``data`` (raw, standardised as
+    the model's inputs are), else the training part of the data it was trained on, split
+    off and standardised as ``run`` did."""
+    if data is None:
+        job = model.info.get("job", {})
+        if job.get("data") is None:
+            raise AnypropError("the model does not say what it was trained on: give the data")
+        data = load_data(job["data"], job.get("target"))
+        fraction = job.get("validation_split") or 0.0
+        if fraction:
+            seed = int(
+                (model.trainer_state or {}).get("split_seed", split_seed_for(job.get("seed")))
+            )
+            data, _ = data.split(fraction, np.random.default_rng(seed))
+    return _standardized(data, model.standardizer)
+
+
 def finite_or_none(value: float) -> float | None:
     return value if isinstance(value, float) and math.isfinite(value) else None

@@ -10,6 +10,7 @@ and :meth:`Trainer.state_dict` holds everything to resume exactly.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -176,7 +177,9 @@ class Trainer:
         )
 
     # --- epochs -----------------------------------------------------------------
-    def _weights(self, data: Dataset, sample_weight: np.ndarray | None) -> np.ndarray | None:
+    def sample_weights(self, data: Dataset, sample_weight: Any) -> np.ndarray | None:
+        """Each sample's weight in the loss: ``sample_weight`` times its class's weight
+        (the settings' ``class_weight``), or None when every sample weighs 1."""
         w = (
             None
             if sample_weight is None
@@ -206,7 +209,7 @@ class Trainer:
             data = Prepared.of(self.network, data)
         settings = self.settings
         n = len(data)
-        order = self.rng.permutation(n) if settings.shuffle else np.arange(n)
+        order = self.epoch_order(n)
         size = settings.batch_size or n
         x_all, y_all = data.x, data.y  # cast and laid out once per fit (Prepared)
         whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
@@ -246,6 +249,24 @@ class Trainer:
         )
         return logs
 
+    def epoch_order(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The order of the ``n`` samples in an epoch: a permutation drawn from the
+        trainer's generator (or ``rng``), or 0..n−1 without shuffling."""
+        rng = self.rng if rng is None else rng
+        return rng.permutation(n) if self.settings.shuffle else np.arange(n)
+
+    def next_batches(self, n: int) -> list[np.ndarray]:
+        """The rows of every batch of the next epoch, in the order its steps take them
+        (the trainer's generator is not advanced)."""
+        order = self.epoch_order(n, copy.deepcopy(self.rng))
+        size = self.settings.batch_size or n
+        return [order[start : start + size] for start in range(0, n, size)]
+
+    def begin_epoch(self) -> None:
+        """What happens before an epoch's first step: the schedule sets the learning rate."""
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule.lr(self.epoch)
+
     def fit(
         self,
         data: Any,
@@ -281,7 +302,7 @@ class Trainer:
         # inputs cast, targets laid out and both checked once for the whole run
         p_train = Prepared.of(self.network, train)
         p_val = None if val is None else Prepared.of(self.network, val)
-        weights = self._weights(train, sample_weight)
+        weights = self.sample_weights(train, sample_weight)
         rules: list[Callback] = []  # first, so that a later callback's reason wins as before
         if stop_when_solved:
             rules.append(StopWhenSolved())
@@ -309,8 +330,7 @@ class Trainer:
     ) -> None:
         try:
             while self.epoch < epochs and not self.stop:
-                if self.schedule is not None:
-                    self.optimizer.lr = self.schedule.lr(self.epoch)
+                self.begin_epoch()
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
                 t0 = time.perf_counter()

@@ -8,19 +8,12 @@ from typing import Any, TextIO
 
 from anyprop.cli.output import table, to_json
 from anyprop.errors import AnypropError
-from anyprop.explain import check_gradients, explain_weight
+from anyprop.explain import check_gradients, explain_step, explain_weight
 from anyprop.nn import spec as spec_io
-from anyprop.train.job import load_data
+from anyprop.train.evaluate import model_settings
+from anyprop.train.job import load_data, training_data
 from anyprop.train.model_io import load_model
-
-
-def _model_optimizer(model: Any) -> Any:
-    """The optimizer a model file was trained with, in the state it was saved in."""
-    if not model.trainer_state:
-        return None
-    from anyprop.train.trainer import Trainer
-
-    return Trainer.from_state(model.network, model.trainer_state).optimizer
+from anyprop.train.trainer import Trainer
 
 
 def _model_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
@@ -54,23 +47,35 @@ def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, An
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    network, x, y, model = _network_and_data(args, "explain")
-    optimizer = None if args.lr is not None or model is None else _model_optimizer(model)
-    e = explain_weight(
-        network,
-        x,
-        y,
-        args.weight,
-        sample=None if args.batch else args.sample,
-        depth=args.depth,
-        lr=0.01 if args.lr is None else args.lr,
-        optimizer=optimizer,
-    )
+    common = {"sample": args.sample, "depth": args.depth}
+    if Path(args.network).suffix.lower() == ".toml":  # a spec: one plain step on all the data
+        network = spec_io.load(args.network)
+        if args.data is None:
+            raise AnypropError("give the data to explain on: --data NAME or --data FILE")
+        data = load_data(args.data, _target(args))
+        lr = 0.01 if args.lr is None else args.lr
+        e = explain_weight(network, data.x, data.y, args.weight, lr=lr, **common)
+    else:
+        model = load_model(args.network)
+        data = training_data(model, load_data(args.data, _target(args)) if args.data else None)
+        if args.lr is not None or not model.trainer_state:
+            settings = model_settings(model)
+            lr = 0.01 if args.lr is None else args.lr
+            e = explain_weight(
+                model.network, data.x, data.y, args.weight, lr=lr, settings=settings, **common
+            )
+        else:
+            trainer = Trainer.from_state(model.network, model.trainer_state)
+            e = explain_step(trainer, data, args.weight, batch=args.batch, **common)
     if args.json:
         to_json(out, e.to_dict())
     else:
         out.write(e.to_text() + "\n")
     return 0
+
+
+def _target(args: argparse.Namespace) -> Any:
+    return args.target[0] if args.target and len(args.target) == 1 else args.target
 
 
 def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -180,12 +185,15 @@ def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     from anyprop.explain.html import write_report
 
     try:
-        x, t = _model_data(args, model)
+        data = training_data(model, load_data(args.data, _target(args)) if args.data else None)
+        x, t = data.x, data.y
     except AnypropError as e:
         if args.data:
             raise
         # the training data is gone or moved: the report goes on without the explained weight
         err.write(f"warning: {e}; the report explains no weight (give --data)\n")
         x = t = None
-    optimizer = _model_optimizer(model)
-    write_report(model, args.out, x, t, weight=args.weight, optimizer=optimizer)
+    trainer = (
+        Trainer.from_state(model.network, model.trainer_state) if model.trainer_state else None
+    )
+    write_report(model, args.out, x, t, weight=args.weight, trainer=trainer)

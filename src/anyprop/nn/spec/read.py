@@ -185,6 +185,7 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: Locator) -> Networ
                 raise loc.error((*path, "bias_weights"), "given for a group with bias = false")
             values = {f"{name}.bias": g["bias_weights"]}
             _wrap(loc, (*path, "bias_weights"), net.set_params, values)
+            net.groups[name].explicit_bias = True
     conns = data.get("connections", [])
     if not isinstance(conns, list):
         raise loc.error(("connections",), "must be written as [[connections]] tables")
