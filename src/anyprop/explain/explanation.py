@@ -91,6 +91,7 @@ class Explanation:
     rows: list[int] | None = None  # the batch's rows in the training data
     notes: list[str] = field(default_factory=list)
     textbook: dict[str, str] = field(default_factory=dict)
+    digits: int = 6  # significant digits in the text (9 for a float64 network)
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -106,11 +107,10 @@ class Explanation:
         return "\n".join(_text(self))
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}"
-
-
 def _text(e: Explanation) -> list[str]:
+    def _num(v: float) -> str:
+        return f"{v:.{e.digits}g}"
+
     what = "bias" if e.kind == "bias" else "weight"
     lines = [f"{what} {e.weight} = {_num(e.w)}"]
     where = f"epoch {e.epoch}, batch {e.batch + 1} of {e.batches}; " if e.batches else ""
@@ -146,9 +146,9 @@ def _text(e: Explanation) -> list[str]:
         lines.append("  o_i = 1: a bias is a weight from a unit whose output is always 1 (BP3)")
     else:
         lines.append(f"  o_i = output of {e.source} = {_num(e.o_i)}")
-    lines.append("  the sample: " + _values("x", e.x) + "; " + _values("t", e.t))
+    lines.append("  the sample: " + _values("x", e.x, _num) + "; " + _values("t", e.t, _num))
     lines.append("")
-    lines += _delta_lines(e.delta, "  ")
+    lines += _delta_lines(e.delta, "  ", _num)
     lines.append("")
     lines.append(f"the rule {e.optimizer} turns the gradient into the step: {e.optimizer_rule}")
     g = e.gradient
@@ -196,7 +196,7 @@ def _text(e: Explanation) -> list[str]:
     return lines
 
 
-def _values(name: str, by_group: dict[str, list[float]]) -> str:
+def _values(name: str, by_group: dict[str, list[float]], _num: Any) -> str:
     def row(v: list[float]) -> str:
         shown = ", ".join(_num(x) for x in v[:8])
         return f"[{shown}{', ...' if len(v) > 8 else ''}]"
@@ -206,7 +206,7 @@ def _values(name: str, by_group: dict[str, list[float]]) -> str:
     return ", ".join(f"{name}[{g}] = {row(v)}" for g, v in by_group.items())
 
 
-def _delta_lines(d: Delta, pad: str) -> list[str]:
+def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
     params = ", ".join(f"{k} = {v:g}" for k, v in d.parameters.items())
     formula = f"f' = {d.derivative_formula}" if d.derivative_formula else ""
     if formula and params:
@@ -241,8 +241,8 @@ def _delta_lines(d: Delta, pad: str) -> list[str]:
         lines.append(f"{pad}  an output: loss {d.loss}, target t = {_num(d.target)}")
         lines.append(
             f"{pad}  ∂L/∂o_j = ∂ℓ/∂o · scale = ({d.loss_derivative or '∂ℓ/∂o'}) · "
-            f"{_num(d.scale or 1.0)} = {_num(d.loss_gradient)}"
-            "   (scale: loss weight × 1/N of the mean × sample weight)"
+            f"{_num(d.scale or 1.0)} = {_num(d.loss_gradient)}, with o = {_num(d.out)}, "
+            f"t = {_num(d.target)}   (scale: loss weight × 1/N of the mean × sample weight)"
         )
     for t in d.terms:
         lines.append(
@@ -250,7 +250,7 @@ def _delta_lines(d: Delta, pad: str) -> list[str]:
             f"{_num(t.delta)}  →  {_num(t.product)}"
         )
         if t.expansion is not None:
-            lines += _delta_lines(t.expansion, pad + "      ")
+            lines += _delta_lines(t.expansion, pad + "      ", _num)
     if d.terms_left_out:
         lines.append(f"{pad}  + ... {d.terms_left_out} smaller terms")
     if d.terms or d.terms_left_out:

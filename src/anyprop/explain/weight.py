@@ -137,6 +137,8 @@ def _relabel(e: Explanation, units: Any) -> None:
     """Name the units of a network compiled from a unit list by their own names."""
 
     def name(text: str) -> str:
+        if not text.endswith("]"):  # (a bias's source, "1")
+            return text
         group, index = text[:-1].split("[")
         return f"unit {units.label(group, int(index))}"
 
@@ -453,6 +455,7 @@ def _explain(
             "BP3 (biases)": "∂C/∂b^l_j = δ^l_j",
             "BP4 (weights)": "∂C/∂w^l_jk = a^{l-1}_k δ^l_j  — here ∂L/∂w = o_i · δ_j",
         }
+    e.digits = 9 if net.dtype == np.float64 else 6
     if net.units is not None:
         _relabel(e, net.units)
     return e
