@@ -183,7 +183,7 @@ def _derivative_formula(t: Any) -> tuple[str | None, dict[str, float]]:
         try:  # a formula transfer function: its derivative as the engine takes it
             from anyprop.nn.transfer import describe
 
-            formula = describe(t.formula).get("derivative")
+            formula = describe(t.formula).get("df")
         except Exception:  # SymPy absent, or a formula it does not simplify
             formula = None
         if not formula:
@@ -427,7 +427,7 @@ def _explain(
         record.batches,
         lr,
         repr(opt),
-        (type(opt).__doc__ or "").strip().split("\n")[0],
+        " ".join((type(opt).__doc__ or "").split()),
         before,
         lines,
         float(used),
