@@ -48,3 +48,18 @@ def test_gradient_stats_on_formula_and_ops_transfers():
     tr.fit((x, t), 1)
     record = tr.history.gradients[-1]
     assert all(f"saturated/{g}" in record for g in net.groups if not net.groups[g].is_input)
+
+
+def test_the_flow_plot_shows_each_layer_relative_to_the_output_layer():
+    from anyprop.explain.flow import relative_flow
+
+    net = Network.layered([2, 3, 3, 1], transfer="tanh", seed=0)
+    records = [
+        {"delta/h1": 0.01, "delta/h2": 0.1, "delta/output": 0.2},
+        {"delta/h1": 0.001, "delta/h2": 0.01, "delta/output": 0.02},
+    ]
+    ratios = relative_flow(net, records)
+    # the loss fell 10×, but each layer keeps its share of the output's signal
+    np.testing.assert_allclose(ratios["h1"], [0.05, 0.05])
+    np.testing.assert_allclose(ratios["h2"], [0.5, 0.5])
+    np.testing.assert_allclose(ratios["output"], [1.0, 1.0])

@@ -120,7 +120,6 @@ def draw_network(
             )
     for name, (x, y) in pos.items():
         g = net.groups[name]
-        kind = "input" if g.is_input else repr(g.transfer)
         loss = f"\nloss {g.loss!r}" if g.loss is not None else ""
         color = "#ddf4ff" if g.is_input else ("#fff8c5" if g.output else "#f6f8fa")
         ax.add_patch(
@@ -134,10 +133,7 @@ def draw_network(
                 lw=1.0,
             )
         )
-        label = kind if len(kind) <= 18 else kind[:17] + "…"
-        ax.text(
-            x, y, plain(f"{name} ({g.size})\n{label}{loss}"), ha="center", va="center", fontsize=8
-        )
+        ax.text(x, y, plain(_header(name, g, g.size) + loss), ha="center", va="center", fontsize=8)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
@@ -145,6 +141,17 @@ def draw_network(
     ax.set_aspect("equal")
     ax.axis("off")
     what = "gradient norm" if strengths is not None else "weight norm"
+    # a scale for the widths: three arrows with the numbers they stand for
+    from matplotlib.lines import Line2D
+
+    marks = [top, top / 2, top / 10]
+    ax.legend(
+        [Line2D([0], [0], color="#57606a", lw=0.6 + 5.0 * m / top) for m in marks],
+        [f"{what} {m:.3g}" for m in marks],
+        loc="lower right",
+        fontsize=7,
+        frameon=False,
+    )
     ax.set_title(plain(title or f"{net.name}: arrow width ∝ {what}"), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -152,6 +159,15 @@ def draw_network(
 
 
 MAX_UNITS = 100  # above this, draw groups (draw_network), not units
+
+
+def _header(name: str, g: Any, size: int | None = None) -> str:
+    """A group's label: its name (and size), then its kind, said once ("input", not
+    "input / input")."""
+    first = name if size is None else f"{name} ({size})"
+    kind = "input" if g.is_input else repr(g.transfer)
+    kind = kind if len(kind) <= 18 else kind[:17] + "…"
+    return first if kind == name else f"{first}\n{kind}"
 
 
 def unit_edges(net: Any, c: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -248,19 +264,27 @@ def draw_units(
             else:
                 color = cmap(0.5 + 0.5 * v[u] / scale) if scale else cmap(0.5)
             ax.add_patch(plt.Circle((x0, y0), 0.18, fc=color, ec="#24292f", lw=0.8, zorder=2))
+            name = f"{g}[{u}]" if net.units is None else f"unit {net.units.label(g, u)}"
+            ax.text(x0 - 0.25, y0, plain(name), fontsize=5, ha="right", va="center", zorder=3)
             if v is not None:
-                label = f"{v[u]:.2g}" if g in net.inputs else f"δ={v[u]:.2g}"
+                label = f"x={v[u]:.2g}" if g in net.inputs else f"δ={v[u]:.2g}"
                 ax.text(x0 + 0.25, y0 + 0.08, label, fontsize=6, va="bottom", zorder=3)
-        kind = "input" if grp.is_input else repr(grp.transfer)
-        kind = kind if len(kind) <= 18 else kind[:17] + "…"
-        ax.text(
-            xy[0, 0], xy[0, 1] + 0.35, plain(f"{g}\n{kind}"), ha="center", va="bottom", fontsize=7
-        )
+        header = _header(g, grp)
+        ax.text(xy[0, 0], xy[0, 1] + 0.35, plain(header), ha="center", va="bottom", fontsize=7)
     every = np.concatenate(list(pos.values()))
     ax.set_xlim(every[:, 0].min() - 1.0, every[:, 0].max() + 1.4)
     ax.set_ylim(every[:, 1].min() - 0.8, every[:, 1].max() + 1.4)
     ax.set_aspect("equal")
     ax.axis("off")
+    if scale:  # the colours' numbers
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        bar = fig.colorbar(
+            ScalarMappable(Normalize(-scale, scale), cmap), ax=ax, shrink=0.6, pad=0.02
+        )
+        bar.set_label("δ = ∂L/∂net", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
     what = f"δ of each unit on sample {sample}" if values else "weights"
     ax.set_title(
         plain(title or f"{net.name}: {what}; line width ∝ |w| (blue w > 0, red w < 0)"),

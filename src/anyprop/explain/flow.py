@@ -87,6 +87,21 @@ def network_warnings(network: Any, gradients: Sequence[Mapping[str, float]]) -> 
     return flow_warnings(gradients[-1], order, transfers)
 
 
+def relative_flow(network: Any, gradients: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
+    """Each group's mean |δ| per epoch divided by the output group's. As the loss falls
+    every |δ| falls with it, which alone would read as vanishing gradients; the ratio
+    shows how much of the output's error signal reaches each layer."""
+    net = network
+    out = net.primary_output
+    ref = np.array([r.get(f"delta/{out}", np.nan) for r in gradients], dtype=float)
+    ref[~(ref > 0)] = np.nan
+    return {
+        g: np.array([r.get(f"delta/{g}", np.nan) for r in gradients], dtype=float) / ref
+        for g in net.order()
+        if not net.groups[g].is_input
+    }
+
+
 def plot_flow(
     network: Any, gradients: Sequence[Mapping[str, float]], path: str | os.PathLike
 ) -> None:
@@ -96,16 +111,14 @@ def plot_flow(
 
     plt = pyplot()
     net = network
-    order = [g for g in net.order() if not net.groups[g].is_input]
     fig, ax = plt.subplots(figsize=(6, 3.8))
     epochs = np.arange(1, len(gradients) + 1)
-    for g in order:
-        values = [r.get(f"delta/{g}", np.nan) for r in gradients]
+    for g, values in relative_flow(net, gradients).items():
         ax.plot(epochs, values, label=plain(g))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean |δ|")
-    ax.set_title("where gradients flow")
+    ax.set_ylabel(plain(f"mean |δ| ÷ that of {net.primary_output}"))
+    ax.set_title("each layer's mean |δ| relative to the output layer's")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
