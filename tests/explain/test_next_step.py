@@ -219,3 +219,29 @@ def test_resuming_through_the_cli_takes_the_step_anyprop_explain_printed(tmp_pat
     assert params["input->h1.weight"][1, 0] == shown["input[1]->h1[0]"]["w_after"]
     assert params["h1->output.weight"][1, 0] == shown["h1[1]->output[0]"]["w_after"]
     assert params["output.bias"][0] == shown["output.bias[0]"]["w_after"]
+
+
+def test_a_mini_batch_model_from_the_cli_is_explained_as_its_trainer_resumes(tmp_path):
+    import io
+    import json
+
+    from anyprop.cli import main
+    from anyprop.train.model_io import load_model
+
+    model = str(tmp_path / "m.anyprop")
+    argv = ["train", "--data", "moons", "--hidden", "5", "--optimizer", "adam", "--lr", "0.02"]
+    argv += ["--batch-size", "16", "--validation-split", "0.25", "--epochs", "2", "--out", model]
+    assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    out = io.StringIO()
+    weight = "h1[3]->output[1]"
+    assert main(["explain", model, "--weight", weight, "--json"], stdout=out) == 0
+    shown = json.loads(out.getvalue())
+    assert shown["batches"] > 1 and shown["samples"] == 16
+    m = load_model(model)  # resume through the API, on the training part as the CLI split it
+    from anyprop.train.job import training_data
+
+    tr = Trainer.from_state(m.network, m.trainer_state)
+    first = FirstStep()
+    tr.callbacks.append(first)
+    tr.fit(training_data(m), tr.epoch + 1)
+    assert element(m.network, first.after, weight) == shown["w_after"]

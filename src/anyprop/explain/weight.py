@@ -88,7 +88,10 @@ def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
     if m is None and network.units is not None:
         return _unit_weight(network, text)
     if m is None:
-        raise AnypropError(f"weight '{text}': write it as SOURCE[i]->TARGET[j], e.g. h1[3]->out[0]")
+        raise AnypropError(
+            f"weight '{text}': write it as SOURCE[i]->TARGET[j], e.g. h1[3]->out[0], or a bias "
+            "as GROUP.bias[j], e.g. h1.bias[3]"
+        )
     src, i, tgt, j = m.group(1).strip(), int(m.group(2)), m.group(3).strip(), int(m.group(4))
     for name in (src, tgt):
         network.group(name)  # a clear error for an unknown group
