@@ -5,7 +5,8 @@ from anyprop.explain.diagram import draw_network, draw_units
 from anyprop.explain.explanation import Delta, Explanation, Term
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.html import write_report
-from anyprop.explain.weight import explain_step, explain_weight, parse_target, parse_weight
+from anyprop.explain.names import parse_target, parse_weight
+from anyprop.explain.weight import explain_step, explain_weight
 
 __all__ = [
     "CheckReport",

@@ -24,116 +24,18 @@ given optimizer) on a batch given whole.
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from anyprop.errors import AnypropError
-from anyprop.explain.explanation import Delta, Explanation, Term
+from anyprop.explain.delta import unit_delta
+from anyprop.explain.explanation import Delta, Explanation
+from anyprop.explain.names import Target, parse_target
 from anyprop.explain.step import StepRecord, copy_trainer, next_step, take_step
 from anyprop.nn.plan import Options
-from anyprop.registry import suggest
 from anyprop.train.settings import TrainSettings
 from anyprop.train.trainer import Trainer
-
-_WEIGHT = re.compile(r"^\s*([^\[\]]+)\[(\d+)\]\s*->\s*([^\[\]]+)\[(\d+)\]\s*$")
-_BIAS = re.compile(r"^\s*([^\[\]]+)\.bias\[(\d+)\]\s*$")
-_UNIT_BIAS = re.compile(r"^\s*([^\[\]]+)\.bias\s*$")
-
-
-@dataclass
-class Target:
-    """What is explained: a parameter's element, and the units it joins."""
-
-    param: str
-    index: int  # into the flattened parameter
-    kind: str  # "weight" or "bias"
-    src: str | None  # the source group (None for a bias)
-    i: int
-    tgt: str
-    j: int
-    connection: str | None
-
-
-def parse_target(network: Any, text: str) -> Target:
-    """A weight ('h1[3]->out[0]', or '2->3' by unit names in a unit graph) or a bias
-    ('h1.bias[3]', or '3.bias' by unit name)."""
-    m = _BIAS.match(text)
-    if m is not None:
-        group, j = m.group(1).strip(), int(m.group(2))
-        g = network.group(group)
-        if g.bias_param is None:
-            why = "an input group" if g.is_input else "a group without a bias"
-            raise AnypropError(f"bias '{text}': '{group}' is {why}")
-        if j >= g.size:
-            raise AnypropError(
-                f"bias '{text}': group '{group}' has {g.size} units (0 to {g.size - 1})"
-            )
-        return Target(g.bias_param, j, "bias", None, 0, group, j, None)
-    m = _UNIT_BIAS.match(text)
-    if m is not None and network.units is not None:
-        unit = network.units.parse_label(m.group(1).strip(), f"bias '{text}'")
-        group, j = network.units.where(unit)
-        return parse_target(network, f"{group}.bias[{j}]")
-    c, i, j, k = parse_weight(network, text)
-    return Target(c.param, k, "weight", c.src, i, c.tgt, j, c.name)
-
-
-def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
-    """'h1[3]->out[0]' -> (connection, i, j, index into its weight parameter). A network
-    compiled from a unit list also takes its units' names: '3->7'."""
-    m = _WEIGHT.match(text)
-    if m is None and network.units is not None:
-        return _unit_weight(network, text)
-    if m is None:
-        raise AnypropError(
-            f"weight '{text}': write it as SOURCE[i]->TARGET[j], e.g. h1[3]->out[0], or a bias "
-            "as GROUP.bias[j], e.g. h1.bias[3]"
-        )
-    src, i, tgt, j = m.group(1).strip(), int(m.group(2)), m.group(3).strip(), int(m.group(4))
-    for name in (src, tgt):
-        network.group(name)  # a clear error for an unknown group
-    for name, k in ((src, i), (tgt, j)):
-        if k >= network.groups[name].size:
-            raise AnypropError(
-                f"weight '{text}': group '{name}' has {network.groups[name].size} "
-                f"units (0 to {network.groups[name].size - 1})"
-            )
-    conns = [c for c in network.connections.values() if c.src == src and c.tgt == tgt]
-    if not conns:
-        known = [f"{c.src}->{c.tgt}" for c in network.connections.values()]
-        raise AnypropError(
-            f"weight '{text}': no connection from '{src}' to '{tgt}'"
-            f"{suggest(f'{src}->{tgt}', known)}"
-        )
-    for c in conns:
-        src, tgt, index = c.unit_pairs(network.params[c.param].shape)
-        hit = np.flatnonzero((src == i) & (tgt == j))
-        if hit.size:
-            return c, i, j, int(index[hit[0]])
-    raise AnypropError(
-        f"weight '{text}': the connection from '{src}' to '{tgt}' does not join "
-        f"unit {i} to unit {j}"
-    )
-
-
-def _unit_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
-    """'3->7' (unit names of a network compiled from a unit list) -> as parse_weight."""
-    units = network.units
-    parts = text.split("->")
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise AnypropError(
-            f"weight '{text}': write it as SOURCE->TARGET by unit names (e.g. "
-            f"{units.inputs[0]}->{units.outputs[0]}), or as GROUP[i]->GROUP[j]"
-        )
-    u, v = (units.parse_label(p.strip(), f"weight '{text}'") for p in parts)
-    try:
-        c, k = units.edge(u, v)
-    except AnypropError as e:
-        raise AnypropError(f"weight '{text}': {e}") from None
-    return c, units.where(u)[1], units.where(v)[1], k
 
 
 def _relabel(e: Explanation, units: Any) -> None:
@@ -154,131 +56,6 @@ def _relabel(e: Explanation, units: Any) -> None:
 
     e.source, e.target = name(e.source), name(e.target)
     walk(e.delta)
-
-
-def _outgoing_terms(
-    net: Any, params: dict[str, np.ndarray], deltas: dict, group: str, unit: int, r: int
-) -> list[tuple[str, str, float, float]]:
-    """(connection, unit reached, w_jk, δ_k) for every connection leaving a unit, on sample r,
-    with the weights the pass used."""
-    terms = []
-    for c in net.connections.values():
-        if c.src != group or c.tgt not in deltas:
-            continue
-        w = params[c.param].reshape(-1)
-        d = deltas[c.tgt][r]
-        src, tgt, index = c.unit_pairs(params[c.param].shape)
-        for at in np.flatnonzero(src == unit):
-            k = tgt[at]
-            terms.append((c.name, f"{c.tgt}[{k}]", float(w[index[at]]), float(d[k])))
-    return terms
-
-
-def _derivative_formula(t: Any) -> tuple[str | None, dict[str, float]]:
-    """f' as a formula, and the parameters it names with their values."""
-    formula = getattr(t, "derivative", None)
-    params: dict[str, float] = {}
-    defaults = getattr(t, "defaults", None) or {}
-    for name in defaults:
-        value = float(getattr(t, name))
-        params["s = steepness" if name == "steepness" else name] = value
-    if formula is None and getattr(t, "formula", None):
-        try:  # a formula transfer function: its derivative as the engine takes it
-            from anyprop.nn.transfer import describe
-
-            formula = describe(t.formula).get("df")
-        except Exception:  # SymPy absent, or a formula it does not simplify
-            formula = None
-        if not formula:
-            formula = f"d/dx of {t.formula}, by the engine through its ops"
-    return formula, params
-
-
-def _delta(
-    net: Any,
-    record: StepRecord,
-    group: str,
-    unit: int,
-    r: int,
-    depth: int,
-    top: int,
-) -> Delta:
-    """δ of one unit on sample r of the step's batch, built term by term."""
-    p = record.passed
-    g = net.groups[group]
-    t = g.transfer
-    deriv = None
-    if not t.vector and t.differentiable:
-        nets, outs = p.nets[group][:, unit : unit + 1], p.outputs[group][:, unit : unit + 1]
-        deriv = float(t.prime(nets, outs)[r, 0])
-    formula, params = _derivative_formula(t)
-    settings = record.trainer.settings
-    d = Delta(
-        f"{group}[{unit}]",
-        float(p.deltas[group][r, unit]),
-        float(p.nets[group][r, unit]),
-        float(p.outputs[group][r, unit]),
-        repr(t),
-        formula,
-        deriv,
-        params,
-        settings.prime_offset if not t.vector else 0.0,
-    )
-    lg = p.loss_grads.get(group)
-    if lg is not None:
-        targets = record.trainer.network.plan().targets(record.y)
-        tj = targets[group]
-        tj = g.loss.prepare_target(tj, g.size, np.float64)
-        d.target = float(tj[r, unit])
-        d.loss = f"{g.loss!r}, {_loss_formula(g.loss)}"
-        d.scale = _scale(record, g, r)
-        if lg[0] == "fused":
-            d.fused = f"{t.name} with {g.loss.name}: δ = (o − t) · scale (the stable fused form)"
-            return d
-        d.loss_gradient = float(lg[1][r, unit])
-        d.loss_derivative = (
-            "atanh(o − t) (Fahlman's atanh error)"
-            if settings.atanh_error and g.loss.name == "mse"
-            else _loss_derivative(g.loss)
-        )
-    raw = _outgoing_terms(net, record.before, p.deltas, group, unit, r)
-    d.terms_sum = float(sum(w * dk for _, _, w, dk in raw))
-    raw.sort(key=lambda term: -abs(term[2] * term[3]))
-    for conn, reached, w, dk in raw[:top]:
-        term = Term(conn, reached, w, dk, w * dk)
-        if depth > 1:
-            tg, tu = reached[:-1].split("[")
-            term.expansion = _delta(net, record, tg, int(tu), r, depth - 1, top)
-        d.terms.append(term)
-    d.terms_left_out = max(0, len(raw) - top)
-    return d
-
-
-def _loss_formula(loss: Any) -> str:
-    """The loss's ℓ as text: a built-in's own, or a formula loss's."""
-    if getattr(loss, "formula", None):
-        return f"ℓ = Σ_k {loss.formula}"
-    doc = (type(loss).__doc__ or "").strip()
-    return doc.split(";")[0].strip() if doc.startswith("ℓ") else f"ℓ = {loss!r}"
-
-
-def _loss_derivative(loss: Any) -> str:
-    """∂ℓ/∂o as text: a built-in's (its docstring's), else the engine's VJP."""
-    if getattr(loss, "derivative_text", None):
-        return loss.derivative_text
-    doc = (type(loss).__doc__ or "").strip()
-    if "∂ℓ/∂o = " in doc:
-        return doc.split("∂ℓ/∂o = ", 1)[1].split(" where")[0].split(",")[0].rstrip(". ")
-    return "∂ℓ/∂o by the engine"
-
-
-def _scale(record: StepRecord, g: Any, r: int) -> float:
-    """The factor on ∂ℓ/∂o for sample r: loss weight × 1/N (mean) × its sample weight."""
-    n = len(record.passed.deltas[g.name])
-    scale = g.loss_weight * (1.0 if record.trainer.settings.loss_reduction == "sum" else 1.0 / n)
-    if record.sample_weight is not None:
-        scale *= float(np.asarray(record.sample_weight).reshape(-1)[r])
-    return scale
 
 
 def _layered_names(net: Any) -> list[str] | None:
@@ -376,7 +153,7 @@ def _explain(
             f"explain: sample {sample} is out of range: the batch has {n} (0 to {n - 1})"
         )
     r = int(r)
-    delta = _delta(net, record, target.tgt, target.j, r, depth, top)
+    delta = unit_delta(net, record, target.tgt, target.j, r, depth, top)
     if target.kind == "bias":
         o = np.ones(n)
         source = "1 (the bias)"
