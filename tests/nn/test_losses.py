@@ -120,3 +120,19 @@ def test_fused_total_with_soft_and_one_hot_targets():
         total, d2 = lo.fused_total(net, t)
         assert total == pytest.approx(per.sum(), rel=1e-10)
         np.testing.assert_allclose(d, d2, rtol=1e-10, atol=1e-12)
+
+
+def test_sigmoid_with_binary_cross_entropy_runs_fused_even_when_saturated():
+    """A confidently wrong sigmoid output: the fused pair gives the true loss (40) and
+    δ = o − t = 1; unfused, the clipped log would give a wrong loss and δ = 0."""
+    from anyprop import Network
+
+    for dtype in ("float32", "float64"):
+        net = Network(dtype=dtype, seed=0)
+        net.add_input("x", 1)
+        net.add_output("y", 1, transfer="sigmoid", loss="binary_cross_entropy")
+        net.connect("x", "y", weights=[[40.0]])
+        bp = net.backprop(np.array([[1.0]]), np.array([[0.0]]))
+        assert net.plan().fused("y")
+        assert bp.loss == pytest.approx(40.0, rel=1e-6)
+        assert bp.deltas["y"][0, 0] == pytest.approx(1.0)

@@ -209,3 +209,15 @@ def test_python_functions_cannot_be_written():
     net.connect("x", "y")
     with pytest.raises(SpecError, match="specs hold no code"):
         spec.dumps(net)
+
+
+def test_a_sparse_connection_with_too_many_weights_is_named_at_its_weights_line():
+    text = (
+        "[groups.x]\nsize = 3\ninput = true\n[groups.y]\nsize = 2\nloss = 'mse'\n"
+        "[[connections]]\nfrom = 'x'\nto = 'y'\nkind = 'sparse'\npairs = [[0, 0], [1, 1]]\n"
+        "weights = [1.0, 2.0, 3.0]\n"
+    )
+    with pytest.raises(
+        SpecError, match=r"<spec>:12: connections\[0\]\.weights: .*3 weights given for 2 pairs"
+    ):
+        spec.loads(text)

@@ -129,3 +129,38 @@ def test_fit_keywords_override_a_settings_object():
     assert tr.settings.margin == 0.2 and tr.settings.batch_size == 2
     h = tr.fit(datasets.load("xor"), 1)
     assert np.isfinite(h.last("loss"))
+
+
+def test_numpy_numbers_and_class_keys_of_any_numeric_type_are_taken():
+    s = TrainSettings(margin=np.float32(0.3), class_weight={0.0: 5.0, np.int64(2): 0.5})
+    assert s.margin == pytest.approx(0.3) and s.class_weights([0, 1, 2]) == [5.0, 1.0, 0.5]
+    net = Network.layered([2, 2, 1], seed=0)
+    h = Trainer(net, seed=0).fit(datasets.load("xor"), 3, target_loss=np.float32(100.0))
+    assert h.stop_reason.startswith("target loss")
+
+
+def test_fit_keeps_the_batch_size_of_its_settings_object():
+    from anyprop.train import Callback, fit
+
+    sizes = []
+
+    class Spy(Callback):
+        def on_batch_end(self, trainer, batch, backprop):
+            sizes.append(len(backprop.deltas["output"]))
+
+    net = Network.layered([2, 2, 1], seed=0)
+    fit(
+        net,
+        datasets.load("xor"),
+        epochs=1,
+        verbose=False,
+        callbacks=[Spy()],
+        settings=TrainSettings(batch_size=2, margin=0.1),
+    )
+    assert sizes == [2, 2]
+
+
+def test_a_file_written_with_a_value_now_refused_still_resumes_as_it_was_trained():
+    state = {**TrainSettings().to_state(), "prime_offset": -0.05, "batch_size": "online"}
+    s = TrainSettings.from_state(state)
+    assert s.prime_offset == -0.05 and s.batch_size == 1 and s.options.prime_offset == -0.05

@@ -7,7 +7,7 @@ import pytest
 
 from anyprop import Network, datasets, fit
 from anyprop.nn.unitgraph import from_units
-from anyprop.train import EarlyStopping, GradientStats, Trainer, TrainingError
+from anyprop.train import EarlyStopping, GradientStats, PrintLogger, Trainer, TrainingError
 from anyprop.train.model_io import load_model
 
 
@@ -359,3 +359,22 @@ def test_a_state_dict_is_a_snapshot():
     assert len(sd["history"]["epochs"]) == 2
     sd["optimizer"]["config"]["lr_scale"]["h1.*"] = 9.0
     assert tr.optimizer.lr_scale["h1.*"] == 0.5
+
+
+def test_resuming_gives_each_callback_its_own_state_whatever_their_order(tmp_path):
+    """fit(target_loss=...) puts a stop rule first, and the CLI its progress bar: the
+    saved states must still reach the callbacks they belong to."""
+    from anyprop.train import Checkpoint
+    from anyprop.train.model_io import load_model
+
+    path = tmp_path / "m.anyprop"
+    net = Network.layered([2, 3, 1], transfer="tanh", seed=0)
+    tr = Trainer(
+        net, "sgd", lr=0.1, seed=0, callbacks=[EarlyStopping("loss", 3), Checkpoint(str(path))]
+    )
+    tr.fit(datasets.load("xor"), 4, target_loss=1e-9)
+    m = load_model(path)
+    es = EarlyStopping("loss", 3)
+    again = Trainer.from_state(m.network, m.trainer_state, callbacks=[PrintLogger(every=100), es])
+    assert es.best == tr.callbacks[0].best and es.best_epoch == tr.callbacks[0].best_epoch
+    again.fit(datasets.load("xor"), 6, target_loss=1e-9)

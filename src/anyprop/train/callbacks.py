@@ -11,6 +11,7 @@ rules :class:`TargetLoss` and :class:`StopWhenSolved`.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from typing import Any, TextIO
 
@@ -120,7 +121,7 @@ class TargetLoss(Callback):
     """Stop when the epoch's training loss reaches ``value`` (``fit(target_loss=...)``)."""
 
     def __init__(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
             raise AnypropError(f"target loss must be a number, got {value!r}")
         self.value = float(value)
 

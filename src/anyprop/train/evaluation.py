@@ -30,8 +30,9 @@ class Prepared:
     """A data set as the network takes it (see the module's docstring)."""
 
     x: np.ndarray
-    y: np.ndarray
+    y: np.ndarray  # in the network's dtype: what the loss takes
     data: Dataset
+    exact: np.ndarray  # the same targets in float64, for the figures of an evaluation
 
     @classmethod
     def of(cls, network: Any, data: Dataset) -> Prepared:
@@ -44,7 +45,9 @@ class Prepared:
         if not finite(x):  # checked once here: the steps then skip the scan
             i, j = np.argwhere(~np.isfinite(x))[0]
             raise DataError(f"{data.name}: the input in row {i}, column {j} is {x[i, j]}")
-        return cls(x, network.prepare_targets(data.y, network.dtype), data)
+        y = network.prepare_targets(data.y, network.dtype)
+        exact = y if y.dtype == np.float64 else network.prepare_targets(data.y, np.float64)
+        return cls(x, y, data, exact)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -72,5 +75,5 @@ def evaluate_network(
     loss, outs = network.plan().evaluate(data.x, data.y, None, settings.options, check=False)
     outputs = network.gather(outs).copy()  # (the plan's buffers)
     logs = {prefix + "loss": loss}
-    logs.update(metric_logs(outputs, data.y, data.data.task, settings, prefix))
+    logs.update(metric_logs(outputs, data.exact, data.data.task, settings, prefix))
     return logs, outputs

@@ -44,7 +44,8 @@ def fit(
     the network's output group; by default each output group keeps its own.
     ``optimizer`` is a name (``sgd``, ``adam``, ``irprop``, ``quickprop``, ...), a table
     or an Optimizer; its options (``lr``, ``momentum``...) may be given here too.
-    ``batch_size``: None for full batch, ``"online"`` (1) or a number. ``early_stopping``:
+    ``batch_size``: ``"online"`` (1) or a number; None leaves it to ``settings=`` (a
+    :class:`TrainSettings`, full batch by default). ``early_stopping``:
     a patience in epochs (watching ``val_loss``) or an :class:`EarlyStopping`.
     ``stop_when_solved`` stops when every output is within ``margin`` (0.4) of its
     target for a whole epoch, as the classic papers count a problem solved.
@@ -75,7 +76,9 @@ def fit(
         cbs.append(es)
     if verbose:
         cbs.append(PrintLogger(every=1 if verbose is True else int(verbose)))
-    trainer = Trainer(network, optimizer, batch_size=batch_size, callbacks=cbs, **options)
+    if batch_size is not None:  # (None: as the settings say, full batch by default)
+        options["batch_size"] = batch_size
+    trainer = Trainer(network, optimizer, callbacks=cbs, **options)
     return trainer.fit(
         data, epochs, validation, validation_split, sample_weight, target_loss, stop_when_solved
     )

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.nn.plan import Options
@@ -103,7 +106,7 @@ class TrainSettings:
             )
         for name in ("margin", "prime_offset"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            if not _is_number(v) or not v >= 0:
                 raise SettingsError(f"{name} must be a number >= 0, got {v!r}")
             if not math.isfinite(v):
                 raise SettingsError(f"{name} must be finite, got {v!r}")
@@ -128,9 +131,9 @@ class TrainSettings:
                 )
             weights = {}
             for k, v in self.class_weight.items():
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                if not _is_number(v) or not v >= 0:
                     raise SettingsError(f"class_weight of {k!r} must be a number >= 0, got {v!r}")
-                weights[str(k)] = float(v)
+                weights[class_key(k)] = float(v)
             put("class_weight", weights or None)
 
     @property
@@ -141,7 +144,7 @@ class TrainSettings:
     def class_weights(self, classes: Any) -> list[float]:
         """The weight of each class index in ``classes`` (1 for a class not listed)."""
         cw = self.class_weight or {}
-        return [cw.get(str(c), 1.0) for c in classes]
+        return [cw.get(class_key(c), 1.0) for c in classes]
 
     # --- the state round trip ----------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -154,8 +157,24 @@ class TrainSettings:
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TrainSettings:
         """The settings :meth:`to_state` gave (other keys, such as a schedule, are
-        ignored; fields missing from an older file take their defaults)."""
-        return cls(**{k: v for k, v in state.items() if k in FIELDS})
+        ignored; fields missing from an older file take their defaults). A file that an
+        older anyprop wrote with a value these checks now refuse (a negative prime
+        offset, say) keeps it: a resumed run goes on as it was trained."""
+        given = {k: v for k, v in state.items() if k in FIELDS}
+        try:
+            return cls(**given)
+        except SettingsError:
+            pass
+        values = {f.name: getattr(_DEFAULT, f.name) for f in dataclasses.fields(cls)}
+        for k, v in given.items():  # each value checked alone, kept as it is if refused
+            try:
+                values[k] = getattr(cls(**{k: v}), k)
+            except SettingsError:
+                values[k] = v
+        settings = object.__new__(cls)
+        for k, v in values.items():
+            object.__setattr__(settings, k, v)
+        return settings
 
     @classmethod
     def take(cls, options: dict[str, Any], base: TrainSettings | None = None) -> TrainSettings:
@@ -166,6 +185,21 @@ class TrainSettings:
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainSettings))
+
+
+def _is_number(v: Any) -> bool:
+    """A real number (NumPy's too), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+_DEFAULT = TrainSettings()
+
+
+def class_key(c: Any) -> str:
+    """A class's key in ``class_weight``: 0, 0.0, np.int64(0) and "0" are all class 0."""
+    if isinstance(c, numbers.Real) and not isinstance(c, bool) and float(c).is_integer():
+        return str(int(c))
+    return str(c)
 
 
 def cli_options() -> list[tuple[str, dict[str, Any], Any]]:

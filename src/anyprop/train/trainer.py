@@ -368,7 +368,13 @@ class Trainer:
             "history": self.history.to_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            # by kind, so that a resumed run with its callbacks in another order (a
+            # progress bar first, the stop rules of one fit()) gives each its own state
+            "callbacks": [
+                {"type": type(cb).__name__, "state": cb.state_dict()}
+                for cb in self.callbacks
+                if cb.state_dict()
+            ],
         }
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
@@ -379,8 +385,22 @@ class Trainer:
         self.optimizer.load_state_dict(sd["optimizer"])
         if self.schedule is not None and sd.get("schedule") is not None:
             self.schedule.load_state_dict(sd["schedule"])
-        for cb, s in zip(self.callbacks, sd.get("callbacks", []), strict=False):
-            cb.load_state_dict(s)
+        self._load_callback_states(sd.get("callbacks") or [])
+
+    def _load_callback_states(self, saved: list[Any]) -> None:
+        """Give each callback the saved state of the same kind, in order (a file written
+        before states were labelled pairs them by position, as it was written)."""
+        if saved and not all(isinstance(s, dict) and set(s) == {"type", "state"} for s in saved):
+            for cb, s in zip(self.callbacks, saved, strict=False):
+                cb.load_state_dict(s)
+            return
+        by_type: dict[str, list[Any]] = {}
+        for s in saved:
+            by_type.setdefault(s["type"], []).append(s["state"])
+        for cb in self.callbacks:
+            states = by_type.get(type(cb).__name__)
+            if states:
+                cb.load_state_dict(states.pop(0))
 
     @classmethod
     def from_state(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.nn.plan import dense, general
-from anyprop.nn.plan.compile import compile_steps, flat_layout, merge_sparse
+from anyprop.nn.plan.compile import compile_steps, flat_layout, is_fused, merge_sparse
 from anyprop.nn.plan.loss import output_loss
 from anyprop.nn.plan.prepare import prepare, targets_by_group
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Backprop, Options
@@ -51,7 +51,8 @@ class Plan:
             if self.block is not None and self.flat_complete and self.flat.layout
             else []
         )
-        self._fused = {s.name: s.fused_forward is not None for s in self.steps}
+        # (a fused pair need not have a fused forward: sigmoid with BCE fuses in the loss)
+        self._fused = {s.name: is_fused(self.groups[s.name]) for s in self.steps}
         self.dense_only = self.block is None and all(step.simple for step in self.steps)
         # For the fast path: whether the product sent back along connection j of step i is
         # the first its source receives (written into the buffer, not added), and which

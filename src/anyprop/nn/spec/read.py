@@ -205,8 +205,11 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: Locator) -> Networ
                 )
         kwargs = {k2: v for k2, v in c.items() if k2 not in ("from", "to", "kind")}
         # the key a mistake most likely lies in, for the message's line
-        key = next((k2 for k2 in c if k2 not in CONNECTION_BASE_KEYS), None) or next(
-            (k2 for k2 in ("weights", "share", "kind") if k2 in c), None
+        key = (
+            "weights"
+            if "weights" in c
+            else next((k2 for k2 in c if k2 not in CONNECTION_BASE_KEYS), None)
+            or next((k2 for k2 in ("share", "kind") if k2 in c), None)
         )
         _wrap(
             loc,
