@@ -10,11 +10,12 @@ from anyprop.train.callbacks import (
     StopWhenSolved,
     TargetLoss,
 )
+from anyprop.train.divergence import TrainingError
 from anyprop.train.fit import fit
 from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
 from anyprop.train.settings import TrainSettings
-from anyprop.train.trainer import Trainer, TrainingError
+from anyprop.train.trainer import Trainer
 
 __all__ = [
     "METRICS",

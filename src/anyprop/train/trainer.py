@@ -29,6 +29,7 @@ from anyprop.train.callbacks import (
     StopWhenSolved,
     TargetLoss,
 )
+from anyprop.train.divergence import delta_sum, diverged
 from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
 from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
@@ -39,10 +40,6 @@ def split_seed_for(seed: int | None) -> int:
     """The seed of the validation split of a run seeded ``seed`` (apart from the stream that
     shuffles the batches, so that the split does not depend on the epochs run)."""
     return int(np.random.default_rng(seed).integers(2**32))
-
-
-class TrainingError(AnypropError, RuntimeError):
-    """Training that cannot go on (a non-finite loss or delta, say)."""
 
 
 def _as_dataset(data: Any, what: str) -> Dataset:
@@ -113,7 +110,7 @@ class Trainer:
         self.epoch_solved = False  # every output within the margin in the epoch just run
         #: how this trainer's passes compute the loss and the deltas (given per call)
         self.options = self.settings.options
-        self._checks: tuple | None = None  # (plan, what _delta_sum reads of its passes)
+        self._checks: tuple | None = None  # (plan, what delta_sum reads of its passes)
 
     # --- the step ---------------------------------------------------------------
     def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -129,52 +126,10 @@ class Trainer:
         grads = self.reduce_gradients(bp.grads)
         # one cheap sum says whether anything went non-finite; only then look for where,
         # before the update, so that the weights stay those of the last good step
-        if not math.isfinite(bp.loss + self._delta_sum(plan, bp)):
-            self._diverged(bp, batch)
+        if not math.isfinite(bp.loss + delta_sum(self, plan, bp)):
+            diverged(self, bp, batch)
         self.optimizer.step(grads)  # one vectorised rule over the flat gradient vector
         return bp
-
-    def _delta_sum(self, plan: Any, bp: Any) -> float:
-        """A sum that is non-finite when any delta is: each group's bias gradient (a sum of
-        its deltas over the batch), and the deltas themselves where a group has no bias.
-        It costs a pass over the activations, not over the weights."""
-        cached = self._checks  # what to sum, worked out once per plan
-        checks = cached[1] if cached is not None and cached[0] is plan else None
-        if checks is None:
-            checks = [
-                (True, g.bias_param) if g.bias_param else (False, g.name)
-                for g in self.network.groups.values()
-                if not g.is_input
-            ]
-            self._checks = (plan, checks)
-        grads, deltas = bp.grads, bp.deltas
-        flat = getattr(grads, "flat", None)
-        if flat is not None and flat.size <= 65536:  # small: one reduction over all gradients
-            return float(np.add.reduce(flat))
-        total = 0.0
-        for is_bias, name in checks:
-            total += float(np.add.reduce(grads[name] if is_bias else deltas[name], axis=None))
-        return total
-
-    def _diverged(self, bp: Any, batch: int) -> None:
-        first = None
-        for name in reversed(self.network.order()):
-            d = bp.deltas.get(name)
-            if d is not None and not np.all(np.isfinite(d)):
-                first = name
-        where = f"epoch {self.epoch + 1}, batch {batch + 1}"
-        if not math.isfinite(bp.loss):
-            what = f"the loss became {bp.loss}"
-        else:
-            what = "a gradient became non-finite"
-        group = f"; the first group whose deltas went non-finite is '{first}'" if first else ""
-        lr = self.optimizer.lr
-        raise TrainingError(
-            f"training stopped at {where}: {what}{group}. Likely causes: a learning rate too "
-            f"large for this network ({lr:g}: try {lr / 10:g}), or a transfer function "
-            "overflowing (large net inputs: scale the inputs, or use a bounded function). "
-            "The weights are those of the last good step."
-        )
 
     # --- epochs -----------------------------------------------------------------
     def sample_weights(self, data: Dataset, sample_weight: Any) -> np.ndarray | None:
