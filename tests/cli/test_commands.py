@@ -233,7 +233,7 @@ def test_transfer_and_datasets_lists(tmp_path):
     assert run("datasets")[0] == 0
 
 
-def test_every_command_has_help_with_an_example(capsys):
+def test_every_command_has_help_with_an_example():
     for cmd in (
         ["train"],
         ["evaluate"],
@@ -244,8 +244,9 @@ def test_every_command_has_help_with_an_example(capsys):
         ["datasets"],
         ["ops"],
     ):
-        assert run(*cmd, "--help")[0] == 0
-        assert "example:" in capsys.readouterr().out, cmd
+        status, out, _ = run(*cmd, "--help")
+        assert status == 0
+        assert "example:" in out, cmd
 
 
 def _script():
@@ -411,3 +412,71 @@ def test_report_draws_every_unit_with_its_delta(tmp_path):
     assert "δ on sample 2" in out and "sample 2" in (tmp_path / "u.svg").read_text()
     status, _, err = run("report", str(model), "--units", str(tmp_path / "u.svg"), "--sample", "9")
     assert status == 2 and "sample 9 is out of range" in err
+
+
+def test_several_hidden_layers_each_with_its_transfer_function(tmp_path):
+    from anyprop.train.job import TrainJob
+    from anyprop.train.job import run as run_job
+
+    model = tmp_path / "m.anyprop"
+    status, _, err = run(
+        "train",
+        "--data",
+        "moons",
+        "--hidden",
+        "8,4",
+        "--transfer",
+        "relu,max(x, 0.1*x)",
+        "--epochs",
+        "3",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err
+    net = load_model(model).network
+    assert [(g, net.groups[g].size, repr(net.groups[g].transfer)) for g in ("h1", "h2")] == [
+        ("h1", 8, "relu"),
+        ("h2", 4, "max(x, 0.1*x)"),
+    ]
+    job = TrainJob(
+        data="moons", hidden=[8, 4], transfer=["relu", "max(x, 0.1*x)"], epochs=3, out=None
+    )
+    same = run_job(job).network  # the API's job, the same network and weights
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, same.params[k])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hidden", "8,x"], "'x' is not a whole number"),
+        (["--hidden", "8,0"], "layer sizes must be whole numbers >= 1"),
+        (["--hidden", "8", "--transfer", "relu,tanh"], "2 transfer functions (--transfer) for 1"),
+        (["--transfer", "relu,"], "an empty transfer function"),
+    ],
+)
+def test_bad_hidden_layers_exit_2_naming_the_option(tmp_path, args, message):
+    status, _, err = run(
+        "train", "--data", "moons", "--epochs", "1", *args, "--out", str(tmp_path / "m.anyprop")
+    )
+    assert status == 2 and message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_command_whose_output_is_closed_early_ends_quietly(tmp_path):
+    """`anyprop predict model big.csv | head -2`: no traceback, no error, status 141."""
+    model = tmp_path / "m.anyprop"
+    assert run("train", "--data", "xor", "--epochs", "1", "--out", str(model))[0] == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x0,x1\n" + "0.5,0.25\n" * 200_000)
+    proc = subprocess.Popen(
+        [_script(), "predict", str(model), str(rows)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader stops, as head does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""

@@ -7,6 +7,8 @@ it); 130: interrupted (Ctrl-C), leaving the last checkpoint intact.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -47,10 +49,12 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help, --version, or a usage error (status 2)
-        return int(e.code or 0)
+    # argparse writes --help to stdout and usage errors to stderr: the streams given
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help, --version, or a usage error (status 2)
+            return int(e.code or 0)
     if args.command is None:
         parser.print_help(out)
         return 0
@@ -66,6 +70,8 @@ def main(
             traceback.print_exc(file=err)
         err.write(f"anyprop {args.command}: error: {e}\n")
         return 2
+    except BrokenPipeError:  # the reader stopped early (a pipe into head): end quietly
+        return _pipe_closed()
     except OSError as e:  # a file that cannot be written or read
         if args.verbose:
             traceback.print_exc(file=err)
@@ -77,6 +83,26 @@ def main(
         return 130
 
 
+#: the exit status when the standard output is closed early: 128 + SIGPIPE, as a Unix
+#: tool killed by the broken pipe would give (quietly)
+PIPE_CLOSED = 141
+
+
+def _pipe_closed() -> int:
+    """Point the standard output at /dev/null, so that the interpreter's last flush at
+    exit does not complain about the closed pipe, and say nothing."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return PIPE_CLOSED
+
+
 def entry() -> None:
-    """Console-script entry: exit with :func:`main`'s status."""
-    sys.exit(main())
+    """Console-script entry: exit with :func:`main`'s status (quietly when the standard
+    output was closed before everything was written)."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = _pipe_closed()
+    sys.exit(status)

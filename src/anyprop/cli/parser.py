@@ -49,6 +49,37 @@ def _settings_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(cli["flag"], **kwargs)
 
 
+def _sizes(value: str) -> int | list[int]:
+    """'32' or '64,32': hidden layer sizes."""
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        bad = next(p for p in parts if not p.lstrip("-").isdigit())
+        raise argparse.ArgumentTypeError(
+            f"'{bad}' is not a whole number: give sizes such as 32 or 64,32"
+        ) from None
+    if any(s < 0 for s in sizes) or (len(sizes) > 1 and any(s == 0 for s in sizes)):
+        raise argparse.ArgumentTypeError(
+            f"layer sizes must be whole numbers >= 1 (or a single 0 for none), got {value!r}"
+        )
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
+def _transfers(value: str) -> str | list[str]:
+    """'tanh', or 'relu,tanh' (commas inside a formula's parentheses do not split)."""
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(value):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(value[start:k].strip())
+            start = k + 1
+    parts.append(value[start:].strip())
+    if any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"an empty transfer function in {value!r}")
+    return parts[0] if len(parts) == 1 else parts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anyprop",
@@ -90,11 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--rule", help="an update rule as a formula, e.g. 'w - lr*g + 0.9*dw'")
     t.add_argument("--schedule", help="learning-rate schedule: step, exponential, cosine, plateau")
     t.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
-    t.add_argument("--hidden", type=int, default=32, help="hidden units when no spec is given")
+    t.add_argument(
+        "--hidden",
+        type=_sizes,
+        default=32,
+        metavar="SIZES",
+        help="hidden layers when no spec is given: a size, or sizes such as 64,32 (0: none)",
+    )
     t.add_argument(
         "--transfer",
+        type=_transfers,
         default="tanh",
-        help="hidden transfer function when no spec is given (a name or a formula in x)",
+        help="hidden transfer function when no spec is given (a name or a formula in x), or "
+        "one per hidden layer: relu,tanh",
     )
     t.add_argument("--validation-split", type=float, help="fraction held out for validation")
     t.add_argument(

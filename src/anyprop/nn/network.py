@@ -58,20 +58,31 @@ class Network(Graph):
         """A layered network: ``sizes`` = [inputs, hidden..., outputs].
 
         Groups are ``input``, ``h1``, ``h2``, ... and ``output``; every layer feeds
-        the next. ``shortcuts=True`` also connects every layer to every later
-        layer (FANN's shortcut networks).
+        the next. ``transfer`` is one transfer function for every hidden layer, or a
+        list with one per hidden layer; the output's is ``output_transfer`` (by default
+        the last hidden layer's). ``shortcuts=True`` also connects every layer to every
+        later layer (FANN's shortcut networks).
         """
         sizes = list(sizes)
         if len(sizes) < 2:
             raise NetworkError(f"layered() needs at least an input and an output size, got {sizes}")
+        hidden = len(sizes) - 2
+        if isinstance(transfer, (list, tuple)):
+            if len(transfer) != hidden:
+                raise NetworkError(
+                    f"layered(): {len(transfer)} transfer functions for {hidden} hidden "
+                    f"layer{'s' if hidden != 1 else ''}; give one, or one per hidden layer"
+                )
+            transfers = list(transfer)
+            last = transfers[-1] if transfers else "sigmoid"
+        else:
+            transfers, last = [transfer] * hidden, transfer
         net = cls(dtype=dtype, seed=seed)
         names = ["input"] + [f"h{i}" for i in range(1, len(sizes) - 1)] + ["output"]
         net.add_input(names[0], sizes[0])
-        for name, size in zip(names[1:-1], sizes[1:-1], strict=True):
-            net.add_group(name, size, transfer=transfer, bias=bias)
-        net.add_output(
-            names[-1], sizes[-1], transfer=output_transfer or transfer, loss=loss, bias=bias
-        )
+        for name, size, t in zip(names[1:-1], sizes[1:-1], transfers, strict=True):
+            net.add_group(name, size, transfer=t, bias=bias)
+        net.add_output(names[-1], sizes[-1], transfer=output_transfer or last, loss=loss, bias=bias)
         for j in range(1, len(names)):
             for i in range(j - 1 if not shortcuts else 0, j):
                 net.connect(names[i], names[j], init=init)

@@ -89,8 +89,8 @@ class TrainJob:
     spec: str | None = None  # a spec file's path, or None (a network made for the data)
     spec_text: str | None = None  # spec TOML given as text
     target: Any = None
-    hidden: int = 32
-    transfer: str = "tanh"
+    hidden: int | list[int] = 32  # the hidden layers' sizes when no spec is given
+    transfer: str | list[str] = "tanh"  # one for all hidden layers, or one each
     epochs: int = 100
     settings: TrainSettings = field(default_factory=TrainSettings)
     optimizer: str = "sgd"
@@ -170,13 +170,21 @@ def load_data(source: str | Dataset, target: Any = None) -> Dataset:
     return load_named(source)
 
 
-def default_network(data: Dataset, hidden: int, transfer: str, seed: int) -> Network:
-    """One hidden layer, with the output layer and loss the task calls for."""
+def default_network(data: Dataset, hidden: Any, transfer: Any, seed: int) -> Network:
+    """The hidden layers asked for (a size, or a list of sizes; 0 or [] for none), each
+    with ``transfer`` (one for all, or a list with one per layer), and the output layer
+    and loss the task calls for."""
     out_transfer, loss = {
         "classification": ("softmax", "cross_entropy"),
         "binary": ("sigmoid", "mse"),
     }.get(data.task, ("identity", "mse"))
-    sizes = [data.x.shape[1]] + ([hidden] if hidden else []) + [data.n_outputs]
+    layers = list(hidden) if isinstance(hidden, (list, tuple)) else ([hidden] if hidden else [])
+    if isinstance(transfer, (list, tuple)) and len(transfer) != len(layers):
+        raise AnypropError(
+            f"{len(transfer)} transfer functions (--transfer) for {len(layers)} hidden "
+            f"layer{'s' if len(layers) != 1 else ''} (--hidden): give one, or one per layer"
+        )
+    sizes = [data.x.shape[1], *layers, data.n_outputs]
     return Network.layered(
         sizes, transfer=transfer, output_transfer=out_transfer, loss=loss, seed=seed
     )
