@@ -480,3 +480,27 @@ def test_a_command_whose_output_is_closed_early_ends_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_transfer_show_simplifies_and_without_sympy_says_how_to_get_the_formula(monkeypatch):
+    status, out, _ = run("transfer", "show", "x/(1+abs(x))")
+    assert status == 0 and "f'(x) = (Abs(x) + 1)^(-2)" in out
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sympy(name, *args, **kwargs):
+        if name == "sympy" or name.startswith("sympy."):
+            raise ImportError("no sympy here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sympy)
+    status, out, _ = run("transfer", "show", "x*tanh(x)")
+    assert status == 0 and "None" not in out and "pip install 'anyprop[sympy]'" in out
+
+
+def test_check_on_a_spec_without_data_uses_random_inputs_and_says_so():
+    for spec in ("skip.toml", "units.toml", "digits_mlp.toml"):
+        status, out, err = run("check", str(ROOT / "examples" / "specs" / spec))
+        assert status == 0, err
+        assert "random inputs" in err and "all gradients agree" in out

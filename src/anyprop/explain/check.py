@@ -74,6 +74,32 @@ def _rows(data: Any, n: int, dtype: Any = None) -> Any:
     return np.asarray(data, dtype=dtype)[:n]
 
 
+def random_batch(network: Any, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
+    """Inputs and targets of the right shapes, drawn at random, for checking gradients
+    where no data is given: inputs N(0, 1); targets that each output's loss takes (class
+    indices for a loss of classes, values in (0, 1) for a binary one, ±1 for a hinge,
+    positive rates for Poisson, N(0, 1) otherwise)."""
+    rng = np.random.default_rng(seed)
+    x = {g: rng.normal(size=(samples, network.groups[g].size)) for g in network.inputs}
+    y = {}
+    for g in network.plan().loss_groups:
+        group = network.groups[g]
+        name, size = group.loss.name, group.size
+        if getattr(group.loss, "accepts_indices", False):
+            y[g] = rng.integers(0, size, size=samples)
+        elif name == "binary_cross_entropy":
+            y[g] = rng.uniform(0.05, 0.95, size=(samples, size))
+        elif name == "hinge":
+            y[g] = rng.choice([-1.0, 1.0], size=(samples, size))
+        elif name == "poisson":
+            y[g] = rng.uniform(0.5, 3.0, size=(samples, size))
+        else:
+            y[g] = rng.normal(size=(samples, size))
+    return (x if len(x) > 1 else next(iter(x.values()))), (
+        y if len(y) > 1 else next(iter(y.values()))
+    )
+
+
 def check_gradients(
     network: Any,
     inputs: np.ndarray,

@@ -345,8 +345,12 @@ class Formula:
         """d/d(wrt) of the formula as text (SymPy, simplified)."""
         import sympy
 
-        raw = sympy.diff(self.to_sympy(), sympy.Symbol(wrt, real=True))
+        v = sympy.Symbol(wrt, real=True)
+        raw = sympy.diff(self.to_sympy(), v)
+        # v·sign(v) is |v| for real v, which SymPy does not apply by itself
+        tidy = raw.subs(sympy.sign(v) * v, sympy.Abs(v))
         candidates = [str(raw), str(sympy.simplify(raw)), str(sympy.factor(raw))]
+        candidates += [str(sympy.simplify(tidy))]
         best = min((c for c in candidates if "Piecewise" not in c), key=len, default=candidates[0])
         return best.replace("**", "^")
 

@@ -62,7 +62,12 @@ def _transfer_show(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         to_json(out, {**info, "values": values, "plot": args.plot})
         return 0
-    out.write(f"{info['name']}  ({info['kind']})\n  f(x)  = {info['f']}\n  f'(x) = {info['df']}\n")
+    df = info["df"]
+    if df is None and info["kind"] == "formula":  # SymPy, an optional extra, is not installed
+        df = "(as a formula with SymPy: pip install 'anyprop[sympy]'; the values below are exact)"
+    elif df is None:
+        df = "(no formula known; the values below come from the engine)"
+    out.write(f"{info['name']}  ({info['kind']})\n  f(x)  = {info['f']}\n  f'(x) = {df}\n")
     if info.get("doc"):
         out.write(f"  {info['doc'].splitlines()[0]}\n")
     if values:

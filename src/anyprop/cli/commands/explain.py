@@ -79,7 +79,14 @@ def _target(args: argparse.Namespace) -> Any:
 
 
 def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    network, x, y, _ = _network_and_data(args, "check")
+    if Path(args.network).suffix.lower() == ".toml" and args.data is None:
+        from anyprop.explain.check import random_batch
+
+        network = spec_io.load(args.network)  # no data: random inputs of the right shape
+        x, y = random_batch(network, args.samples)
+        err.write(f"no --data: checking on {args.samples} random inputs and targets\n")
+    else:
+        network, x, y, _ = _network_and_data(args, "check")
     report = check_gradients(network, x, y, samples=args.samples, tolerance=args.tolerance)
     if args.json:
         to_json(out, report.to_dict())
