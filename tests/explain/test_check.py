@@ -92,6 +92,9 @@ def test_cli_check_on_a_model_and_mistakes(tmp_path):
     assert run("train", "--data", "xor", "--epochs", "3", "--out", str(model))[0] == 0
     status, out, _ = run("check", str(model))
     assert status == 0 and "all gradients agree" in out
-    status, _, err = run("check", str(SPECS / "xor.toml"))
-    assert status == 2 and "give the data to check on" in err
+    # a spec without data (issue 12): checked on random inputs, and said so
+    status, out, err = run("check", str(SPECS / "xor.toml"))
+    assert status == 0 and "random inputs" in err and "all gradients agree" in out
+    status, _, err = run("check", str(SPECS / "xor.toml"), "--data", "nosuchset")
+    assert status == 2 and "nosuchset" in err
     assert spec_io.load(SPECS / "xor.toml")
