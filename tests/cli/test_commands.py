@@ -504,3 +504,25 @@ def test_check_on_a_spec_without_data_uses_random_inputs_and_says_so():
         status, out, err = run("check", str(ROOT / "examples" / "specs" / spec))
         assert status == 0, err
         assert "random inputs" in err and "all gradients agree" in out
+
+
+def test_several_target_columns_by_pattern_from_the_command_line(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    rows = [f"{a:.3f},{b:.3f},{a + b:.3f},{a - b:.3f}" for a, b in x]
+    (tmp_path / "d.csv").write_text("a,b,y0,y1\n" + "\n".join(rows) + "\n")
+    model = tmp_path / "m.anyprop"
+    status, _, err = run(
+        "train",
+        "--data",
+        str(tmp_path / "d.csv"),
+        "--target",
+        "y*",
+        "--epochs",
+        "2",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err
+    m = load_model(model)
+    assert m.target_names == ["y0", "y1"] and m.network.target_width == 2

@@ -91,3 +91,27 @@ def test_standardizer_and_splits():
     assert sorted(a.y.tolist() + b.y.tolist()) == list(range(10))
     with pytest.raises(DataError, match="leaves a part empty"):
         d.split(0.01, np.random.default_rng(0))
+
+
+def test_target_columns_by_range_or_pattern(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y0,y1,y2\n1,2,3,4,5\n6,7,8,9,10\n")
+    by_range = load_csv(path, target="y0:y2")
+    by_glob = load_csv(path, target="y*")
+    by_numbers = load_csv(path, target="2:4")
+    for d in (by_range, by_glob, by_numbers):
+        assert d.target_names == ["y0", "y1", "y2"] and d.feature_names == ["a", "b"]
+        assert d.y.tolist() == [[3, 4, 5], [8, 9, 10]]
+    with pytest.raises(DataError, match="no column matches the pattern 'z\\*'"):
+        load_csv(path, target="z*")
+    with pytest.raises(DataError, match="runs backwards"):
+        load_csv(path, target="y2:y0")
+    with pytest.raises(DataError, match="target column 'y1' is named twice"):
+        load_csv(path, target=["y*", "y1"])
+
+
+def test_a_header_naming_a_column_twice_is_an_error(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,a,y\n1,2,3,4\n")
+    with pytest.raises(DataError, match=r"names two columns 'a' \(columns 1 and 3\)"):
+        load_csv(path, target="y")

@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--target",
         action="append",
-        help="target column of a data file (name or number; repeat for several); default: last",
+        help="target column of a data file: a name or number, a range y0:y9, or a pattern "
+        "'y*' (repeat for several); default: the last column",
     )
     t.add_argument("--epochs", type=int, help="epochs to train (in all, when resuming)")
     t.add_argument(

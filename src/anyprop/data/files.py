@@ -7,6 +7,7 @@ cells that are not numbers, missing values.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import math
 import os
 from collections.abc import Sequence
@@ -28,9 +29,13 @@ def _is_number(cell: str) -> bool:
 
 
 def _resolve_columns(spec: Any, header: list[str] | None, width: int, source: str) -> list[int]:
+    """The target columns named by ``spec``: a column name or number (negative counts from
+    the end), a range of names or numbers ``"y0:y9"`` (both ends included), a glob pattern
+    of names ``"y*"``, or a list of these."""
     items = spec if isinstance(spec, (list, tuple)) else [spec]
-    out = []
-    for item in items:
+    out: list[int] = []
+
+    def one(item: Any) -> int:
         if isinstance(item, (int, np.integer)) or (
             isinstance(item, str)
             and item.lstrip("-").isdigit()
@@ -41,18 +46,49 @@ def _resolve_columns(spec: Any, header: list[str] | None, width: int, source: st
                 raise DataError(
                     f"{source}: target column {k} is out of range (the file has {width} columns)"
                 )
-            out.append(k % width)
-        elif header is not None and item in header:
-            out.append(header.index(item))
-        else:
-            from anyprop.registry import suggest
+            return k % width
+        if header is not None and item in header:
+            return header.index(item)
+        from anyprop.registry import suggest
 
-            names = header or []
-            hint = (
-                suggest(item, names) if names else " (the file has no header: give a column number)"
-            )
-            raise DataError(f"{source}: no column named '{item}'{hint}")
+        names = header or []
+        hint = suggest(item, names) if names else " (the file has no header: give a column number)"
+        raise DataError(f"{source}: no column named '{item}'{hint}")
+
+    for item in items:
+        text = item if isinstance(item, str) else None
+        if text is not None and text not in (header or []) and ":" in text:
+            first, _, last = text.partition(":")
+            a, b = one(first.strip()), one(last.strip())
+            if b < a:
+                raise DataError(f"{source}: the target range '{text}' runs backwards")
+            out += list(range(a, b + 1))
+        elif text is not None and text not in (header or []) and any(c in text for c in "*?["):
+            hits = [k for k, name in enumerate(header or []) if fnmatch.fnmatchcase(name, text)]
+            if not hits:
+                raise DataError(f"{source}: no column matches the pattern '{text}'")
+            out += hits
+        else:
+            out.append(one(item))
+    seen: set[int] = set()
+    for k in out:
+        if k in seen:
+            name = header[k] if header else f"{k + 1}"
+            raise DataError(f"{source}: target column '{name}' is named twice")
+        seen.add(k)
     return out
+
+
+def _check_header(names: list[str], source: str) -> None:
+    """A header naming a column twice is an error: which one a name means would be a guess."""
+    first: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in first:
+            raise DataError(
+                f"{source}: the header names two columns '{name}' (columns {first[name] + 1} and "
+                f"{k + 1}); give each column its own name"
+            )
+        first[name] = k
 
 
 def load_csv(
@@ -83,6 +119,8 @@ def load_csv(
     if header is None:
         header = not all(_is_number(c) for c in first)
     names = first if header else None
+    if names is not None:
+        _check_header(names, source)
     body = rows[1:] if header else rows
     if not body:
         raise DataError(f"{source}: the file has a header but no data rows")
