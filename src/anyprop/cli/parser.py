@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="hidden transfer function when no spec is given (a name or a formula in x), or "
         "one per hidden layer: relu,tanh",
     )
+    t.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="how to read the targets (default: decided from the data and the spec, and "
+        "said in the summary: whole numbers with at most 20 values are classes)",
+    )
     t.add_argument("--validation-split", type=float, help="fraction held out for validation")
     t.add_argument(
         "--standardize",

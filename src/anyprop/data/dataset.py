@@ -50,6 +50,41 @@ class Dataset:
             return len(self.labels) if self.labels else int(self.y.max()) + 1
         return 1 if self.y.ndim == 1 else self.y.shape[1]
 
+    def integer_labels(self) -> np.ndarray | None:
+        """The distinct values of a single target column whose every value is a whole
+        number (sorted), or None."""
+        y = np.asarray(self.y)
+        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+            return None
+        if not np.issubdtype(y.dtype, np.number) or y.size == 0:
+            return None
+        v = y.reshape(-1)
+        if not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
+            return None
+        return np.unique(v)
+
+    def as_classes(self, units: int | None = None) -> Dataset:
+        """The same data with integer-valued targets read as class labels. With ``units``
+        (an output layer's size) and every value in 0..units−1, a value is its class's
+        index (class 7 is unit 7); otherwise the classes are the distinct values in order."""
+        if self.task == "classification":
+            return self
+        values = self.integer_labels()
+        if values is None:
+            raise DataError(
+                f"{self.name}: the targets are not whole numbers in one column, so they cannot "
+                "be read as classes (--task classification)"
+            )
+        v = np.asarray(self.y).reshape(-1)
+        if units is not None and values.min() >= 0 and values.max() < units:
+            y, labels = v.astype(np.int64), [str(k) for k in range(units)]
+        else:
+            y = np.searchsorted(values, v).astype(np.int64)
+            labels = [str(int(k)) for k in values]
+        return Dataset(
+            self.x, y, self.name, self.feature_names, self.target_names, labels, "classification"
+        )
+
     def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
         return Dataset(
             self.x[index],

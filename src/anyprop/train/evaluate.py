@@ -10,6 +10,7 @@ from anyprop.data import Dataset
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.model_io import Model
 from anyprop.train.settings import TrainSettings
+from anyprop.train.task import model_task_data
 
 
 def model_settings(model: Model) -> TrainSettings:
@@ -21,6 +22,7 @@ def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> d
     """Loss and metrics of ``model`` on ``data`` (raw inputs: the model's standardisation
     is applied), computed as in training: with the model's loss reduction and margin,
     by the same code as the validation figures."""
+    data = model_task_data(model, data)  # numbers read as classes where the model learnt them
     prepared = Dataset(
         model.prepare(data.x),
         data.y,

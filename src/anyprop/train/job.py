@@ -33,6 +33,7 @@ from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, Gradien
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
 from anyprop.train.settings import TrainSettings
+from anyprop.train.task import TASKS, decide_task, model_task_data
 from anyprop.train.trainer import Trainer, split_seed_for
 
 #: The embedded default: a network with a skip connection and a transfer function
@@ -110,6 +111,7 @@ class TrainJob:
     checkpoint_seconds: float = 5.0
     resume: str | None = None
     report: bool = False  # record where gradients flow (GradientStats) for warnings and plots
+    task: str | None = None  # "classification" or "regression"; None: decided (decide_task)
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     extra_callbacks: list[Callback] = field(default_factory=list)
 
@@ -132,6 +134,7 @@ class TrainResult:
     seconds: float
     epochs_run: int
     resumed_from: int = 0
+    task_reason: str = ""  # the task and why it was chosen (decide_task)
 
     def summary(self) -> dict[str, Any]:
         h = self.history
@@ -152,6 +155,8 @@ class TrainResult:
             "seconds": self.seconds,
             "model": self.out,
             "data": self.data.name,
+            "task": self.data.task,
+            "task_reason": self.task_reason,
             "samples": len(self.data),
         }
 
@@ -286,6 +291,8 @@ def run(
             job.data or saved.get("data"), job.target if job.data else saved.get("target")
         )
         network = model.network
+        saved_task = model.task if model.task in TASKS else None
+        data, task_reason = decide_task(data, job.task or saved_task, network)
         if job.validation_split == 0.0:
             job.validation_split = saved.get("validation_split", 0.0)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
@@ -293,8 +300,15 @@ def run(
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
         data = load_data(job.data, job.target)
-        network = _network(job, data)
+        if job.spec is None and job.spec_text is None:  # the data's task shapes the network
+            data, why = decide_task(data, job.task)
+            network = _network(job, data)
+        else:  # the spec's output decides how to read the targets
+            network = _network(job, data)
+            data, why = decide_task(data, job.task, network)
+        task_reason = why
         split_seed = split_seed_for(job.seed)
+    task_reason = f"{data.task}: {task_reason}"
     _check_fit(network, data)
     train, val = data, None
     if job.validation_split:
@@ -359,6 +373,7 @@ def run(
         time.perf_counter() - t0,
         trainer.epoch - resumed_from,
         resumed_from,
+        task_reason,
     )
 
 
@@ -392,7 +407,7 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
                 (model.trainer_state or {}).get("split_seed", split_seed_for(job.get("seed")))
             )
             data, _ = data.split(fraction, np.random.default_rng(seed))
-    return _standardized(data, model.standardizer)
+    return _standardized(model_task_data(model, data), model.standardizer)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -41,6 +41,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         stop_when_solved=args.stop_when_solved,
         out=None if args.no_save else args.out,
         resume=args.resume,
+        task=args.task,
         checkpoint_seconds=args.checkpoint_every,
         report=args.report,
     )
@@ -109,6 +110,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"solved (every output within {job.settings.margin} of its target) at epoch "
                 f"{summary['solved_epoch']}\n"
             )
+        if summary["task_reason"]:
+            out.write(f"task: {summary['task_reason']}\n")
         if summary["model"]:
             out.write(f"model written to {summary['model']}\n")
         if args.plot:

@@ -1,0 +1,77 @@
+"""Classification or regression: how a data set's targets are read, by a stated rule.
+
+A CSV's label column of text is classes; a column of numbers could be either
+(class indices 0..9 are the most common export of a labelled data set), so
+:func:`decide_task` says which, and why, from ``--task``, the spec's output
+loss, or the values themselves. The run's summary prints the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from anyprop.data import Dataset
+from anyprop.errors import AnypropError
+
+#: integer-valued targets with at most this many distinct values are read as classes
+#: when neither a spec nor --task says otherwise
+MAX_INTEGER_CLASSES = 20
+TASKS = ("classification", "regression")
+
+
+def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[Dataset, str]:
+    """The data with their task decided, and why, by this rule:
+
+    1. ``task`` (``--task``) when given;
+    2. else, for a spec, its output: a loss that takes class indices (cross_entropy, nll,
+       multiclass_hinge) makes integer targets classes; any other loss, values;
+    3. else labels given as text are classes, and a single column of whole numbers with at
+       most :data:`MAX_INTEGER_CLASSES` distinct values is classes; other numbers are values.
+    """
+    if task is not None and task not in TASKS:
+        raise AnypropError(f"--task must be classification or regression, got {task!r}")
+    if data.task == "classification" and data.labels:  # labels: text, or a named set's
+        if task == "regression":
+            raise AnypropError(
+                f"the data '{data.name}' have labels, not numbers: --task regression needs numbers"
+            )
+        return data, "its targets are class labels"
+    units = None
+    wants_classes = None
+    if network is not None and network.units is None:
+        group = network.groups[network.primary_output]
+        units = group.size
+        if group.loss is not None:
+            wants_classes = bool(getattr(group.loss, "accepts_indices", False))
+    values = data.integer_labels()
+    if task == "classification":
+        return data.as_classes(units), "--task classification"
+    if task == "regression":
+        return _as_values(data), "--task regression"
+    if wants_classes is not None:
+        if wants_classes and values is not None:
+            return data.as_classes(units), f"the spec's output loss takes classes ({group.loss!r})"
+        return _as_values(data), f"the spec's output loss takes values ({group.loss!r})"
+    if data.task != "regression":  # a named data set says its task
+        return data, f"the data set '{data.name}' is a {data.task} task"
+    if values is not None and 2 <= values.size <= MAX_INTEGER_CLASSES:
+        return data.as_classes(), (
+            f"its targets are whole numbers with {values.size} distinct values (at most "
+            f"{MAX_INTEGER_CLASSES}; --task regression to read them as numbers)"
+        )
+    return data, "its targets are numbers"
+
+
+def _as_values(data: Dataset) -> Dataset:
+    if data.task != "classification":
+        return data
+    y = np.asarray(data.y, dtype=np.float64)
+    return Dataset(data.x, y, data.name, data.feature_names, data.target_names, None, "regression")
+
+
+def model_task_data(model: Any, data: Dataset) -> Dataset:
+    """``data`` read as the model was trained: class labels where it learnt classes."""
+    task = model.task if model.task in TASKS else None
+    return decide_task(data, task, model.network)[0]

@@ -1,0 +1,128 @@
+"""Classification or regression: numeric labels read as classes by a stated rule."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from anyprop import AnypropError, Network, fit
+from anyprop.cli import main
+from anyprop.train.model_io import load_model
+
+
+def write_csv(path, n=300, classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    y = rng.integers(0, classes, size=n)  # every class appears (n >> classes)
+    rows = [",".join(f"{v:.4f}" for v in r) + f",{k}" for r, k in zip(x, y, strict=True)]
+    path.write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def train(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["train", *argv, "--json"], stdout=out, stderr=err)
+    return status, (json.loads(out.getvalue()) if status == 0 else None), err.getvalue()
+
+
+def test_integer_labels_are_classes_and_the_summary_says_why(tmp_path):
+    data = write_csv(tmp_path / "d.csv", classes=8)
+    status, summary, err = train(
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--epochs",
+        "3",
+        "--out",
+        str(tmp_path / "m.anyprop"),
+    )
+    assert status == 0, err
+    assert summary["task"] == "classification"
+    assert "whole numbers with 8 distinct values" in summary["task_reason"]
+    assert "accuracy" in summary["final"]
+    m = load_model(tmp_path / "m.anyprop")
+    assert m.labels == [str(k) for k in range(8)] and m.network.target_width == 8
+    out = io.StringIO()
+    assert main(["evaluate", str(tmp_path / "m.anyprop"), "--json"], stdout=out) == 0
+    assert 0 <= json.loads(out.getvalue())["accuracy"] <= 1
+    out = io.StringIO()
+    assert (
+        main(
+            ["explain", str(tmp_path / "m.anyprop"), "--weight", "h1[0]->output[3]"],
+            stdout=out,
+            stderr=io.StringIO(),
+        )
+        == 0
+    )
+
+
+def test_a_spec_with_a_softmax_output_takes_the_integer_column(tmp_path):
+    data = write_csv(tmp_path / "d.csv", classes=10)
+    spec = tmp_path / "net.toml"
+    spec.write_text(
+        "[layered]\nsizes = [4, 6, 10]\ntransfer = 'tanh'\n"
+        "output_transfer = 'softmax'\nloss = 'cross_entropy'\n"
+    )
+    status, summary, err = train(
+        str(spec), "--data", str(data), "--target", "label", "--epochs", "2", "--no-save"
+    )
+    assert status == 0, err
+    assert summary["task"] == "classification" and "cross_entropy" in summary["task_reason"]
+
+
+def test_task_overrides_and_many_values_stay_numbers(tmp_path):
+    data = write_csv(tmp_path / "d.csv", classes=8)
+    status, summary, err = train(
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--task",
+        "regression",
+        "--epochs",
+        "2",
+        "--no-save",
+    )
+    assert status == 0, err
+    assert summary["task"] == "regression" and summary["task_reason"].endswith("--task regression")
+    many = write_csv(tmp_path / "many.csv", classes=40, n=400)
+    status, summary, err = train(
+        "--data", str(many), "--target", "label", "--epochs", "1", "--no-save"
+    )
+    assert status == 0 and summary["task"] == "regression", err
+    status, summary, err = train(
+        "--data",
+        str(many),
+        "--target",
+        "label",
+        "--task",
+        "classification",
+        "--epochs",
+        "1",
+        "--no-save",
+    )
+    assert status == 0 and summary["task"] == "classification", err
+    status, _, err = train("--data", str(data), "--task", "clasification", "--no-save")
+    assert status == 2 and "invalid choice: 'clasification'" in err
+
+
+def test_xor_and_the_classic_problems_keep_their_task(tmp_path):
+    status, summary, err = train("--data", "xor", "--epochs", "2", "--no-save")
+    assert status == 0 and summary["task"] == "binary", err
+
+
+def test_fit_takes_text_labels_and_names_wrong_types():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    y = np.where(x[:, 0] > 0, "yes", "no")
+    net = Network.layered(
+        [2, 4, 2], transfer="tanh", output_transfer="softmax", loss="cross_entropy", seed=0
+    )
+    h = fit(net, (x, y), optimizer="adam", lr=0.05, epochs=30, verbose=False)
+    assert h.last("accuracy") > 0.8
+    with pytest.raises(AnypropError, match="the inputs must be numbers"):
+        fit(net, (np.array([["a", "b"]] * 3), np.array([0, 1, 0])), epochs=1, verbose=False)
