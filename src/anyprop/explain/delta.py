@@ -92,9 +92,12 @@ def unit_delta(
         d.target = float(tj[r, unit])
         d.loss = f"{g.loss!r}, {_loss_formula(g.loss)}"
         d.scale = _scale(record, g, r)
-        if lg[0] == "fused":
+        if lg[0] == "fused":  # (o − t)·scale, plus f'·Σ w δ where the output also feeds on
             d.fused = f"{t.name} with {g.loss.name}: δ = (o − t) · scale (the stable fused form)"
-            return d
+            d.fused_part = float(lg[1][r, unit])
+        else:
+            d.loss_gradient = float(lg[1][r, unit])
+    if lg is not None and lg[0] == "out":
         d.loss_gradient = float(lg[1][r, unit])
         d.loss_derivative = (
             "atanh(o − t) (Fahlman's atanh error)"
@@ -103,6 +106,8 @@ def unit_delta(
         )
     raw = _outgoing_terms(net, record.before, p.deltas, group, unit, r)
     d.terms_sum = float(sum(w * dk for _, _, w, dk in raw))
+    if t.vector:
+        d.jacobian = _jacobian(net, record, group, unit, r, lg)
     raw.sort(key=lambda term: -abs(term[2] * term[3]))
     for conn, reached, w, dk in raw[:top]:
         term = Term(conn, reached, w, dk, w * dk)
@@ -112,6 +117,35 @@ def unit_delta(
         d.terms.append(term)
     d.terms_left_out = max(0, len(raw) - top)
     return d
+
+
+def _jacobian(net: Any, record: StepRecord, group: str, unit: int, r: int, lg: Any) -> str:
+    """δ_j of a vector-valued transfer function (softmax): Jᵀ·g, with g_k = Σ w δ + ∂L/∂o_k
+    for every unit k of the group, written out."""
+    p = record.passed
+    size = net.groups[group].size
+    g = np.zeros(size)
+    for k in range(size):
+        g[k] = sum(
+            w * dk for _, _, w, dk in _outgoing_terms(net, record.before, p.deltas, group, k, r)
+        )
+    if lg is not None and lg[0] == "out":
+        g += lg[1][r].astype(np.float64)
+    o = p.outputs[group][r].astype(np.float64)
+    name = net.groups[group].transfer.name
+    if name == "softmax":
+        s = float(o @ g)
+        return (
+            f"softmax acts on the whole group: δ_j = o_j·(g_j − Σ_k o_k g_k) = "
+            f"{o[unit]:.6g}·({g[unit]:.6g} − {s:.6g}), where g_k = Σ w δ + ∂L/∂o_k of unit k"
+        )
+    if name == "log_softmax":
+        s = float(g.sum())
+        return (
+            f"log-softmax acts on the whole group: δ_j = g_j − exp(o_j)·Σ_k g_k = "
+            f"{g[unit]:.6g} − {np.exp(o[unit]):.6g}·{s:.6g}"
+        )
+    return f"{name} acts on the whole group: δ = Jᵀ·g (the engine's vector-Jacobian product)"
 
 
 def _loss_formula(loss: Any) -> str:

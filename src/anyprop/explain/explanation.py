@@ -47,6 +47,8 @@ class Delta:
     target: float | None = None  # t_j, for an output unit
     scale: float | None = None  # the factor on ∂ℓ/∂o: loss weight × 1/N (mean) × sample weight
     fused: str | None = None  # the fused pair's rule, for a fused output
+    fused_part: float | None = None  # its (o − t)·scale
+    jacobian: str | None = None  # how a vector-valued f (softmax) makes δ, written out
 
 
 @dataclass
@@ -137,7 +139,8 @@ def _text(e: Explanation) -> list[str]:
             f"  {grad} = Σ over the {e.samples} samples of o_i · δ_j = {_num(e.gradient)}"
             "   (each δ carries the loss's 1/N, loss weight and sample weight)"
         )
-        row = "" if e.sample_row is None else f" (row {e.sample_row} of the training data)"
+        where = f"row {e.sample_row} of the data the steps draw from"
+        row = "" if e.sample_row is None else f" ({where})"
         lines.append(
             f"  sample {e.sample} of the batch{row}, one of the {e.samples} terms: "
             f"o_i · δ_j = {_num(e.o_i)} · {_num(e.delta.value)} = {_num(e.contribution)}"
@@ -219,10 +222,15 @@ def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
         lines.append(f"{pad}  fused output: {d.fused}")
         if d.target is not None:
             lines.append(
-                f"{pad}  = (o − t) · {_num(d.scale or 1.0)} = ({_num(d.out)} − {_num(d.target)})"
-                f" · {_num(d.scale or 1.0)}   (the scale: loss weight × 1/N × sample weight)"
+                f"{pad}  (o − t) · {_num(d.scale or 1.0)} = ({_num(d.out)} − {_num(d.target)})"
+                f" · {_num(d.scale or 1.0)} = {_num(d.fused_part or 0.0)}   (the scale: loss "
+                "weight × 1/N × sample weight)"
             )
-        return lines
+        if not (d.terms or d.terms_left_out):
+            return lines
+        lines.append(f"{pad}  + f'(net) · Σ_k w_jk δ_k, for the units this output also feeds:")
+    if d.jacobian:
+        lines.append(f"{pad}  {d.jacobian}")
     parts = []
     if d.terms or d.terms_left_out:
         parts.append("Σ_k w_jk δ_k")
@@ -230,7 +238,8 @@ def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
         parts.append("∂L/∂o_j")
     offset = f" + {d.prime_offset:g}" if d.prime_offset else ""
     prime = f"(f'(net){offset})" if offset else "f'(net)"
-    lines.append(f"{pad}  = {prime} · ({' + '.join(parts) or '0'})")
+    if not d.jacobian:
+        lines.append(f"{pad}  = {prime} · ({' + '.join(parts) or '0'})")
     if d.derivative is not None:
         lines.append(
             f"{pad}  f'(net) = {_num(d.derivative)}" + (f"   [{formula}]" if formula else "")

@@ -166,20 +166,25 @@ def _explain(
     w1 = float(record.after[target.param].reshape(-1)[k])
     gradient = float(p.grads[target.param].reshape(-1)[k]) if target.param in p.grads else 0.0
     opt = tr.optimizer
+    trained = target.param in opt.scales  # a fixed connection's weights are not
     used = gradient * (record.clip_scale if record.clip_scale is not None else 1.0)
-    if opt.weight_decay and not opt.decoupled_decay:
+    if trained and opt.weight_decay and not opt.decoupled_decay:
         used = used + opt.weight_decay * w0
     before = {
         name: float(v.reshape(-1)[k])
         for name, v in record.state_before.get(target.param, {}).items()
     }
     lr = opt.lr * opt.scales.get(target.param, 1.0)
-    saved = opt.steps
-    opt.steps = record.steps  # the rule's arithmetic as it was during the step
-    try:
-        lines = [line._asdict() for line in opt.explain(used, w0, before, lr)]
-    finally:
-        opt.steps = saved
+    if trained:
+        saved = opt.steps
+        opt.steps = record.steps  # the rule's arithmetic as it was during the step
+        try:
+            lines = [line._asdict() for line in opt.explain(used, w0, before, lr)]
+        finally:
+            opt.steps = saved
+    else:
+        fixed = "0: a fixed weight (trainable = false) carries signals and deltas, never changes"
+        used, lines = 0.0, [{"name": "Δw", "formula": fixed, "value": 0.0}]
     numeric, plain, rounding = _check(record, target, eps)
     rel = abs(plain - numeric) / max(abs(plain), abs(numeric), 1e-12)
     x_by = record.x if isinstance(record.x, dict) else {net.inputs[0]: record.x}
@@ -226,7 +231,7 @@ def _explain(
         rounding,
         (o * d).tolist() if n > 1 else None,
         None if record.rows is None else [int(v) for v in record.rows],
-        _notes(record, n),
+        _notes(record, n, target),
     )
     if _layered_names(net) is not None:
         e.textbook = {
@@ -241,10 +246,17 @@ def _explain(
     return e
 
 
-def _notes(record: StepRecord, n: int) -> list[str]:
+def _notes(record: StepRecord, n: int, target: Target | None = None) -> list[str]:
     """What a learner could misread, in words."""
     tr = record.trainer
     notes = []
+    if target is not None and target.kind == "weight":
+        uses = [c.name for c in tr.network.connections.values() if c.param == target.param]
+        if len(uses) > 1:
+            notes.append(
+                f"this weight is shared by {len(uses)} connections ({', '.join(uses)}): its "
+                f"gradient sums o_i·δ_j over every use; the terms shown are {target.connection}'s"
+            )
     if n > 1:
         notes.append(
             f"the step is the batch's: its gradient sums the {n} samples' terms; one sample "
@@ -287,9 +299,13 @@ def _check(record: StepRecord, target: Target, eps: float) -> tuple[float, float
         else np.asarray(record.x, np.float64)
     )
     y, w = record.y, record.sample_weight
-    plain = float(
-        net64.backprop(x, y, w, options=options).grads[target.param].reshape(-1)[target.index]
-    )
+    if target.param not in net64.trainable():  # a fixed weight: its gradient all the same
+        for c in net64.connections.values():
+            if c.param == target.param:
+                c.trainable = True
+        net64._changed()
+    grads = net64.backprop(x, y, w, options=options).grads
+    plain = float(grads[target.param].reshape(-1)[target.index])
     flat = net64.params[target.param].reshape(-1)
     keep = flat[target.index]
     plan = net64.plan()

@@ -35,14 +35,20 @@ class SGD(Optimizer):
             return [Line("Δw", f"−η·g = −{lr:g}·{g:.6g}", -lr * g)]
         a, prev = self.momentum, before["dw"]
         dw = a * prev - lr * g
-        lines = [
-            Line("Δw(t−1)", "this weight's previous step", prev),
-            Line("Δw(t)", f"α·Δw(t−1) − η·g = {a:g}·{prev:.6g} − {lr:g}·{g:.6g}", dw),
-        ]
+        if self.nesterov:  # the state is the velocity v, not the weight's last step
+            lines = [
+                Line("v(t−1)", "this weight's velocity before the step", prev),
+                Line("v(t)", f"α·v(t−1) − η·g = {a:g}·{prev:.6g} − {lr:g}·{g:.6g}", dw),
+            ]
+        else:
+            lines = [
+                Line("Δw(t−1)", "this weight's previous step", prev),
+                Line("Δw(t)", f"α·Δw(t−1) − η·g = {a:g}·{prev:.6g} − {lr:g}·{g:.6g}", dw),
+            ]
         if self.nesterov:
             step = a * dw - lr * g
             lines.append(
-                Line("Δw", f"Nesterov: α·Δw(t) − η·g = {a:g}·{dw:.6g} − {lr:g}·{g:.6g}", step)
+                Line("Δw", f"Nesterov: α·v(t) − η·g = {a:g}·{dw:.6g} − {lr:g}·{g:.6g}", step)
             )
         else:
             lines.append(Line("Δw", "Δw(t)", dw))

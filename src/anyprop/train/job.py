@@ -315,10 +315,14 @@ def run(
         train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
     std = model.standardizer if model is not None else _standardizer(job, train)
     train, val = _standardized(train, std), _standardized(val, std)
+    source, target = job.data, job.target
+    if model is not None and not job.data:  # a resumed run goes on with the data it had
+        saved = model.info.get("job", {})
+        source, target = saved.get("data"), saved.get("target")
     info = {
         "job": {
-            "data": job.data if isinstance(job.data, str) else data.name,
-            "target": job.target,
+            "data": source if isinstance(source, str) else data.name,
+            "target": target,
             "validation_split": job.validation_split,
             "epochs": job.epochs,
             "seed": job.seed,

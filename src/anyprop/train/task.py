@@ -72,6 +72,24 @@ def _as_values(data: Dataset) -> Dataset:
 
 
 def model_task_data(model: Any, data: Dataset) -> Dataset:
-    """``data`` read as the model was trained: class labels where it learnt classes."""
+    """``data`` read as the model was trained: class labels where it learnt classes, each
+    class the index the model gave it (a file without some of the classes sorts its own
+    labels differently); a label the model never saw is an error naming it."""
     task = model.task if model.task in TASKS else None
-    return decide_task(data, task, model.network)[0]
+    data = decide_task(data, task, model.network)[0]
+    if data.task != "classification" or not data.labels or not model.labels:
+        return data
+    if list(data.labels) == list(model.labels):
+        return data
+    index = {lab: k for k, lab in enumerate(model.labels)}
+    unseen = [lab for lab in data.labels if lab not in index]
+    if unseen:
+        raise AnypropError(
+            f"the data '{data.name}' have the label '{unseen[0]}', which the model was not "
+            f"trained on (its labels: {', '.join(model.labels[:10])})"
+        )
+    mapping = np.array([index[lab] for lab in data.labels], dtype=np.int64)
+    y = mapping[np.asarray(data.y, dtype=np.int64)]
+    return Dataset(
+        data.x, y, data.name, data.feature_names, data.target_names, list(model.labels), data.task
+    )

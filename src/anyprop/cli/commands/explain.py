@@ -52,6 +52,9 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         network = spec_io.load(args.network)
         if args.data is None:
             raise AnypropError("give the data to explain on: --data NAME or --data FILE")
+        _no_batch(args, "a spec has no trainer yet: its first step is on all the data")
+        if not network.seeded:  # the weights `anyprop train` would start from (seed 0)
+            network.reinitialize(0)
         data = load_data(args.data, _target(args))
         lr = 0.01 if args.lr is None else args.lr
         e = explain_weight(network, data.x, data.y, args.weight, lr=lr, **common)
@@ -59,6 +62,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         model = load_model(args.network)
         data = training_data(model, load_data(args.data, _target(args)) if args.data else None)
         if args.lr is not None or not model.trainer_state:
+            _no_batch(args, "--lr explains one plain step on all the data")
             settings = model_settings(model)
             lr = 0.01 if args.lr is None else args.lr
             e = explain_weight(
@@ -67,11 +71,23 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             trainer = Trainer.from_state(model.network, model.trainer_state)
             e = explain_step(trainer, data, args.weight, batch=args.batch, **common)
+            if args.data:
+                e.notes.append(
+                    f"the step is taken on the data given (--data {args.data}), not on the part "
+                    "training draws its batches from"
+                )
+        if model.standardizer is not None:
+            e.notes.append("x is shown as the network takes it: standardised as in training")
     if args.json:
         to_json(out, e.to_dict())
     else:
         out.write(e.to_text() + "\n")
     return 0
+
+
+def _no_batch(args: argparse.Namespace, why: str) -> None:
+    if args.batch:
+        raise AnypropError(f"--batch {args.batch} does not apply here: {why}")
 
 
 def _target(args: argparse.Namespace) -> Any:
