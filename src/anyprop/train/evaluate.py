@@ -9,6 +9,7 @@ import numpy as np
 from anyprop.data import Dataset
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.model_io import Model
+from anyprop.train.reports import classification_report, regression_report
 from anyprop.train.settings import TrainSettings
 from anyprop.train.task import model_task_data
 
@@ -35,8 +36,14 @@ def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> d
     settings = model_settings(model)
     if metrics is not None:
         settings = TrainSettings.take({"metrics": metrics}, settings)
-    logs, _ = evaluate_network(model.network, Prepared.of(model.network, prepared), settings)
-    return {"samples": len(data), **logs}
+    p = Prepared.of(model.network, prepared)
+    logs, outputs = evaluate_network(model.network, p, settings)
+    result = {"samples": len(data), **logs}
+    if model.task in ("classification", "binary"):
+        result.update(classification_report(outputs, p.exact, model.labels))
+    else:
+        result.update(regression_report(outputs, p.exact))
+    return result
 
 
 def predict_table(model: Model, x: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:

@@ -31,8 +31,22 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = evaluate(model, data)
     if args.json:
         to_json(out, {"data": data.name, **result})
-    else:
-        table(out, f"{args.model} on {data.name}", ["", "value"], list(result.items()))
+        return 0
+    scalars = [(k, v) for k, v in result.items() if not isinstance(v, dict)]
+    table(out, f"{args.model} on {data.name}", ["", "value"], scalars)
+    if "per_class" in result:
+        rows = [
+            [name, v["precision"], v["recall"], v["f1"], v["support"]]
+            for name, v in result["per_class"].items()
+        ]
+        table(out, "Per class", ["class", "precision", "recall", "F1", "support"], rows)
+        conf = result["confusion"]
+        table(
+            out,
+            "Confusion matrix (rows: true class, columns: predicted)",
+            ["", *conf["labels"]],
+            [[name, *row] for name, row in zip(conf["labels"], conf["matrix"], strict=True)],
+        )
     return 0
 
 
