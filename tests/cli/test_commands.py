@@ -526,3 +526,25 @@ def test_several_target_columns_by_pattern_from_the_command_line(tmp_path):
     assert status == 0, err
     m = load_model(model)
     assert m.target_names == ["y0", "y1"] and m.network.target_width == 2
+
+
+def test_resume_writes_back_to_its_model_and_refuses_what_it_cannot_do(tmp_path):
+    model = tmp_path / "m.anyprop"
+    base = ["train", "--data", "xor", "--optimizer", "sgd", "--lr", "0.5", "--margin", "0.3"]
+    assert run(*base, "--epochs", "2", "--out", str(model))[0] == 0
+    status, _, err = run("train", "--resume", str(model), "--epochs", "4")
+    assert status == 0, err
+    assert load_model(model).trainer_state["epoch"] == 4  # written back to the model resumed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.anyprop"]
+    before = model.read_bytes()
+    for flags, message in [
+        (["--epochs", "4"], "has already done 4 epochs: give --epochs larger than 4"),
+        (["--epochs", "6", "--margin", "0.2"], "--margin 0.2 differs from the resumed model's"),
+        (["--epochs", "6", "--lr", "0.1"], "--lr 0.1 differs from the resumed model's (0.5)"),
+        (["--epochs", "6", "--optimizer", "adam"], "--optimizer adam differs"),
+    ]:
+        status, _, err = run("train", "--resume", str(model), *flags)
+        assert status == 2 and message in err, (flags, err)
+        assert model.read_bytes() == before
+    status, _, err = run("train", "--resume", str(model), "--epochs", "6", "--margin", "0.3")
+    assert status == 0, err  # the same value is no conflict

@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "success (min, max, mean, std), as the classic papers",
     )
     t.add_argument(
-        "--out", default="model.anyprop", help="where to write the model (default: model.anyprop)"
+        "--out",
+        help="where to write the model (default: model.anyprop; with --resume, the model "
+        "resumed, replaced atomically)",
     )
     t.add_argument("--no-save", action="store_true", help="do not write a model file")
     t.add_argument(
@@ -180,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the model at most this often while training (default 5; 0: "
         "every epoch); Ctrl-C keeps the last one",
     )
-    t.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its model file")
+    t.add_argument(
+        "--resume",
+        metavar="MODEL",
+        help="continue a run from its model file, to --epochs in all (its settings, "
+        "optimizer and data as they were; a flag that differs is an error)",
+    )
     t.add_argument("--plot", metavar="PNG", help="write training curves to this PNG")
     t.add_argument(
         "--report",

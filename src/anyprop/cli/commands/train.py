@@ -39,7 +39,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         transfer=args.transfer,
         weight_decay=args.weight_decay,
         stop_when_solved=args.stop_when_solved,
-        out=None if args.no_save else args.out,
+        out=None if args.no_save else (args.out or args.resume or "model.anyprop"),
         resume=args.resume,
         task=args.task,
         checkpoint_seconds=args.checkpoint_every,
@@ -53,9 +53,47 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         }
     # the training settings given on the command line (the others keep their defaults)
     given = {name: getattr(args, name) for name, _, _ in cli_options() if hasattr(args, name)}
+    if args.resume is not None:
+        _check_resume(args, given)
     if args.spec is None and args.data is None and args.resume is None:
         return TrainJob.default(settings=given, **fields)
     return TrainJob(data=args.data, spec=args.spec, settings=TrainSettings(**given), **fields)
+
+
+def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
+    """A resumed run goes on with its own settings and optimizer: a flag that asks for
+    something else is an error naming it, not silently ignored; so is a run that has
+    already done the epochs asked for."""
+    from anyprop.train.model_io import load_model
+
+    model = load_model(args.resume)
+    state = model.trainer_state
+    if state is None:
+        raise AnypropError(f"{args.resume}: this model has no training state to resume from")
+    saved = TrainSettings.from_state(state.get("config") or {})
+    for name, value in given.items():
+        mine = getattr(TrainSettings(**{name: value}), name)
+        if mine != getattr(saved, name):
+            flag = "--" + name.replace("_", "-")
+            raise AnypropError(
+                f"{flag} {value} differs from the resumed model's {name} "
+                f"({getattr(saved, name)}): a resumed run keeps its settings; train afresh to "
+                "change them"
+            )
+    opt = dict(state["optimizer"]["config"])
+    for flag, key in (("optimizer", "name"), ("lr", "lr"), ("momentum", "momentum")):
+        value = getattr(args, flag, None)
+        if value is not None and opt.get(key) != value:
+            raise AnypropError(
+                f"--{flag} {value} differs from the resumed model's ({opt.get(key)}): a resumed "
+                "run keeps its optimizer; train afresh to change it"
+            )
+    done = int(state.get("epoch", 0))
+    if args.epochs is not None and args.epochs <= done:
+        raise AnypropError(
+            f"{args.resume} has already done {done} epochs: give --epochs larger than {done} "
+            "to go on (--epochs counts the epochs in all)"
+        )
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
