@@ -115,3 +115,14 @@ def test_a_header_naming_a_column_twice_is_an_error(tmp_path):
     path.write_text("a,b,a,y\n1,2,3,4\n")
     with pytest.raises(DataError, match=r"names two columns 'a' \(columns 1 and 3\)"):
         load_csv(path, target="y")
+
+
+def test_missing_values_are_counted_with_their_rows(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1,,3\n4,5,6\n,,9\n7,8,1\n")
+    with pytest.raises(
+        DataError,
+        match=r"line 2, column 'b': is empty \(3 missing values in "
+        r"the inputs, on lines 2, 4\)",
+    ):
+        load_csv(path, target="y")

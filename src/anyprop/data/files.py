@@ -138,6 +138,16 @@ def load_csv(
     def col_name(c: int) -> str:
         return f"'{names[c]}'" if names else f"{c + 1}"
 
+    missing = [(line, c) for line, r in body for c in fcols if not r[c].strip()]
+    if missing:  # all of them at once: how many, and in which rows
+        line0, c0 = missing[0]
+        lines = sorted({line for line, _ in missing})
+        shown = ", ".join(str(v) for v in lines[:8]) + (", ..." if len(lines) > 8 else "")
+        raise DataError(
+            f"{source}: line {line0}, column {col_name(c0)}: is empty ({len(missing)} missing "
+            f"value{'s' if len(missing) != 1 else ''} in the inputs, on line"
+            f"{'s' if len(lines) != 1 else ''} {shown}); fill them in or remove those rows"
+        )
     x = np.empty((len(body), len(fcols)), dtype=np.float64)
     for i, (line, r) in enumerate(body):
         for j, c in enumerate(fcols):
