@@ -548,3 +548,38 @@ def test_resume_writes_back_to_its_model_and_refuses_what_it_cannot_do(tmp_path)
         assert model.read_bytes() == before
     status, _, err = run("train", "--resume", str(model), "--epochs", "6", "--margin", "0.3")
     assert status == 0, err  # the same value is no conflict
+
+
+def test_a_csv_with_text_features_trains_predicts_and_names_an_unseen_category(tmp_path):
+    rng = np.random.default_rng(0)
+    colours = rng.choice(["red", "green", "blue"], size=60)
+    size = rng.normal(size=60)
+    label = np.where((colours == "red") | (size > 1), "yes", "no")
+    rows = [f"{s:.3f},{c},{lab}" for s, c, lab in zip(size, colours, label, strict=True)]
+    (tmp_path / "d.csv").write_text("size,colour,label\n" + "\n".join(rows) + "\n")
+    model = tmp_path / "m.anyprop"
+    status, _, err = run(
+        "train",
+        "--data",
+        str(tmp_path / "d.csv"),
+        "--target",
+        "label",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "30",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err
+    (tmp_path / "new.csv").write_text("colour,size\nred,0\nblue,0\n")
+    status, out, err = run("predict", str(model), str(tmp_path / "new.csv"))
+    assert status == 0, err
+    assert out.splitlines()[1].startswith("yes") and out.splitlines()[2].startswith("no")
+    (tmp_path / "odd.csv").write_text("colour,size\npurple,0\n")
+    status, _, err = run("predict", str(model), str(tmp_path / "odd.csv"))
+    assert status == 2 and "the category 'purple' was not in the training data" in err
+    status, out, err = run("evaluate", str(model), "--json")
+    assert status == 0, err

@@ -36,7 +36,7 @@ def test_csv_without_header_numeric_targets(tmp_path):
     ("text", "kwargs", "message"),
     [
         ("a,b,c\n1,2,3\n4,5\n", {}, "line 3 has 2 cells, expected 3"),
-        ("a,b,c\n1,x,3\n", {}, "line 2, column 'b': 'x' is not a number"),
+        ("a,b,c\n1,x,3\n2,5,6\n", {}, "line 2, column 'b': 'x' is not a number"),
         ("a,b,c\n1,,3\n", {}, "line 2, column 'b': is empty"),
         ("a,b,c\n1,nan,3\n", {}, "line 2, column 'b': nan is not a finite number"),
         ("a,b,c\n1,2,\n", {}, "line 2, column 'c': the target is empty"),
@@ -126,3 +126,19 @@ def test_missing_values_are_counted_with_their_rows(tmp_path):
         r"the inputs, on lines 2, 4\)",
     ):
         load_csv(path, target="y")
+
+
+def test_text_feature_columns_become_one_hot_categories(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("size,colour,y\n1.5,red,1\n2.0,blue,0\n0.5,red,1\n3.0,green,0\n")
+    d = load_csv(path, target="y")
+    assert d.feature_names == ["size", "colour=blue", "colour=green", "colour=red"]
+    assert d.x.tolist()[0] == [1.5, 0.0, 0.0, 1.0]
+    # the model's columns read another file the same way, whatever categories it holds
+    other = tmp_path / "o.csv"
+    other.write_text("colour,size,y\nred,2.5,1\n")
+    again = load_csv(other, target="y", columns=d.columns)
+    assert again.x.tolist() == [[2.5, 0.0, 0.0, 1.0]]
+    (tmp_path / "bad.csv").write_text("size,colour,y\n1,purple,0\n")
+    with pytest.raises(DataError, match="line 2, column 'colour': the category 'purple' was not"):
+        load_csv(tmp_path / "bad.csv", target="y", columns=d.columns)

@@ -6,7 +6,9 @@ which the file readers turn into class indices with the label names kept.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,8 @@ class Dataset:
     target_names: list[str] = field(default_factory=list)
     labels: list[str] | None = None
     task: str = "regression"  # or "classification"
+    #: the feature columns as the file had them, where some were text categories (one-hot)
+    columns: Any = None
 
     def __post_init__(self) -> None:
         if self.x.ndim != 2:
@@ -81,20 +85,10 @@ class Dataset:
         else:
             y = np.searchsorted(values, v).astype(np.int64)
             labels = [str(int(k)) for k in values]
-        return Dataset(
-            self.x, y, self.name, self.feature_names, self.target_names, labels, "classification"
-        )
+        return dataclasses.replace(self, y=y, labels=labels, task="classification")
 
     def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
-        return Dataset(
-            self.x[index],
-            self.y[index],
-            name or self.name,
-            self.feature_names,
-            self.target_names,
-            self.labels,
-            self.task,
-        )
+        return dataclasses.replace(self, x=self.x[index], y=self.y[index], name=name or self.name)
 
     def split_indices(
         self, fraction: float, rng: np.random.Generator

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
+from anyprop.data.encoding import Columns
 from anyprop.fileio import read_file
 
 
@@ -91,11 +92,31 @@ def _check_header(names: list[str], source: str) -> None:
         first[name] = k
 
 
+def _numbers(body: list, fcols: list[int], source: str, col_name: Any) -> np.ndarray:
+    """The feature cells as numbers, each mistake named by its line and column."""
+    x = np.empty((len(body), len(fcols)), dtype=np.float64)
+    for i, (line, r) in enumerate(body):
+        for j, c in enumerate(fcols):
+            cell = r[c].strip()
+            try:
+                v = float(cell)
+            except ValueError:
+                what = "is empty" if not cell else f"'{cell}' is not a number"
+                raise DataError(f"{source}: line {line}, column {col_name(c)}: {what}") from None
+            if not math.isfinite(v):
+                raise DataError(
+                    f"{source}: line {line}, column {col_name(c)}: {cell} is not a finite number"
+                )
+            x[i, j] = v
+    return x
+
+
 def load_csv(
     path: str | os.PathLike,
     target: Any = None,
     header: bool | None = None,
     delimiter: str | None = None,
+    columns: Columns | None = None,
 ) -> Dataset:
     """A table from a CSV file: every column but the target(s) is an input.
 
@@ -138,6 +159,23 @@ def load_csv(
     def col_name(c: int) -> str:
         return f"'{names[c]}'" if names else f"{c + 1}"
 
+    # a feature column whose every cell is text is categories (one-hot); one that mixes
+    # numbers and text stays an error at its first text cell (most often a typo)
+    kinds: list[tuple[str, list[str] | None]] = []
+    for c in fcols:
+        cells = [r[c].strip() for _, r in body]
+        if all(cell and not _is_number(cell) for cell in cells):
+            kinds.append((names[c] if names else f"x{c + 1}", sorted(set(cells))))
+        else:
+            kinds.append((names[c] if names else f"x{c + 1}", None))
+    if columns is not None:  # a model's own columns: the same inputs, by name
+        given = [n for n, _ in columns.columns]
+        if names is None or any(n not in names for n in given):
+            missing = next((n for n in given if n not in (names or [])), given[0])
+            raise DataError(f"{source}: no column named '{missing}', one the model takes")
+        fcols = [names.index(n) for n in given]
+        kinds = list(columns.columns)
+    columns = Columns(kinds)
     missing = [(line, c) for line, r in body for c in fcols if not r[c].strip()]
     if missing:  # all of them at once: how many, and in which rows
         line0, c0 = missing[0]
@@ -148,20 +186,10 @@ def load_csv(
             f"value{'s' if len(missing) != 1 else ''} in the inputs, on line"
             f"{'s' if len(lines) != 1 else ''} {shown}); fill them in or remove those rows"
         )
-    x = np.empty((len(body), len(fcols)), dtype=np.float64)
-    for i, (line, r) in enumerate(body):
-        for j, c in enumerate(fcols):
-            cell = r[c].strip()
-            try:
-                v = float(cell)
-            except ValueError:
-                what = "is empty" if not cell else f"'{cell}' is not a number"
-                raise DataError(f"{source}: line {line}, column {col_name(c)}: {what}") from None
-            if not math.isfinite(v):
-                raise DataError(
-                    f"{source}: line {line}, column {col_name(c)}: {cell} is not a finite number"
-                )
-            x[i, j] = v
+    if columns.categorical:
+        x = columns.encode([[r[c] for c in fcols] for _, r in body], source, [ln for ln, _ in body])
+    else:
+        x = _numbers(body, fcols, source, col_name)
     cells = [[r[c].strip() for c in tcols] for _, r in body]
     for (line, _), row in zip(body, cells, strict=True):
         for c, cell in zip(tcols, row, strict=True):
@@ -188,10 +216,11 @@ def load_csv(
         x,
         y,
         p.name,
-        [names[c] if names else f"x{c + 1}" for c in fcols],
+        columns.names() if columns.categorical else [n for n, _ in kinds],
         [names[c] if names else f"column {c + 1}" for c in tcols],
         labels,
         task,
+        columns if columns.categorical else None,
     )
 
 
@@ -238,13 +267,16 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
     return Dataset(x.astype(np.float64), y, p.name, task=task)
 
 
-def load_file(path: str | os.PathLike, target: Any = None) -> Dataset:
-    """A data file by its extension: .csv, .tsv, .txt, .npy or .npz."""
+def load_file(
+    path: str | os.PathLike, target: Any = None, columns: Columns | None = None
+) -> Dataset:
+    """A data file by its extension: .csv, .tsv, .txt, .npy or .npz (``columns``: a
+    model's feature columns with text categories, for a CSV)."""
     suffix = Path(path).suffix.lower()
     if suffix in (".npy", ".npz"):
         return load_arrays(path, target)
     if suffix in (".csv", ".tsv", ".txt", ""):
-        return load_csv(path, target)
+        return load_csv(path, target, columns=columns)
     raise DataError(f"{path}: unknown data format '{suffix}' (use .csv, .tsv, .npy or .npz)")
 
 

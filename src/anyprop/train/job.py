@@ -161,15 +161,16 @@ class TrainResult:
         }
 
 
-def load_data(source: str | Dataset, target: Any = None) -> Dataset:
-    """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz)."""
+def load_data(source: str | Dataset, target: Any = None, columns: Any = None) -> Dataset:
+    """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz); ``columns``,
+    a model's feature columns where some are text categories, reads a CSV as it did."""
     if isinstance(source, Dataset):
         return source
     from anyprop.datasets import load as load_named  # (datasets sit beside train, on data)
 
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
-        return load_file(path, target)
+        return load_file(path, target, columns)
     if target is not None:
         raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
     return load_named(source)
@@ -332,6 +333,7 @@ def run(
         "standardizer": std,
         "labels": data.labels,
         "feature_names": data.feature_names,
+        "columns": data.columns,
         "target_names": data.target_names,
         "task": data.task,
         "info": info,
@@ -404,7 +406,7 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
         job = model.info.get("job", {})
         if job.get("data") is None:
             raise AnypropError("the model does not say what it was trained on: give the data")
-        data = load_data(job["data"], job.get("target"))
+        data = load_data(job["data"], job.get("target"), model.columns)
         fraction = job.get("validation_split") or 0.0
         if fraction:
             seed = int(

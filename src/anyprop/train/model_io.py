@@ -41,6 +41,7 @@ class Model:
     history: dict[str, Any] | None = None
     trainer_state: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    columns: Any = None  # the feature columns as the file had them, with text categories
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -88,6 +89,7 @@ def save_model(
     standardizer: Standardizer | None = None,
     labels: list[str] | None = None,
     feature_names: list[str] | None = None,
+    columns: Any = None,
     target_names: list[str] | None = None,
     task: str | None = None,
     info: dict[str, Any] | None = None,
@@ -104,6 +106,7 @@ def save_model(
         "data": {
             "labels": labels,
             "feature_names": feature_names or [],
+            "columns": None if columns is None else columns.to_json(),
             "target_names": target_names or [],
             "task": task or "regression",
         },
@@ -182,4 +185,16 @@ def load_model(path: str | os.PathLike) -> Model:
         info.get("history"),
         trainer_state,
         info.get("info") or {},
+        _columns(data.get("columns"), source),
     )
+
+
+def _columns(data: Any, source: str) -> Any:
+    if data is None:
+        return None
+    from anyprop.data.encoding import Columns
+
+    try:
+        return Columns.from_json(data)
+    except (TypeError, ValueError):
+        raise FormatError(f"{source}: the model's feature columns are damaged") from None

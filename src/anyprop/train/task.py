@@ -8,6 +8,7 @@ loss, or the values themselves. The run's summary prints the decision.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ def _as_values(data: Dataset) -> Dataset:
     if data.task != "classification":
         return data
     y = np.asarray(data.y, dtype=np.float64)
-    return Dataset(data.x, y, data.name, data.feature_names, data.target_names, None, "regression")
+    return dataclasses.replace(data, y=y, labels=None, task="regression")
 
 
 def model_task_data(model: Any, data: Dataset) -> Dataset:
@@ -90,6 +91,4 @@ def model_task_data(model: Any, data: Dataset) -> Dataset:
         )
     mapping = np.array([index[lab] for lab in data.labels], dtype=np.int64)
     y = mapping[np.asarray(data.y, dtype=np.int64)]
-    return Dataset(
-        data.x, y, data.name, data.feature_names, data.target_names, list(model.labels), data.task
-    )
+    return dataclasses.replace(data, y=y, labels=list(model.labels))

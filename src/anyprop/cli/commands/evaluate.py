@@ -27,7 +27,7 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.data
         else job.get("target")
     )
-    data = load_data(source, target)
+    data = load_data(source, target, model.columns)
     result = evaluate(model, data)
     if args.json:
         to_json(out, {"data": data.name, **result})
@@ -63,8 +63,11 @@ def predict_command(
         except OSError as e:
             raise AnypropError(f"{args.input}: cannot read: {e.strerror or e}") from None
         source = args.input
-    names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
-    x = read_inputs(text, source, names)
+    if model.columns is not None:  # text categories: read by the file's own columns
+        x = model.columns.read(text, source)
+    else:
+        names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
+        x = read_inputs(text, source, names)
     cols, values, labels = predict_table(model, x)
     lines: list[list[Any]] = [(["label"] if labels else []) + cols]
     for k, row in enumerate(values):
