@@ -9,6 +9,7 @@ from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_
 from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError
 from anyprop.nn import Network
 from anyprop.train import fit
+from anyprop.train.api import load, save, train_model
 
 __all__ = [
     "PRIMITIVES",
@@ -24,8 +25,11 @@ __all__ = [
     "datasets",
     "fit",
     "gradcheck",
+    "load",
     "no_grad",
     "ops",
     "optim",
+    "save",
     "train",
+    "train_model",
 ]

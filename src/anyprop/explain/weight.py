@@ -88,9 +88,9 @@ def explain_step(
     an (inputs, targets) pair) for one weight or bias: step ``batch`` of the next epoch
     (the first by default), with sample ``sample`` of that batch (the first by default)
     shown term by term as its contribution. ``trainer`` is not changed."""
-    from anyprop.train.trainer import _as_dataset
+    from anyprop.data import from_pair
 
-    record = next_step(trainer, _as_dataset(data, "data"), sample_weight, batch)
+    record = next_step(trainer, from_pair(data, "data"), sample_weight, batch)
     return _explain(record, weight, sample, depth, top, eps)
 
 

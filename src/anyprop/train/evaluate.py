@@ -8,18 +8,17 @@ import numpy as np
 
 from anyprop.data import Dataset
 from anyprop.train.evaluation import Prepared, evaluate_network
-from anyprop.train.model_io import Model
 from anyprop.train.reports import classification_report, regression_report
 from anyprop.train.settings import TrainSettings
 from anyprop.train.task import model_task_data
 
 
-def model_settings(model: Model) -> TrainSettings:
+def model_settings(model: Any) -> TrainSettings:
     """The settings the model was trained with (the defaults for a model never trained)."""
     return TrainSettings.from_state((model.trainer_state or {}).get("config") or {})
 
 
-def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> dict[str, Any]:
+def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dict[str, Any]:
     """Loss and metrics of ``model`` on ``data`` (raw inputs: the model's standardisation
     is applied), computed as in training: with the model's loss reduction and margin,
     by the same code as the validation figures."""
@@ -46,7 +45,7 @@ def evaluate(model: Model, data: Dataset, metrics: list[str] | None = None) -> d
     return result
 
 
-def predict_table(model: Model, x: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:
+def predict_table(model: Any, x: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:
     """(column names, outputs, predicted labels or None) for raw inputs ``x``."""
     out = model.predict(x)
     if model.task == "classification" and model.labels:

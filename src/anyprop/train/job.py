@@ -20,12 +20,11 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from anyprop.data import Dataset, Standardizer, load_file
+from anyprop.data import Dataset, Standardizer
 from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
@@ -33,6 +32,7 @@ from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, Gradien
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
 from anyprop.train.settings import TrainSettings
+from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
 from anyprop.train.task import TASKS, decide_task, model_task_data
 from anyprop.train.trainer import Trainer, split_seed_for
 
@@ -135,6 +135,27 @@ class TrainResult:
     epochs_run: int
     resumed_from: int = 0
     task_reason: str = ""  # the task and why it was chosen (decide_task)
+    trainer: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)  # what the model file holds besides
+
+    def model(self) -> Any:
+        """The trained model, as ``load_model`` would give it from the file ``train`` writes."""
+        from anyprop.train.model_io import Model
+
+        e = self.extra
+        state = None if self.trainer is None else self.trainer.state_dict()
+        return Model(
+            self.network,
+            self.standardizer,
+            e.get("labels"),
+            list(e.get("feature_names") or []),
+            list(e.get("target_names") or []),
+            e.get("task") or self.data.task,
+            None if state is None else state["history"],
+            state,
+            e.get("info") or {},
+            e.get("columns"),
+        )
 
     def summary(self) -> dict[str, Any]:
         h = self.history
@@ -159,21 +180,6 @@ class TrainResult:
             "task_reason": self.task_reason,
             "samples": len(self.data),
         }
-
-
-def load_data(source: str | Dataset, target: Any = None, columns: Any = None) -> Dataset:
-    """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz); ``columns``,
-    a model's feature columns where some are text categories, reads a CSV as it did."""
-    if isinstance(source, Dataset):
-        return source
-    from anyprop.datasets import load as load_named  # (datasets sit beside train, on data)
-
-    path = Path(source)
-    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
-        return load_file(path, target, columns)
-    if target is not None:
-        raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
-    return load_named(source)
 
 
 def default_network(data: Dataset, hidden: Any, transfer: Any, seed: int) -> Network:
@@ -380,6 +386,8 @@ def run(
         trainer.epoch - resumed_from,
         resumed_from,
         task_reason,
+        trainer,
+        extra,
     )
 
 

@@ -47,6 +47,42 @@ class Model:
         x = np.asarray(x, dtype=np.float64)
         return self.standardizer.transform(x) if self.standardizer is not None else x
 
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Each class's probability for raw inputs (a classifier's outputs)."""
+        if self.task not in ("classification", "binary"):
+            raise AnypropError("predict_proba is for classifiers; this model predicts values")
+        return self.predict(x)
+
+    def predict_labels(self, x: Any) -> list[str]:
+        """The predicted class of each row, by its label."""
+        p = self.predict_proba(x)
+        k = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(axis=1)
+        names = self.labels or [str(c) for c in range(max(p.shape[1], 2))]
+        return [names[c] for c in k]
+
+    def evaluate(self, data: Any, target: Any = None) -> dict[str, Any]:
+        """Loss, metrics and the report on ``data``: a Dataset, an (inputs, targets) pair, a
+        data set's name or a file (as ``anyprop evaluate``)."""
+        from anyprop.train.evaluate import evaluate
+        from anyprop.train.sources import as_dataset
+
+        return evaluate(self, as_dataset(data, target, self.columns))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to ``path`` (atomically), as ``anyprop train`` writes it."""
+        save_model(
+            path,
+            self.network,
+            self.trainer_state,
+            self.standardizer,
+            self.labels,
+            self.feature_names,
+            self.target_names,
+            self.task,
+            self.info,
+            self.columns,
+        )
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for raw inputs (standardised as in training), laid out like the targets
         (:meth:`Network.gather`)."""
@@ -89,12 +125,13 @@ def save_model(
     standardizer: Standardizer | None = None,
     labels: list[str] | None = None,
     feature_names: list[str] | None = None,
-    columns: Any = None,
     target_names: list[str] | None = None,
     task: str | None = None,
     info: dict[str, Any] | None = None,
+    columns: Any = None,
 ) -> None:
-    """Write ``network`` (with the trainer's state, when given, for resuming) to ``path``."""
+    """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
+    or the state a loaded model holds) to ``path``."""
     tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in network.params.items()}
     if standardizer is not None:
         tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)
@@ -113,7 +150,7 @@ def save_model(
         "info": info or {},
     }
     if trainer is not None:
-        state = trainer.state_dict()
+        state = dict(trainer) if isinstance(trainer, dict) else trainer.state_dict()
         meta["history"] = state.pop("history")
         meta["trainer"] = _flatten(state, "trainer", tensors)
     try:

@@ -66,7 +66,7 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
 
 
 def _as_values(data: Dataset) -> Dataset:
-    if data.task != "classification":
+    if data.task == "regression":
         return data
     y = np.asarray(data.y, dtype=np.float64)
     return dataclasses.replace(data, y=y, labels=None, task="regression")

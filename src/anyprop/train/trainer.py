@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.data import Dataset
+from anyprop.data import Dataset, from_pair
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
@@ -43,33 +43,8 @@ def split_seed_for(seed: int | None) -> int:
 
 
 def _as_dataset(data: Any, what: str) -> Dataset:
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, tuple) and len(data) == 2:
-        x, y = (np.asarray(a) for a in data)
-        if x.ndim == 1:
-            x = x[:, None]
-        if not np.issubdtype(x.dtype, np.number):
-            raise AnypropError(f"{what}: the inputs must be numbers, got an array of {x.dtype}")
-        if y.dtype.kind in "USO":  # labels as text: the classes, in sorted order
-            if y.ndim != 1:
-                raise AnypropError(f"{what}: text labels must be one column, got shape {y.shape}")
-            try:
-                labels = sorted({str(v) for v in y.tolist()})
-            except TypeError:
-                raise AnypropError(f"{what}: the targets are neither numbers nor labels") from None
-            index = {lab: k for k, lab in enumerate(labels)}
-            codes = np.array([index[str(v)] for v in y.tolist()], dtype=np.int64)
-            return Dataset(x, codes, what, labels=labels, task="classification")
-        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise AnypropError(f"{what}: the targets must be numbers or labels, got {y.dtype}")
-        task = (
-            "classification" if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 else "regression"
-        )
-        return Dataset(x, y, what, task=task)
-    raise AnypropError(
-        f"{what} must be a Dataset or an (inputs, targets) pair, got {type(data).__name__}"
-    )
+    """A Dataset, or one made from an (inputs, targets) pair (:func:`anyprop.data.from_pair`)."""
+    return from_pair(data, what)
 
 
 class Trainer:
