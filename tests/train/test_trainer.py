@@ -378,3 +378,27 @@ def test_resuming_gives_each_callback_its_own_state_whatever_their_order(tmp_pat
     again = Trainer.from_state(m.network, m.trainer_state, callbacks=[PrintLogger(every=100), es])
     assert es.best == tr.callbacks[0].best and es.best_epoch == tr.callbacks[0].best_epoch
     again.fit(datasets.load("xor"), 6, target_loss=1e-9)
+
+
+def test_early_stopping_restores_the_optimizer_state_of_the_best_epoch_with_its_weights():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
+    xv, yv = rng.normal(size=(20, 2)), rng.normal(size=(20, 1))
+    net = Network.layered([2, 16, 1], transfer="tanh", output_transfer="identity", seed=0)
+    states = {}
+
+    class Record(EarlyStopping):
+        def on_epoch_end(self, trainer, logs):
+            states[trainer.epoch] = trainer.optimizer.state_dict()
+            super().on_epoch_end(trainer, logs)
+
+    es = Record("val_loss", patience=2)
+    tr = Trainer(net, "adam", lr=0.2, seed=0, callbacks=[es])
+    tr.fit((x, y), 60, validation=(xv, yv))
+    assert tr.history.restored_epoch is not None
+    best = states[es.best_epoch]
+    now = tr.optimizer.state_dict()
+    assert now["steps"] == best["steps"]
+    for name, s in best["state"].items():
+        for k, v in s.items():
+            np.testing.assert_array_equal(now["state"][name][k], v)

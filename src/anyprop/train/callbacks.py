@@ -65,6 +65,7 @@ class EarlyStopping(Callback):
         self.best_epoch = -1
         self.wait = 0
         self.best_params: dict[str, np.ndarray] | None = None
+        self.best_optimizer: dict[str, Any] | None = None  # its state at the best epoch
 
     def _better(self, value: float) -> bool:
         if self.best is None:
@@ -83,8 +84,9 @@ class EarlyStopping(Callback):
         value = logs[self.monitor]
         if math.isfinite(value) and self._better(value):
             self.best, self.best_epoch, self.wait = value, trainer.epoch, 0
-            if self.restore_best:
+            if self.restore_best:  # the weights and the optimizer's state of that epoch
                 self.best_params = {k: v.copy() for k, v in trainer.network.params.items()}
+                self.best_optimizer = trainer.optimizer.state_dict()
         else:
             self.wait += 1
             if self.wait > self.patience:
@@ -102,6 +104,8 @@ class EarlyStopping(Callback):
             and trainer.stop_reason.startswith("early stopping")
         ):
             trainer.network.set_params(self.best_params)
+            if self.best_optimizer is not None:  # one consistent state to go on from
+                trainer.optimizer.load_state_dict(self.best_optimizer)
             trainer.history.restored_epoch = self.best_epoch
 
     def state_dict(self) -> dict[str, Any]:
@@ -110,11 +114,13 @@ class EarlyStopping(Callback):
             "best_epoch": self.best_epoch,
             "wait": self.wait,
             "best_params": self.best_params,
+            "best_optimizer": self.best_optimizer,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_params = state.get("best_params")
+        self.best_optimizer = state.get("best_optimizer")
 
 
 class TargetLoss(Callback):
