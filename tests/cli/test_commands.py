@@ -583,3 +583,66 @@ def test_a_csv_with_text_features_trains_predicts_and_names_an_unseen_category(t
     assert status == 2 and "the category 'purple' was not in the training data" in err
     status, out, err = run("evaluate", str(model), "--json")
     assert status == 0, err
+
+
+def test_a_held_out_test_part_or_file_is_scored_at_the_end(tmp_path):
+    data = ROOT / "examples" / "data" / "mydata.csv"
+    model = tmp_path / "m.anyprop"
+    status, out, err = run(
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.02",
+        "--epochs",
+        "20",
+        "--test-split",
+        "0.25",
+        "--out",
+        str(model),
+        "--json",
+    )
+    assert status == 0, err
+    test = json.loads(out)["test"]
+    assert test["samples"] == 75 and 0.5 < test["accuracy"] <= 1 and "confusion" in test
+    status, out, err = run(
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.02",
+        "--epochs",
+        "20",
+        "--test",
+        str(data),
+        "--out",
+        str(model),
+        "--json",
+    )
+    assert status == 0, err
+    scored = json.loads(out)["test"]
+    status, out, _ = run("evaluate", str(model), "--data", str(data), "--target", "label", "--json")
+    assert status == 0
+    shown = json.loads(out)
+    assert scored["accuracy"] == shown["accuracy"] and scored["loss"] == shown["loss"]
+    status, _, err = run(
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--test",
+        str(data),
+        "--test-split",
+        "0.2",
+        "--no-save",
+    )
+    assert status == 2 and "not both" in err

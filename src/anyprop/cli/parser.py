@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--validation-split", type=float, help="fraction held out for validation")
     t.add_argument(
+        "--test-split",
+        type=float,
+        help="fraction held out before anything else and scored at the end (as evaluate)",
+    )
+    t.add_argument("--test", metavar="DATA", help="a file or data set scored at the end")
+    t.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
         default=None,

@@ -112,6 +112,8 @@ class TrainJob:
     resume: str | None = None
     report: bool = False  # record where gradients flow (GradientStats) for warnings and plots
     task: str | None = None  # "classification" or "regression"; None: decided (decide_task)
+    test_split: float = 0.0  # a part held out before anything else, scored at the end
+    test: str | None = None  # or a file (or data set) scored at the end
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     extra_callbacks: list[Callback] = field(default_factory=list)
 
@@ -137,25 +139,11 @@ class TrainResult:
     task_reason: str = ""  # the task and why it was chosen (decide_task)
     trainer: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # what the model file holds besides
+    test: dict[str, Any] | None = None  # the held-out test part's figures, when asked for
 
     def model(self) -> Any:
         """The trained model, as ``load_model`` would give it from the file ``train`` writes."""
-        from anyprop.train.model_io import Model
-
-        e = self.extra
-        state = None if self.trainer is None else self.trainer.state_dict()
-        return Model(
-            self.network,
-            self.standardizer,
-            e.get("labels"),
-            list(e.get("feature_names") or []),
-            list(e.get("target_names") or []),
-            e.get("task") or self.data.task,
-            None if state is None else state["history"],
-            state,
-            e.get("info") or {},
-            e.get("columns"),
-        )
+        return result_model(self.network, self.standardizer, self.data, self.extra, self.trainer)
 
     def summary(self) -> dict[str, Any]:
         h = self.history
@@ -178,8 +166,28 @@ class TrainResult:
             "data": self.data.name,
             "task": self.data.task,
             "task_reason": self.task_reason,
+            "test": self.test,
             "samples": len(self.data),
         }
+
+
+def result_model(network: Any, std: Any, data: Dataset, extra: dict, trainer: Any) -> Any:
+    """A trained network as the model object ``load_model`` gives for its file."""
+    from anyprop.train.model_io import Model
+
+    state = None if trainer is None else trainer.state_dict()
+    return Model(
+        network,
+        std,
+        extra.get("labels"),
+        list(extra.get("feature_names") or []),
+        list(extra.get("target_names") or []),
+        extra.get("task") or data.task,
+        None if state is None else state["history"],
+        state,
+        extra.get("info") or {},
+        extra.get("columns"),
+    )
 
 
 def default_network(data: Dataset, hidden: Any, transfer: Any, seed: int) -> Network:
@@ -317,6 +325,14 @@ def run(
         split_seed = split_seed_for(job.seed)
     task_reason = f"{data.task}: {task_reason}"
     _check_fit(network, data)
+    test = None
+    if job.test_split and job.test:
+        raise AnypropError("give a test file (--test) or a test split (--test-split), not both")
+    if job.test_split:  # held out first, by a seed of its own: never seen by training
+        test_seed = int(np.random.default_rng(split_seed).integers(2**32)) ^ 0x5EED
+        data, test = data.split(job.test_split, np.random.default_rng(test_seed))
+    elif job.test:
+        test = decide_task(load_data(job.test, job.target, data.columns), data.task, network)[0]
     train, val = data, None
     if job.validation_split:
         train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
@@ -376,6 +392,11 @@ def run(
         target_loss=job.target_loss,
         stop_when_solved=job.stop_when_solved,
     )
+    tested = None
+    if test is not None:  # scored as `anyprop evaluate` scores: the same code, as trained
+        from anyprop.train.evaluate import evaluate
+
+        tested = evaluate(result_model(network, std, data, extra, trainer), test)
     return TrainResult(
         network,
         history,
@@ -388,6 +409,7 @@ def run(
         task_reason,
         trainer,
         extra,
+        tested,
     )
 
 

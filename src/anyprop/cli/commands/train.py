@@ -27,6 +27,8 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         "standardize",
         "early_stopping",
         "target_loss",
+        "test_split",
+        "test",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -147,6 +149,12 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(
                 f"solved (every output within {job.settings.margin} of its target) at epoch "
                 f"{summary['solved_epoch']}\n"
+            )
+        if summary.get("test"):
+            t = summary["test"]
+            shown = {k: v for k, v in t.items() if not isinstance(v, (dict, list))}
+            table(
+                out, f"Held-out test ({t['samples']} samples)", ["", "value"], list(shown.items())
             )
         if summary["task_reason"]:
             out.write(f"task: {summary['task_reason']}\n")
