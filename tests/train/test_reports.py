@@ -64,3 +64,22 @@ def test_anyprop_evaluate_prints_and_gives_the_report(tmp_path):
     assert main(["evaluate", str(model), "--json"], stdout=out) == 0
     r = json.loads(out.getvalue())
     assert set(r["per_class"]) == {"setosa", "versicolor", "virginica"} and "macro_f1" in r
+
+
+def test_evaluate_draws_the_confusion_matrix_or_predicted_against_true(tmp_path):
+    for data in ("moons", "regression"):  # classes, then values
+        model = tmp_path / f"{data}.anyprop"
+        argv = ["train", "--data", data, "--epochs", "3", "--out", str(model)]
+        assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+        png = tmp_path / f"{data}.png"
+        out = io.StringIO()
+        assert main(["evaluate", str(model), "--plot", str(png), "--json"], stdout=out) == 0
+        assert png.read_bytes()[:4] == b"\x89PNG" and json.loads(out.getvalue())["plot"] == str(png)
+    err = io.StringIO()
+    status = main(
+        ["evaluate", str(tmp_path / "moons.anyprop"), "--plot", str(tmp_path / "x.txt")],
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert status == 2 and ".png or .svg" in err.getvalue()
+    assert not (tmp_path / "x.txt").exists()

@@ -217,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", help="model file")
     e.add_argument("--data", help="data set name or file (default: the training data)")
     e.add_argument("--target", action="append", help="target column(s) of a data file")
+    e.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="draw the confusion matrix (classes) or predicted against true (values)",
+    )
     e.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = _sub(

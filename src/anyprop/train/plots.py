@@ -8,6 +8,44 @@ from typing import Any
 from anyprop.errors import AnypropError
 
 
+def plot_evaluation(
+    result: dict[str, Any], outputs: Any, targets: Any, path: Any, title: str
+) -> None:
+    """The confusion matrix with its counts (classes), or predicted against true with the
+    line y = x (values), to ``path`` (.png or .svg)."""
+    import numpy as np
+
+    if not str(path).lower().endswith((".png", ".svg")):
+        raise AnypropError(f"{path}: the plot is a picture: give a .png or .svg file")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    if "confusion" in result:
+        conf = result["confusion"]
+        m = np.array(conf["matrix"])
+        im = ax.imshow(m, cmap="Blues")
+        names = conf["labels"]
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        for (i, j), v in np.ndenumerate(m):
+            color = "white" if v > m.max() / 2 else "black"
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color=color)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    else:
+        o, t = np.asarray(outputs, float).reshape(-1), np.asarray(targets, float).reshape(-1)
+        ax.scatter(t, o, s=8, alpha=0.6)
+        lo, hi = float(min(t.min(), o.min())), float(max(t.max(), o.max()))
+        ax.plot([lo, hi], [lo, hi], color="#d1242f", lw=1, label="predicted = true")
+        ax.set_xlabel("true")
+        ax.set_ylabel("predicted")
+        ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def pyplot() -> Any:
     """matplotlib's pyplot on the file-only Agg backend, or a clear error."""
     try:

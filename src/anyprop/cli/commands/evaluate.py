@@ -29,6 +29,16 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     data = load_data(source, target, model.columns)
     result = evaluate(model, data)
+    if args.plot:
+        from anyprop.train.plots import plot_evaluation
+        from anyprop.train.task import model_task_data
+
+        read = model_task_data(model, data)
+        truth = model.network.prepare_targets(read.y) if "confusion" not in result else None
+        plot_evaluation(
+            result, model.predict(read.x), truth, args.plot, f"{args.model} on {data.name}"
+        )
+        result["plot"] = args.plot
     if args.json:
         to_json(out, {"data": data.name, **result})
         return 0
