@@ -646,3 +646,56 @@ def test_a_held_out_test_part_or_file_is_scored_at_the_end(tmp_path):
         "--no-save",
     )
     assert status == 2 and "not both" in err
+
+
+def test_missing_inputs_are_imputed_when_asked_with_values_fitted_on_the_training_part(tmp_path):
+    from anyprop.data import Imputer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    label = np.where(x[:, 0] > 0, "yes", "no")
+    lines = ["a,b,c,label"]
+    for k, ((a, b, c), lab) in enumerate(zip(x, label, strict=True)):
+        cells = [f"{a:.3f}", f"{b:.3f}", f"{c:.3f}"]
+        if k % 7 == 0:
+            cells[1] = ""  # a missing value
+        lines.append(",".join([*cells, lab]))
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.anyprop"
+    status, _, err = run(
+        "train", "--data", str(data), "--target", "label", "--epochs", "3", "--out", str(model)
+    )
+    assert status == 2 and "missing values in the inputs" in err and "--impute" in err
+    status, _, err = run(
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--epochs",
+        "3",
+        "--validation-split",
+        "0.25",
+        "--impute",
+        "median",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err
+    m = load_model(model)
+    assert m.imputer.strategy == "median"
+    # fitted on the training part only: the rows the run trained on, without the held-out
+    from anyprop.train.job import load_data
+
+    raw = load_data(str(data), "label", missing=True)
+    keep, _ = raw.split_indices(0.25, np.random.default_rng(m.trainer_state["split_seed"]))
+    want = Imputer.fit(raw.x[keep], "median").values
+    np.testing.assert_array_equal(m.imputer.values, want)
+    (tmp_path / "new.csv").write_text("a,b,c\n1.0,,0.5\n")
+    status, out, err = run("predict", str(model), str(tmp_path / "new.csv"))
+    assert status == 0, err
+    filled = m.predict(np.array([[1.0, want[1], 0.5]]))
+    assert out.splitlines()[1].split(",")[1] == f"{filled[0, 0]:.6g}"
+    assert run("evaluate", str(model))[0] == 0
+    assert run("explain", str(model), "--weight", "input[1]->h1[0]")[0] == 0

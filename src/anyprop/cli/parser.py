@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--test", metavar="DATA", help="a file or data set scored at the end")
     t.add_argument(
+        "--impute",
+        choices=["mean", "median", "most_frequent"],
+        help="fill missing input values with the training part's mean, median or most "
+        "frequent value (saved in the model; by default missing values are an error)",
+    )
+    t.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
         default=None,

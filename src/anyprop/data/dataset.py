@@ -161,3 +161,44 @@ def from_pair(data: Any, what: str = "data") -> Dataset:
     raise AnypropError(
         f"{what} must be a Dataset or an (inputs, targets) pair, got {type(data).__name__}"
     )
+
+
+IMPUTE = ("mean", "median", "most_frequent")
+
+
+@dataclass
+class Imputer:
+    """Missing inputs (NaN) filled per feature with a value fitted on training data only:
+    the column's mean, median or most frequent value."""
+
+    strategy: str
+    values: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, strategy: str) -> Imputer:
+        if strategy not in IMPUTE:
+            raise DataError(f"impute must be one of {', '.join(IMPUTE)}, got {strategy!r}")
+        values = np.zeros(x.shape[1])
+        for j in range(x.shape[1]):
+            col = x[:, j][~np.isnan(x[:, j])]
+            if col.size == 0:
+                raise DataError(f"input column {j + 1} has no value at all to impute from")
+            if strategy == "mean":
+                values[j] = col.mean()
+            elif strategy == "median":
+                values[j] = np.median(col)
+            else:
+                found, counts = np.unique(col, return_counts=True)
+                values[j] = found[np.argmax(counts)]  # (the smallest of the most frequent)
+        return cls(strategy, values)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=np.float64)
+        if x.shape[1] != self.values.shape[0]:
+            raise DataError(
+                f"the data have {x.shape[1]} features; the model was trained on "
+                f"{self.values.shape[0]}"
+            )
+        gaps = np.isnan(x)
+        x[gaps] = np.broadcast_to(self.values, x.shape)[gaps]
+        return x

@@ -44,9 +44,14 @@ class Columns:
         return any(c is not None for _, c in self.columns)
 
     def encode(
-        self, rows: Sequence[Sequence[str]], source: str, lines: Sequence[int]
+        self,
+        rows: Sequence[Sequence[str]],
+        source: str,
+        lines: Sequence[int],
+        missing: bool = False,
     ) -> np.ndarray:
-        """The inputs of text rows (one cell per column, in ``columns`` order)."""
+        """The inputs of text rows (one cell per column, in ``columns`` order); with
+        ``missing``, an empty number is NaN (for an imputer to fill)."""
         width = len(self.names())
         x = np.zeros((len(rows), width), dtype=np.float64)
         for i, (line, row) in enumerate(zip(lines, rows, strict=True)):
@@ -54,6 +59,10 @@ class Columns:
             for (name, cats), cell in zip(self.columns, row, strict=True):
                 cell = cell.strip()
                 if cats is None:
+                    if missing and not cell:
+                        x[i, at] = np.nan
+                        at += 1
+                        continue
                     try:
                         v = float(cell)
                     except ValueError:
@@ -76,7 +85,7 @@ class Columns:
                 at += len(cats)
         return x
 
-    def read(self, text: str, source: str) -> np.ndarray:
+    def read(self, text: str, source: str, missing: bool = False) -> np.ndarray:
         """Inputs for prediction from CSV text with these columns: by name when the first
         row is a header (other columns, such as a target, are ignored), else in order."""
         rows = [
@@ -101,7 +110,8 @@ class Columns:
         for line, r in rows:
             if len(r) != len(first):
                 raise DataError(f"{source}: line {line} has {len(r)} cells, expected {len(first)}")
-        return self.encode([[r[k] for k in picks] for _, r in rows], source, [ln for ln, _ in rows])
+        cells = [[r[k] for k in picks] for _, r in rows]
+        return self.encode(cells, source, [ln for ln, _ in rows], missing)
 
     def to_json(self) -> list[Any]:
         return [[n, c] for n, c in self.columns]

@@ -92,12 +92,18 @@ def _check_header(names: list[str], source: str) -> None:
         first[name] = k
 
 
-def _numbers(body: list, fcols: list[int], source: str, col_name: Any) -> np.ndarray:
-    """The feature cells as numbers, each mistake named by its line and column."""
+def _numbers(
+    body: list, fcols: list[int], source: str, col_name: Any, missing: bool = False
+) -> np.ndarray:
+    """The feature cells as numbers, each mistake named by its line and column (an empty
+    cell, with ``missing``, is NaN: a missing value)."""
     x = np.empty((len(body), len(fcols)), dtype=np.float64)
     for i, (line, r) in enumerate(body):
         for j, c in enumerate(fcols):
             cell = r[c].strip()
+            if missing and not cell:
+                x[i, j] = np.nan
+                continue
             try:
                 v = float(cell)
             except ValueError:
@@ -117,6 +123,7 @@ def load_csv(
     header: bool | None = None,
     delimiter: str | None = None,
     columns: Columns | None = None,
+    missing: bool = False,
 ) -> Dataset:
     """A table from a CSV file: every column but the target(s) is an input.
 
@@ -176,20 +183,26 @@ def load_csv(
         fcols = [names.index(n) for n in given]
         kinds = list(columns.columns)
     columns = Columns(kinds)
-    missing = [(line, c) for line, r in body for c in fcols if not r[c].strip()]
-    if missing:  # all of them at once: how many, and in which rows
-        line0, c0 = missing[0]
-        lines = sorted({line for line, _ in missing})
+    categories = {c for c, (_, cats) in zip(fcols, kinds, strict=True) if cats is not None}
+    gaps = [(line, c) for line, r in body for c in fcols if not r[c].strip()]
+    if missing:  # numbers may be missing (filled in later by an imputer), categories not
+        gaps = [(line, c) for line, c in gaps if c in categories]
+    if gaps:  # all of them at once: how many, and in which rows
+        line0, c0 = gaps[0]
+        lines = sorted({line for line, _ in gaps})
         shown = ", ".join(str(v) for v in lines[:8]) + (", ..." if len(lines) > 8 else "")
         raise DataError(
-            f"{source}: line {line0}, column {col_name(c0)}: is empty ({len(missing)} missing "
-            f"value{'s' if len(missing) != 1 else ''} in the inputs, on line"
-            f"{'s' if len(lines) != 1 else ''} {shown}); fill them in or remove those rows"
+            f"{source}: line {line0}, column {col_name(c0)}: is empty ({len(gaps)} missing "
+            f"value{'s' if len(gaps) != 1 else ''} in the inputs, on line"
+            f"{'s' if len(lines) != 1 else ''} {shown}); fill them in, remove those rows, or "
+            "impute them (--impute mean|median|most_frequent)"
         )
     if columns.categorical:
-        x = columns.encode([[r[c] for c in fcols] for _, r in body], source, [ln for ln, _ in body])
+        x = columns.encode(
+            [[r[c] for c in fcols] for _, r in body], source, [ln for ln, _ in body], missing
+        )
     else:
-        x = _numbers(body, fcols, source, col_name)
+        x = _numbers(body, fcols, source, col_name, missing)
     cells = [[r[c].strip() for c in tcols] for _, r in body]
     for (line, _), row in zip(body, cells, strict=True):
         for c, cell in zip(tcols, row, strict=True):
@@ -268,7 +281,10 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
 
 
 def load_file(
-    path: str | os.PathLike, target: Any = None, columns: Columns | None = None
+    path: str | os.PathLike,
+    target: Any = None,
+    columns: Columns | None = None,
+    missing: bool = False,
 ) -> Dataset:
     """A data file by its extension: .csv, .tsv, .txt, .npy or .npz (``columns``: a
     model's feature columns with text categories, for a CSV)."""
@@ -276,11 +292,13 @@ def load_file(
     if suffix in (".npy", ".npz"):
         return load_arrays(path, target)
     if suffix in (".csv", ".tsv", ".txt", ""):
-        return load_csv(path, target, columns=columns)
+        return load_csv(path, target, columns=columns, missing=missing)
     raise DataError(f"{path}: unknown data format '{suffix}' (use .csv, .tsv, .npy or .npz)")
 
 
-def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndarray:
+def read_inputs(
+    text: str, source: str, feature_names: Sequence[str], missing: bool = False
+) -> np.ndarray:
     """Inputs for prediction from CSV text: one row per sample, the model's features.
 
     A header row is optional; with one, the columns are matched to the model's
@@ -297,13 +315,13 @@ def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndar
     n = len(feature_names)
     cols = list(range(len(first)))
     if not all(_is_number(c) for c in first):
-        missing = [f for f in feature_names if f not in first]
-        if missing:
+        absent = [f for f in feature_names if f not in first]
+        if absent:
             from anyprop.registry import suggest
 
             raise DataError(
-                f"{source}: the header has no column '{missing[0]}'"
-                f"{suggest(missing[0], first)} (the model's features are "
+                f"{source}: the header has no column '{absent[0]}'"
+                f"{suggest(absent[0], first)} (the model's features are "
                 f"{', '.join(feature_names[:6])}{'...' if n > 6 else ''})"
             )
         cols = [first.index(f) for f in feature_names]
@@ -316,6 +334,9 @@ def read_inputs(text: str, source: str, feature_names: Sequence[str]) -> np.ndar
             raise DataError(f"{source}: line {line} has {len(r)} cells, expected {len(first)}")
         for j, c in enumerate(cols):
             cell = r[c].strip()
+            if missing and not cell:  # the model imputes it
+                x[i, j] = np.nan
+                continue
             try:
                 v = float(cell)
             except ValueError:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.data import Dataset, Standardizer
+from anyprop.data import Dataset, Imputer, Standardizer
 from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
@@ -114,6 +114,7 @@ class TrainJob:
     task: str | None = None  # "classification" or "regression"; None: decided (decide_task)
     test_split: float = 0.0  # a part held out before anything else, scored at the end
     test: str | None = None  # or a file (or data set) scored at the end
+    impute: str | None = None  # fill missing inputs: "mean", "median" or "most_frequent"
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     extra_callbacks: list[Callback] = field(default_factory=list)
 
@@ -187,6 +188,7 @@ def result_model(network: Any, std: Any, data: Dataset, extra: dict, trainer: An
         state,
         extra.get("info") or {},
         extra.get("columns"),
+        extra.get("imputer"),
     )
 
 
@@ -270,6 +272,10 @@ def _optimizer_options(job: TrainJob) -> dict[str, Any]:
     return opts
 
 
+def _imputed(data: Dataset | None, imputer: Imputer) -> Dataset | None:
+    return None if data is None else dataclasses.replace(data, x=imputer.transform(data.x))
+
+
 def _standardized(data: Dataset | None, std: Standardizer | None) -> Dataset | None:
     if data is None or std is None:
         return data
@@ -303,7 +309,10 @@ def run(
             raise AnypropError(f"{job.resume}: this model has no training state to resume from")
         saved = model.info.get("job", {})
         data = load_data(
-            job.data or saved.get("data"), job.target if job.data else saved.get("target")
+            job.data or saved.get("data"),
+            job.target if job.data else saved.get("target"),
+            model.columns,
+            model.imputer is not None,
         )
         network = model.network
         saved_task = model.task if model.task in TASKS else None
@@ -314,7 +323,7 @@ def run(
     else:
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
-        data = load_data(job.data, job.target)
+        data = load_data(job.data, job.target, missing=job.impute is not None)
         if job.spec is None and job.spec_text is None:  # the data's task shapes the network
             data, why = decide_task(data, job.task)
             network = _network(job, data)
@@ -332,10 +341,16 @@ def run(
         test_seed = int(np.random.default_rng(split_seed).integers(2**32)) ^ 0x5EED
         data, test = data.split(job.test_split, np.random.default_rng(test_seed))
     elif job.test:
-        test = decide_task(load_data(job.test, job.target, data.columns), data.task, network)[0]
+        read = load_data(job.test, job.target, data.columns, job.impute is not None)
+        test = decide_task(read, data.task, network)[0]
     train, val = data, None
     if job.validation_split:
         train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
+    imputer = model.imputer if model is not None else None
+    if imputer is None and job.impute is not None:  # fitted on the training part only
+        imputer = Imputer.fit(train.x, job.impute)
+    if imputer is not None:
+        train, val = _imputed(train, imputer), _imputed(val, imputer)
     std = model.standardizer if model is not None else _standardizer(job, train)
     train, val = _standardized(train, std), _standardized(val, std)
     source, target = job.data, job.target
@@ -356,6 +371,7 @@ def run(
         "labels": data.labels,
         "feature_names": data.feature_names,
         "columns": data.columns,
+        "imputer": imputer,
         "target_names": data.target_names,
         "task": data.task,
         "info": info,
@@ -436,14 +452,17 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
         job = model.info.get("job", {})
         if job.get("data") is None:
             raise AnypropError("the model does not say what it was trained on: give the data")
-        data = load_data(job["data"], job.get("target"), model.columns)
+        data = load_data(job["data"], job.get("target"), model.columns, model.imputer is not None)
         fraction = job.get("validation_split") or 0.0
         if fraction:
             seed = int(
                 (model.trainer_state or {}).get("split_seed", split_seed_for(job.get("seed")))
             )
             data, _ = data.split(fraction, np.random.default_rng(seed))
-    return _standardized(model_task_data(model, data), model.standardizer)
+    data = model_task_data(model, data)
+    if model.imputer is not None:
+        data = _imputed(data, model.imputer)
+    return _standardized(data, model.standardizer)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -42,9 +42,12 @@ class Model:
     trainer_state: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
     columns: Any = None  # the feature columns as the file had them, with text categories
+    imputer: Any = None  # fills missing inputs as in training
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
+        if self.imputer is not None:
+            x = self.imputer.transform(x)
         return self.standardizer.transform(x) if self.standardizer is not None else x
 
     def predict_proba(self, x: Any) -> np.ndarray:
@@ -81,6 +84,7 @@ class Model:
             self.task,
             self.info,
             self.columns,
+            self.imputer,
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -129,6 +133,7 @@ def save_model(
     task: str | None = None,
     info: dict[str, Any] | None = None,
     columns: Any = None,
+    imputer: Any = None,
 ) -> None:
     """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
     or the state a loaded model holds) to ``path``."""
@@ -136,6 +141,8 @@ def save_model(
     if standardizer is not None:
         tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)
         tensors["data/std"] = np.asarray(standardizer.std, dtype=np.float64)
+    if imputer is not None:
+        tensors["data/impute"] = np.asarray(imputer.values, dtype=np.float64)
     meta: dict[str, Any] = {
         "format": MODEL_FORMAT,
         "anyprop": __version__,
@@ -144,6 +151,7 @@ def save_model(
             "labels": labels,
             "feature_names": feature_names or [],
             "columns": None if columns is None else columns.to_json(),
+            "impute": None if imputer is None else imputer.strategy,
             "target_names": target_names or [],
             "task": task or "regression",
         },
@@ -223,7 +231,18 @@ def load_model(path: str | os.PathLike) -> Model:
         trainer_state,
         info.get("info") or {},
         _columns(data.get("columns"), source),
+        _imputer(data.get("impute"), tensors, source),
     )
+
+
+def _imputer(strategy: Any, tensors: dict[str, np.ndarray], source: str) -> Any:
+    if strategy is None:
+        return None
+    from anyprop.data import IMPUTE, Imputer
+
+    if strategy not in IMPUTE or "data/impute" not in tensors:
+        raise FormatError(f"{source}: the model's imputation is damaged")
+    return Imputer(strategy, tensors["data/impute"])
 
 
 def _columns(data: Any, source: str) -> Any:

@@ -38,7 +38,9 @@ def as_dataset(data: Any, target: Any = None, columns: Any = None) -> Dataset:
     )
 
 
-def load_data(source: str | Dataset, target: Any = None, columns: Any = None) -> Dataset:
+def load_data(
+    source: str | Dataset, target: Any = None, columns: Any = None, missing: bool = False
+) -> Dataset:
     """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz); ``columns``,
     a model's feature columns where some are text categories, reads a CSV as it did."""
     if isinstance(source, Dataset):
@@ -47,7 +49,7 @@ def load_data(source: str | Dataset, target: Any = None, columns: Any = None) ->
 
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
-        return load_file(path, target, columns)
+        return load_file(path, target, columns, missing)
     if target is not None:
         raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
     return load_named(source)

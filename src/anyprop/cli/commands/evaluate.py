@@ -27,7 +27,7 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.data
         else job.get("target")
     )
-    data = load_data(source, target, model.columns)
+    data = load_data(source, target, model.columns, model.imputer is not None)
     result = evaluate(model, data)
     if args.plot:
         from anyprop.train.plots import plot_evaluation
@@ -73,11 +73,12 @@ def predict_command(
         except OSError as e:
             raise AnypropError(f"{args.input}: cannot read: {e.strerror or e}") from None
         source = args.input
+    gaps = model.imputer is not None  # the model fills in what is missing
     if model.columns is not None:  # text categories: read by the file's own columns
-        x = model.columns.read(text, source)
+        x = model.columns.read(text, source, gaps)
     else:
         names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
-        x = read_inputs(text, source, names)
+        x = read_inputs(text, source, names, gaps)
     cols, values, labels = predict_table(model, x)
     lines: list[list[Any]] = [(["label"] if labels else []) + cols]
     for k, row in enumerate(values):

@@ -60,7 +60,8 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         e = explain_weight(network, data.x, data.y, args.weight, lr=lr, **common)
     else:
         model = load_model(args.network)
-        given = load_data(args.data, _target(args), model.columns) if args.data else None
+        gaps = model.imputer is not None
+        given = load_data(args.data, _target(args), model.columns, gaps) if args.data else None
         data = training_data(model, given)
         if args.lr is not None or not model.trainer_state:
             _no_batch(args, "--lr explains one plain step on all the data")

@@ -29,6 +29,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         "target_loss",
         "test_split",
         "test",
+        "impute",
     ):
         value = getattr(args, name)
         if value is not None:
