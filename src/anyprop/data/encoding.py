@@ -25,6 +25,21 @@ import numpy as np
 from anyprop.data.dataset import DataError
 
 
+def number(cell: str, where: str, missing: bool = False) -> float:
+    """One input cell as a number (NaN for an empty cell, with ``missing``); ``where``
+    (file, line and column) starts the message of a cell that is not one."""
+    if missing and not cell:
+        return float("nan")
+    try:
+        v = float(cell)
+    except ValueError:
+        what = "is empty" if not cell else f"'{cell}' is not a number"
+        raise DataError(f"{where}: {what}") from None
+    if not math.isfinite(v):
+        raise DataError(f"{where}: {cell} is not a finite number")
+    return v
+
+
 class Columns:
     """The feature columns as the file has them: (name, None) for a number, (name,
     categories) for text, in order."""
@@ -59,20 +74,7 @@ class Columns:
             for (name, cats), cell in zip(self.columns, row, strict=True):
                 cell = cell.strip()
                 if cats is None:
-                    if missing and not cell:
-                        x[i, at] = np.nan
-                        at += 1
-                        continue
-                    try:
-                        v = float(cell)
-                    except ValueError:
-                        what = "is empty" if not cell else f"'{cell}' is not a number"
-                        raise DataError(f"{source}: line {line}, column '{name}': {what}") from None
-                    if not math.isfinite(v):
-                        raise DataError(
-                            f"{source}: line {line}, column '{name}': {cell} is not a finite number"
-                        )
-                    x[i, at] = v
+                    x[i, at] = number(cell, f"{source}: line {line}, column '{name}'", missing)
                     at += 1
                     continue
                 if cell not in cats:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
-from anyprop.data.encoding import Columns
+from anyprop.data.encoding import Columns, number
 from anyprop.fileio import read_file
 
 
@@ -100,20 +100,8 @@ def _numbers(
     x = np.empty((len(body), len(fcols)), dtype=np.float64)
     for i, (line, r) in enumerate(body):
         for j, c in enumerate(fcols):
-            cell = r[c].strip()
-            if missing and not cell:
-                x[i, j] = np.nan
-                continue
-            try:
-                v = float(cell)
-            except ValueError:
-                what = "is empty" if not cell else f"'{cell}' is not a number"
-                raise DataError(f"{source}: line {line}, column {col_name(c)}: {what}") from None
-            if not math.isfinite(v):
-                raise DataError(
-                    f"{source}: line {line}, column {col_name(c)}: {cell} is not a finite number"
-                )
-            x[i, j] = v
+            where = f"{source}: line {line}, column {col_name(c)}"
+            x[i, j] = number(r[c].strip(), where, missing)
     return x
 
 
