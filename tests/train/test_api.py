@@ -99,3 +99,37 @@ def test_save_takes_a_bare_network_and_mistakes_are_named(tmp_path):
         anyprop.save(42, tmp_path / "x.anyprop")
     with pytest.raises(AnypropError, match="predict_proba is for classifiers"):
         anyprop.train_model("xor", task="regression", epochs=1).predict_proba([[0, 0]])
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_the_panels_small_data_sets_give_the_same_model_both_ways(tmp_path, name):
+    pytest.importorskip("sklearn")
+    flags = [
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "5",
+        "--validation-split",
+        "0.25",
+        "--test-split",
+        "0.2",
+    ]
+    out = io.StringIO()
+    argv = ["train", "--data", name, *flags, "--out", str(tmp_path / "c.anyprop"), "--json"]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    cli = anyprop.load(tmp_path / "c.anyprop")
+    py = anyprop.train_model(
+        name,
+        optimizer="adam",
+        lr=0.01,
+        batch_size=16,
+        epochs=5,
+        validation_split=0.25,
+        test_split=0.2,
+    )
+    for k, v in cli.network.params.items():
+        np.testing.assert_array_equal(v, py.network.params[k])
