@@ -40,6 +40,18 @@ def number(cell: str, where: str, missing: bool = False) -> float:
     return v
 
 
+def csv_rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of CSV text for prediction, each with its line number."""
+    rows = [
+        (i + 1, r)
+        for i, r in enumerate(csv.reader(text.splitlines()))
+        if r and any(c.strip() for c in r)
+    ]
+    if not rows:
+        raise DataError(f"{source}: no inputs")
+    return rows
+
+
 class Columns:
     """The feature columns as the file has them: (name, None) for a number, (name,
     categories) for text, in order."""
@@ -90,13 +102,7 @@ class Columns:
     def read(self, text: str, source: str, missing: bool = False) -> np.ndarray:
         """Inputs for prediction from CSV text with these columns: by name when the first
         row is a header (other columns, such as a target, are ignored), else in order."""
-        rows = [
-            (i + 1, r)
-            for i, r in enumerate(csv.reader(text.splitlines()))
-            if r and any(c.strip() for c in r)
-        ]
-        if not rows:
-            raise DataError(f"{source}: no inputs")
+        rows = csv_rows(text, source)
         first = [c.strip() for c in rows[0][1]]
         wanted = [n for n, _ in self.columns]
         if all(n in first for n in wanted):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
-from anyprop.data.encoding import Columns, number
+from anyprop.data.encoding import Columns, csv_rows, number
 from anyprop.fileio import read_file
 
 
@@ -292,13 +292,7 @@ def read_inputs(
     A header row is optional; with one, the columns are matched to the model's
     feature names (extra columns, such as a target, are ignored).
     """
-    rows = [
-        (i + 1, r)
-        for i, r in enumerate(csv.reader(text.splitlines()))
-        if r and any(c.strip() for c in r)
-    ]
-    if not rows:
-        raise DataError(f"{source}: no inputs")
+    rows = csv_rows(text, source)
     first = [c.strip() for c in rows[0][1]]
     n = len(feature_names)
     cols = list(range(len(first)))
