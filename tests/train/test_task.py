@@ -126,3 +126,29 @@ def test_fit_takes_text_labels_and_names_wrong_types():
     assert h.last("accuracy") > 0.8
     with pytest.raises(AnypropError, match="the inputs must be numbers"):
         fit(net, (np.array([["a", "b"]] * 3), np.array([0, 1, 0])), epochs=1, verbose=False)
+
+
+def test_check_reads_a_model_s_data_as_it_was_trained(tmp_path):
+    data = write_csv(tmp_path / "d.csv", classes=3, n=60)
+    lines = data.read_text().splitlines()
+    lines[3] = "," + lines[3].split(",", 1)[1]  # a missing input, imputed in training
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.anyprop"
+    status, _, err = train(
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--hidden",
+        "4",
+        "--impute",
+        "mean",
+        "--epochs",
+        "2",
+        "--out",
+        str(model),
+    )
+    assert status == 0, err
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(model)], stdout=out, stderr=err) == 0, err.getvalue()
+    assert "all gradients agree" in out.getvalue()

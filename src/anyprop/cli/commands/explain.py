@@ -13,6 +13,7 @@ from anyprop.nn import spec as spec_io
 from anyprop.train.evaluate import model_settings
 from anyprop.train.job import load_data, training_data
 from anyprop.train.model_io import load_model
+from anyprop.train.task import model_task_data
 from anyprop.train.trainer import Trainer
 
 
@@ -25,7 +26,10 @@ def _model_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
     target = args.target if args.data else job.get("target")
     if isinstance(target, list) and len(target) == 1:
         target = target[0]
-    data = load_data(source, target)
+    # read as the model reads its data: its feature columns, imputation and classes
+    data = model_task_data(
+        model, load_data(source, target, model.columns, model.imputer is not None)
+    )
     return model.prepare(data.x), data.y
 
 
