@@ -588,18 +588,10 @@ def test_a_csv_with_text_features_trains_predicts_and_names_an_unseen_category(t
 def test_a_held_out_test_part_or_file_is_scored_at_the_end(tmp_path):
     data = ROOT / "examples" / "data" / "mydata.csv"
     model = tmp_path / "m.anyprop"
+    fit = ["train", "--data", str(data), "--target", "label", "--optimizer", "adam", "--lr"]
+    fit += ["0.02", "--epochs", "20"]
     status, out, err = run(
-        "train",
-        "--data",
-        str(data),
-        "--target",
-        "label",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.02",
-        "--epochs",
-        "20",
+        *fit,
         "--test-split",
         "0.25",
         "--out",
@@ -610,17 +602,7 @@ def test_a_held_out_test_part_or_file_is_scored_at_the_end(tmp_path):
     test = json.loads(out)["test"]
     assert test["samples"] == 75 and 0.5 < test["accuracy"] <= 1 and "confusion" in test
     status, out, err = run(
-        "train",
-        "--data",
-        str(data),
-        "--target",
-        "label",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.02",
-        "--epochs",
-        "20",
+        *fit,
         "--test",
         str(data),
         "--out",
