@@ -191,7 +191,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
             ["train", XOR_SPEC, "--data", "parity"],
             "the data 'parity4' have 4 input columns, but the network has 2",
         ),
-        (["train", "--data", "xor", "--momentum", "1.5"], "momentum must be below 1"),
+        (["train", "--data", "xor", "--optimizer", "sgd", "--momentum", "1.5"], "momentum must"),
+        (["train", "--data", "xor", "--momentum", "0.9"], "the default optimizer is adam"),
         (["train", "--data", "xor", "--transfer", "tahn"], "unknown transfer function 'tahn'"),
         (["train", "--data", "xor", "--rule", "w - lr*q"], "unknown name 'q'"),
         (["info", "nosuch.anyprop"], "nosuch.anyprop: no such file"),
@@ -357,7 +358,7 @@ def test_every_train_option_reaches_the_job():
     )
     job = job_from(args)
     assert job.checkpoint_seconds == 0 and job.report and job.clip_norm == 1.0
-    s = job.settings
+    s = job.given_settings()
     assert s.loss_reduction == "sum" and s.prime_offset == 0.1 and s.atanh_error
     assert job.out is None
 
@@ -404,7 +405,9 @@ def test_report_draws_the_network(tmp_path):
 
 def test_report_draws_every_unit_with_its_delta(tmp_path):
     model = tmp_path / "u.anyprop"
-    assert run("train", "--data", "xor", "--epochs", "3", "--out", str(model))[0] == 0
+    assert (
+        run("train", "--data", "xor", "--hidden", "3", "--epochs", "3", "--out", str(model))[0] == 0
+    )
     status, out, err = run(
         "report", str(model), "--units", str(tmp_path / "u.svg"), "--sample", "2"
     )

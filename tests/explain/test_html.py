@@ -29,7 +29,19 @@ def _train(tmp_path, *extra):
     import io
 
     path = tmp_path / "m.anyprop"
-    argv = ["train", "--data", "xor", "--transfer", "tanh", "--epochs", "10", "--out", str(path)]
+    argv = [
+        "train",
+        "--data",
+        "xor",
+        "--hidden",
+        "8",
+        "--transfer",
+        "tanh",
+        "--epochs",
+        "10",
+        "--out",
+        str(path),
+    ]
     out, err = io.StringIO(), io.StringIO()
     assert main([*argv, *extra], stdout=out, stderr=err) == 0, err.getvalue()
     return path

@@ -116,7 +116,14 @@ def test_weight_mistakes(weight, message):
 def test_cli_explain(tmp_path):
     model = tmp_path / "m.anyprop"
     out, err = io.StringIO(), io.StringIO()
-    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(model)], out, err) == 0
+    assert (
+        main(
+            ["train", "--data", "xor", "--recipe", "plain", "--epochs", "3", "--out", str(model)],
+            out,
+            err,
+        )
+        == 0
+    )
     out = io.StringIO()
     assert (
         main(["explain", str(model), "--weight", "input[0]->h1[2]", "--sample", "1"], out, err) == 0

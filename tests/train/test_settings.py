@@ -81,7 +81,7 @@ def test_cli_settings_equal_python_settings():
     argv = ["train", "--data", "xor", "--batch-size", "online", "--margin", "0.3"]
     argv += ["--loss-reduction", "sum", "--prime-offset", "0.1", "--atanh-error", "--no-shuffle"]
     job = job_from(build_parser().parse_args(argv))
-    assert job.settings == TrainSettings(
+    assert job.given_settings() == TrainSettings(
         batch_size=1,
         margin=0.3,
         loss_reduction="sum",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from anyprop._version import __version__
+from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, RECIPES
 from anyprop.train.settings import cli_options
 
 
@@ -113,9 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--epochs", type=int, help="epochs to train (in all, when resuming)")
     t.add_argument(
-        "--optimizer", help="sgd (default), adam, adamw, rmsprop, adagrad, irprop, quickprop"
+        "--optimizer",
+        help="sgd, adam, adamw, rmsprop, adagrad, irprop, quickprop (default: the recipe's, adam)",
     )
-    t.add_argument("--lr", type=float, help="learning rate (sgd: 0.01 by default)")
+    t.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: the optimizer's own: sgd 0.01, adam 0.001)",
+    )
+    t.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        help="what fills the options not given: tabular (the default, measured: adam, batches "
+        "of 64, 200 epochs, early stopping from 2000 rows) or plain (the rule itself: "
+        "full-batch sgd at 0.01, 100 epochs)",
+    )
     t.add_argument("--momentum", type=float, help="momentum α for sgd")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay λ")
     t.add_argument("--clip-norm", type=float, help="clip the gradients to this global norm")
@@ -125,15 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--hidden",
         type=_sizes,
-        default=32,
+        default=DEFAULT_HIDDEN,
         metavar="SIZES",
-        help="hidden layers when no spec is given: a size, or sizes such as 64,32 (0: none)",
+        help=f"hidden layers when no spec is given: a size, or sizes such as 64,32 (0: none; "
+        f"default {DEFAULT_HIDDEN})",
     )
     t.add_argument(
         "--transfer",
         type=_transfers,
-        default="tanh",
-        help="hidden transfer function when no spec is given (a name or a formula in x), or "
+        default=DEFAULT_TRANSFER,
+        help=f"hidden transfer function when no spec is given (default {DEFAULT_TRANSFER}; a "
+        "name or a formula in x), or "
         "one per hidden layer: relu,tanh",
     )
     t.add_argument(
@@ -160,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="standardise the inputs (default: when not all in [-1, 1])",
+    )
+    t.add_argument(
+        "--standardize-targets",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardise regression targets for training; predictions come back in their "
+        "own units (default: for a linear output, when the targets are not all in [-1, 1])",
     )
     t.add_argument(
         "--early-stopping",

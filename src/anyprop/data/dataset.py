@@ -130,6 +130,10 @@ class Standardizer:
             )
         return (x - self.mean) / self.std
 
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        """z ↦ z·std + mean: standardised values back in their own units."""
+        return z * self.std + self.mean
+
 
 def from_pair(data: Any, what: str = "data") -> Dataset:
     """``data`` as a Dataset: a Dataset as it is, or an (inputs, targets) pair (text

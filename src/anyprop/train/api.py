@@ -2,7 +2,7 @@
 
 >>> import anyprop
 >>> model = anyprop.train_model("xor", optimizer="sgd", lr=0.5, momentum=0.9, epochs=300,
-...                             hidden=3)
+...                             hidden=3, transfer="tanh")
 >>> [round(float(p)) for p in model.predict([[0, 0], [0, 1]])[:, 0]]
 [0, 1]
 
@@ -23,7 +23,7 @@ from anyprop.errors import AnypropError
 from anyprop.registry import suggest
 from anyprop.train.job import TrainJob, run
 from anyprop.train.model_io import Model, load_model, save_model
-from anyprop.train.settings import FIELDS, TrainSettings
+from anyprop.train.settings import FIELDS
 from anyprop.train.sources import as_dataset
 
 _JOB_FIELDS = {f.name for f in dataclasses.fields(TrainJob)} - {"data", "settings", "out"}
@@ -52,7 +52,7 @@ def train_model(data: Any, target: Any = None, **options: Any) -> Model:
     job = TrainJob(
         data=source,
         target=target if isinstance(source, str) else None,
-        settings=TrainSettings(**settings),
+        settings=settings,
         out=out,
         **options,
     )

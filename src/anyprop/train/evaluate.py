@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset
-from anyprop.train.evaluation import Prepared, evaluate_network
+from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
 from anyprop.train.reports import classification_report, regression_report
 from anyprop.train.settings import TrainSettings
 from anyprop.train.task import model_task_data
@@ -21,11 +21,14 @@ def model_settings(model: Any) -> TrainSettings:
 def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dict[str, Any]:
     """Loss and metrics of ``model`` on ``data`` (raw inputs: the model's standardisation
     is applied), computed as in training: with the model's loss reduction and margin,
-    by the same code as the validation figures."""
+    by the same code as the validation figures. The loss is on the targets as the network
+    learnt them (standardised, where training standardised them); the other figures
+    (MSE, MAE, RMSE, R²) are in the targets' own units."""
     data = model_task_data(model, data)  # numbers read as classes where the model learnt them
+    scaler = model.target_scaler if model.task == "regression" else None
     prepared = Dataset(
         model.prepare(data.x),
-        data.y,
+        data.y if scaler is None else model.scale_targets(data.y),
         data.name,
         data.feature_names,
         data.target_names,
@@ -37,11 +40,16 @@ def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dic
         settings = TrainSettings.take({"metrics": metrics}, settings)
     p = Prepared.of(model.network, prepared)
     logs, outputs = evaluate_network(model.network, p, settings)
+    exact = p.exact
+    if scaler is not None:  # every figure but the loss in the targets' own units
+        outputs = scaler.inverse(outputs.astype(np.float64))
+        exact = np.asarray(data.y, dtype=np.float64).reshape(exact.shape)
+        logs = {"loss": logs["loss"], **metric_logs(outputs, exact, model.task, settings)}
     result = {"samples": len(data), **logs}
     if model.task in ("classification", "binary"):
-        result.update(classification_report(outputs, p.exact, model.labels))
+        result.update(classification_report(outputs, exact, model.labels))
     else:
-        result.update(regression_report(outputs, p.exact))
+        result.update(regression_report(outputs, exact))
     return result
 
 

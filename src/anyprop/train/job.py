@@ -31,6 +31,7 @@ from anyprop.nn import spec as spec_io
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
+from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
 from anyprop.train.settings import TrainSettings
 from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
 from anyprop.train.task import TASKS, decide_task, model_task_data
@@ -90,11 +91,14 @@ class TrainJob:
     spec: str | None = None  # a spec file's path, or None (a network made for the data)
     spec_text: str | None = None  # spec TOML given as text
     target: Any = None
-    hidden: int | list[int] = 32  # the hidden layers' sizes when no spec is given
-    transfer: str | list[str] = "tanh"  # one for all hidden layers, or one each
-    epochs: int = 100
-    settings: TrainSettings = field(default_factory=TrainSettings)
-    optimizer: str = "sgd"
+    hidden: int | list[int] = DEFAULT_HIDDEN  # the hidden layers' sizes when no spec is given
+    transfer: str | list[str] = DEFAULT_TRANSFER  # one for all hidden layers, or one each
+    epochs: int | None = None  # None: the recipe's
+    # the settings given (a mapping: the recipe fills the batch size when it is not among
+    # them), or all of them (TrainSettings: taken as they are)
+    settings: TrainSettings | Mapping[str, Any] = field(default_factory=dict)
+    optimizer: str | None = None  # None: the recipe's (at its own default learning rate)
+    recipe: str | None = None  # what fills the options not given (recipes.RECIPES)
     lr: float | None = None
     momentum: float | None = None
     rule: str | None = None  # an update rule as a formula (the "formula" optimizer)
@@ -102,8 +106,11 @@ class TrainJob:
     clip_norm: float | None = None
     schedule: Any = None
     seed: int = 0
-    validation_split: float = 0.0
+    validation_split: float | None = None  # None: the recipe's (a hold-out for large sets)
     standardize: bool | None = None  # None: when the inputs are not all in [-1, 1]
+    # regression targets standardised for training (predictions in their own units);
+    # None: when the output is linear (identity) and the targets are not all in [-1, 1]
+    standardize_targets: bool | None = None
     early_stopping: int | None = None
     target_loss: float | None = None
     stop_when_solved: bool = False
@@ -117,6 +124,12 @@ class TrainJob:
     impute: str | None = None  # fill missing inputs: "mean", "median" or "most_frequent"
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     extra_callbacks: list[Callback] = field(default_factory=list)
+
+    def given_settings(self) -> TrainSettings:
+        """The training settings as given (the recipe may yet fill the batch size)."""
+        if isinstance(self.settings, TrainSettings):
+            return self.settings
+        return TrainSettings(**self.settings)
 
     @classmethod
     def default(cls, settings: Mapping[str, Any] | None = None, **overrides: Any) -> TrainJob:
@@ -141,6 +154,8 @@ class TrainResult:
     trainer: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # what the model file holds besides
     test: dict[str, Any] | None = None  # the held-out test part's figures, when asked for
+    job: Any = None  # the job as it ran: every option the recipe filled, filled
+    defaults: list[str] = field(default_factory=list)  # what the recipe filled, in words
 
     def model(self) -> Any:
         """The trained model, as ``load_model`` would give it from the file ``train`` writes."""
@@ -167,6 +182,9 @@ class TrainResult:
             "data": self.data.name,
             "task": self.data.task,
             "task_reason": self.task_reason,
+            "defaults": self.defaults,
+            "targets_standardized": self.extra.get("target_scaler") is not None,
+            "recipe": recipe(None if self.job is None else self.job.recipe).name,
             "test": self.test,
             "samples": len(self.data),
         }
@@ -189,6 +207,7 @@ def result_model(network: Any, std: Any, data: Dataset, extra: dict, trainer: An
         extra.get("info") or {},
         extra.get("columns"),
         extra.get("imputer"),
+        extra.get("target_scaler"),
     )
 
 
@@ -242,6 +261,26 @@ def _standardizer(job: TrainJob, data: Dataset) -> Standardizer | None:
     return Standardizer.fit(data.x) if want else None
 
 
+def _target_scaler(job: TrainJob, network: Any, data: Dataset) -> Standardizer | None:
+    """Regression targets standardised on the training part (y ↦ (y − mean)/std), so that
+    one learning rate fits targets of any scale; predictions are mapped back. By default
+    where the output is linear and the targets are not already in [-1, 1] (a bounded
+    output, such as a sigmoid's, keeps its targets as they are)."""
+    if data.task != "regression":
+        if job.standardize_targets:
+            raise AnypropError("--standardize-targets is for regression; these targets are classes")
+        return None
+    want = job.standardize_targets
+    if want is None:
+        linear = all(
+            getattr(network.groups[g].transfer, "name", "") == "identity" for g in network.outputs
+        )
+        want = linear and bool(np.abs(data.y).max() > 1.0)
+    if not want:
+        return None
+    return Standardizer.fit(np.asarray(data.y, dtype=np.float64).reshape(len(data), -1))
+
+
 def _network(job: TrainJob, data: Dataset) -> Any:
     """The job's network. A spec's weights come from the spec's own seed; without one (or
     when ``reseed``), from the job's seed, so that every run is reproducible."""
@@ -276,12 +315,17 @@ def _imputed(data: Dataset | None, imputer: Imputer) -> Dataset | None:
     return None if data is None else dataclasses.replace(data, x=imputer.transform(data.x))
 
 
-def _standardized(data: Dataset | None, std: Standardizer | None) -> Dataset | None:
-    if data is None or std is None:
+def _standardized(
+    data: Dataset | None, std: Standardizer | None, target: Standardizer | None = None
+) -> Dataset | None:
+    if data is None or (std is None and target is None):
         return data
+    y = data.y
+    if target is not None:
+        y = target.transform(np.asarray(y, dtype=np.float64).reshape(len(y), -1)).reshape(y.shape)
     return Dataset(
-        std.transform(data.x),
-        data.y,
+        data.x if std is None else std.transform(data.x),
+        y,
         data.name,
         data.feature_names,
         data.target_names,
@@ -290,10 +334,57 @@ def _standardized(data: Dataset | None, std: Standardizer | None) -> Dataset | N
     )
 
 
+def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
+    """The job with every option it left unset filled: by its recipe for a fresh run on
+    ``rows`` rows (and what was filled, in words); by the resumed model's own run."""
+    if model is not None:  # a resumed run goes on as it was set up
+        saved = model.info.get("job", {})
+        epochs = job.epochs if job.epochs is not None else saved.get("epochs")
+        done = int(model.trainer_state.get("epoch", 0))
+        if epochs is None:
+            epochs = recipe(job.recipe).epochs
+        if epochs <= done:
+            raise AnypropError(
+                f"{job.resume} has already done {done} epochs: give --epochs larger than "
+                f"{done} to go on (--epochs counts the epochs in all)"
+            )
+        split = job.validation_split
+        if split is None:
+            split = saved.get("validation_split") or 0.0
+        return dataclasses.replace(job, epochs=epochs, validation_split=split), []
+    given = job.settings
+    if isinstance(given, TrainSettings):
+        batch = given.batch_size
+        given = {}
+    else:
+        batch = given.get("batch_size", UNSET)
+    filled = recipe(job.recipe).fill(
+        rows,
+        "formula" if job.rule is not None else job.optimizer,
+        job.epochs,
+        batch,
+        job.validation_split,
+        job.early_stopping,
+    )
+    fields = dict(filled.fields)
+    if fields.get("optimizer") not in (None, "sgd") and job.momentum is not None:
+        raise AnypropError(
+            f"momentum (--momentum) is an option of sgd, and the default optimizer is "
+            f"{fields['optimizer']} (recipe {recipe(job.recipe).name}): give --optimizer sgd "
+            "with it"
+        )
+    settings = job.settings
+    if "batch_size" in fields:
+        settings = TrainSettings(**{**given, "batch_size": fields.pop("batch_size")})
+    elif not isinstance(settings, TrainSettings):
+        settings = TrainSettings(**given)
+    return dataclasses.replace(job, settings=settings, **fields), filled.said
+
+
 def run(
     job: TrainJob,
     callbacks: Iterable[Callback] = (),
-    on_start: Callable[[Trainer, Dataset], None] | None = None,
+    on_start: Callable[[Trainer, Dataset, int], None] | None = None,
 ) -> TrainResult:
     """Run a training job; writes the model (and checkpoints) to ``job.out``.
 
@@ -317,8 +408,6 @@ def run(
         network = model.network
         saved_task = model.task if model.task in TASKS else None
         data, task_reason = decide_task(data, job.task or saved_task, network)
-        if job.validation_split == 0.0:
-            job.validation_split = saved.get("validation_split", 0.0)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
     else:
         if job.data is None:
@@ -343,6 +432,7 @@ def run(
     elif job.test:
         read = load_data(job.test, job.target, data.columns, job.impute is not None)
         test = decide_task(read, data.task, network)[0]
+    job, said = _filled(job, model, len(data))
     train, val = data, None
     if job.validation_split:
         train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
@@ -352,7 +442,8 @@ def run(
     if imputer is not None:
         train, val = _imputed(train, imputer), _imputed(val, imputer)
     std = model.standardizer if model is not None else _standardizer(job, train)
-    train, val = _standardized(train, std), _standardized(val, std)
+    ystd = model.target_scaler if model is not None else _target_scaler(job, network, train)
+    train, val = _standardized(train, std, ystd), _standardized(val, std, ystd)
     source, target = job.data, job.target
     if model is not None and not job.data:  # a resumed run goes on with the data it had
         saved = model.info.get("job", {})
@@ -372,6 +463,7 @@ def run(
         "feature_names": data.feature_names,
         "columns": data.columns,
         "imputer": imputer,
+        "target_scaler": ystd,
         "target_names": data.target_names,
         "task": data.task,
         "info": info,
@@ -398,8 +490,12 @@ def run(
             **_optimizer_options(job),
         )
     trainer.split_seed = split_seed
+    if said and job.lr is None and job.rule is None:  # the optimizer's own default rate
+        said = [
+            f"{w} at lr {trainer.optimizer.lr:g}" if w.startswith("optimizer ") else w for w in said
+        ]
     if on_start is not None:
-        on_start(trainer, train)
+        on_start(trainer, train, job.epochs)
     t0 = time.perf_counter()
     history = trainer.fit(
         train,
@@ -426,6 +522,8 @@ def run(
         trainer,
         extra,
         tested,
+        job,
+        said,
     )
 
 
@@ -462,7 +560,7 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
     data = model_task_data(model, data)
     if model.imputer is not None:
         data = _imputed(data, model.imputer)
-    return _standardized(data, model.standardizer)
+    return _standardized(data, model.standardizer, model.target_scaler)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -1,8 +1,9 @@
 """Model files: one safetensors file holds a trained model, and no code.
 
 Tensors: the weights (``param/<name>``), the standardisation (``data/mean``,
-``data/std``) and, for resuming, the trainer's arrays (optimizer state, best
-weights). Metadata ``anyprop``: JSON text with the format version, the network's
+``data/std``; for regression targets, ``data/target_mean`` and ``data/target_std``)
+and, for resuming, the trainer's arrays (optimizer state, best weights).
+Metadata ``anyprop``: JSON text with the format version, the network's
 spec (topology, transfer functions and formulas), the data description (labels,
 feature names, task), the history, and the trainer's other state (epoch, random
 generator, optimizer options). Writes are atomic; reading checks everything.
@@ -43,6 +44,15 @@ class Model:
     info: dict[str, Any] = field(default_factory=dict)
     columns: Any = None  # the feature columns as the file had them, with text categories
     imputer: Any = None  # fills missing inputs as in training
+    target_scaler: Standardizer | None = None  # regression targets as the network learnt them
+
+    def scale_targets(self, y: Any) -> np.ndarray:
+        """Targets as the network learnt them: standardised when training standardised
+        them (y ↦ (y − mean)/std), else as they are."""
+        y = np.asarray(y, dtype=np.float64)
+        if self.target_scaler is None:
+            return y
+        return self.target_scaler.transform(y.reshape(len(y), -1)).reshape(y.shape)
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -85,6 +95,7 @@ class Model:
             self.info,
             self.columns,
             self.imputer,
+            self.target_scaler,
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -92,7 +103,10 @@ class Model:
         (:meth:`Network.gather`)."""
         net = self.network
         outs = net.plan().forward(self.prepare(x).astype(net.dtype))
-        return net.gather(outs).copy()  # (the plan's buffers)
+        out = net.gather(outs).copy()  # (the plan's buffers)
+        if self.target_scaler is not None:  # back to the targets' own units
+            out = self.target_scaler.inverse(out)
+        return out
 
 
 def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
@@ -134,6 +148,7 @@ def save_model(
     info: dict[str, Any] | None = None,
     columns: Any = None,
     imputer: Any = None,
+    target_scaler: Standardizer | None = None,
 ) -> None:
     """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
     or the state a loaded model holds) to ``path``."""
@@ -143,6 +158,9 @@ def save_model(
         tensors["data/std"] = np.asarray(standardizer.std, dtype=np.float64)
     if imputer is not None:
         tensors["data/impute"] = np.asarray(imputer.values, dtype=np.float64)
+    if target_scaler is not None:
+        tensors["data/target_mean"] = np.asarray(target_scaler.mean, dtype=np.float64)
+        tensors["data/target_std"] = np.asarray(target_scaler.std, dtype=np.float64)
     meta: dict[str, Any] = {
         "format": MODEL_FORMAT,
         "anyprop": __version__,
@@ -215,6 +233,14 @@ def load_model(path: str | os.PathLike) -> Model:
         if "data/std" not in tensors or tensors["data/std"].shape != tensors["data/mean"].shape:
             raise FormatError(f"{source}: the standardisation is incomplete")
         std = Standardizer(tensors["data/mean"], tensors["data/std"])
+    target_scaler = None
+    if "data/target_mean" in tensors:
+        mean, sd = tensors["data/target_mean"], tensors.get("data/target_std")
+        if sd is None or sd.shape != mean.shape or mean.shape != (net.target_width,):
+            raise FormatError(f"{source}: the targets' standardisation is incomplete")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd)) and np.all(sd > 0)):
+            raise FormatError(f"{source}: the targets' standardisation holds invalid values")
+        target_scaler = Standardizer(mean, sd)
     data = info.get("data") or {}
     trainer_state = None
     if "trainer" in info:
@@ -232,6 +258,7 @@ def load_model(path: str | os.PathLike) -> Model:
         info.get("info") or {},
         _columns(data.get("columns"), source),
         _imputer(data.get("impute"), tensors, source),
+        target_scaler,
     )
 
 

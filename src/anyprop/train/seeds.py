@@ -26,10 +26,16 @@ class SeedsResult:
     epochs: list[int]
     failures: int
     runs: int
+    max_epochs: int = 0  # the epochs each run had at most (the job's, as filled)
 
     def stats(self) -> dict[str, Any]:
         e = np.array(self.epochs, dtype=float)
-        out = {"runs": self.runs, "solved": len(self.epochs), "failures": self.failures}
+        out = {
+            "runs": self.runs,
+            "solved": len(self.epochs),
+            "failures": self.failures,
+            "max_epochs": self.max_epochs,
+        }
         if e.size:
             out.update(
                 min=int(e.min()),
@@ -49,7 +55,7 @@ def run_seeds(
     (a restart, in Fahlman's terms)."""
     if seeds < 1:
         raise AnypropError(f"--seeds must be >= 1, got {seeds}")
-    epochs, failures = [], 0
+    epochs, failures, most = [], 0, 0
     for k in range(seeds):
         one = dataclasses.replace(
             job,
@@ -61,6 +67,7 @@ def run_seeds(
             extra_callbacks=[],
         )
         result = run(one)
+        most = result.job.epochs
         solved = result.history.solved_epoch
         if solved is None:
             failures += 1
@@ -68,4 +75,4 @@ def run_seeds(
             epochs.append(int(solved))
         if progress is not None:
             progress(k, solved)
-    return SeedsResult(epochs, failures, seeds)
+    return SeedsResult(epochs, failures, seeds, most)

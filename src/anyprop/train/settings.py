@@ -59,7 +59,9 @@ class TrainSettings:
     batch_size: int | None = field(
         default=None,
         metadata=_cli(
-            "--batch-size", "samples per step: a number, 'online' (1) or 'full' (the default)"
+            "--batch-size",
+            "samples per step: a number, 'online' (1) or 'full' (default: the recipe's; "
+            "tabular: 64, or the whole set when it is that small)",
         ),
     )
     shuffle: bool = field(

@@ -132,6 +132,13 @@ def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ["parameter", "kind", "size", "checked", "max abs error", "max rel error", ""],
             rows,
         )
+        kinks = sum(r.kinks for r in report.rows)
+        if kinks:
+            out.write(
+                f"{kinks} element{'s' if kinks != 1 else ''} at a kink of a transfer function "
+                "(its one-sided slopes differ; the gradient lies between them, as its "
+                "convention at the kink picks)\n"
+            )
         out.write("all gradients agree\n" if report.passed else "some gradients disagree\n")
     return 0 if report.passed else 1
 

@@ -10,6 +10,7 @@ from anyprop.cli.output import table, to_json
 from anyprop.cli.progress import BarProgress, LineProgress
 from anyprop.errors import AnypropError
 from anyprop.train.job import TrainJob, run
+from anyprop.train.recipes import recipe
 from anyprop.train.seeds import run_seeds
 from anyprop.train.settings import TrainSettings, cli_options
 
@@ -25,11 +26,13 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         "rule",
         "validation_split",
         "standardize",
+        "standardize_targets",
         "early_stopping",
         "target_loss",
         "test_split",
         "test",
         "impute",
+        "recipe",
     ):
         value = getattr(args, name)
         if value is not None:
@@ -49,7 +52,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         report=args.report,
     )
     if args.schedule:
-        epochs = fields.get("epochs", 100)
+        epochs = fields.get("epochs") or recipe(args.recipe).epochs
         fields["schedule"] = {
             "name": args.schedule,
             **({"epochs": epochs} if args.schedule == "cosine" else {}),
@@ -60,7 +63,8 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         _check_resume(args, given)
     if args.spec is None and args.data is None and args.resume is None:
         return TrainJob.default(settings=given, **fields)
-    return TrainJob(data=args.data, spec=args.spec, settings=TrainSettings(**given), **fields)
+    TrainSettings(**given)  # checked now, before any data are read
+    return TrainJob(data=args.data, spec=args.spec, settings=given, **fields)
 
 
 def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
@@ -91,12 +95,6 @@ def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
                 f"--{flag} {value} differs from the resumed model's ({opt.get(key)}): a resumed "
                 "run keeps its optimizer; train afresh to change it"
             )
-    done = int(state.get("epoch", 0))
-    if args.epochs is not None and args.epochs <= done:
-        raise AnypropError(
-            f"{args.resume} has already done {done} epochs: give --epochs larger than {done} "
-            "to go on (--epochs counts the epochs in all)"
-        )
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -106,13 +104,13 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     show_bar = args.progress if args.progress is not None else (err.isatty() and not args.json)
     progress: list[Any] = []
 
-    def on_start(trainer: Any, data: Any) -> None:
+    def on_start(trainer: Any, data: Any, epochs: int) -> None:
         n = len(data)  # the training part
         size = trainer.settings.batch_size or n
         cb = (
-            BarProgress(err, job.epochs, math.ceil(n / size))
+            BarProgress(err, epochs, math.ceil(n / size))
             if show_bar
-            else (LineProgress(err, job.epochs) if not args.json else None)
+            else (LineProgress(err, epochs) if not args.json else None)
         )
         if cb is not None:
             trainer.callbacks.insert(0, cb)  # fit() starts it
@@ -148,7 +146,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             job.stop_when_solved or result.data.task == "binary"
         ):
             out.write(
-                f"solved (every output within {job.settings.margin} of its target) at epoch "
+                f"solved (every output within {result.job.settings.margin} of its target) at epoch "
                 f"{summary['solved_epoch']}\n"
             )
         if summary.get("test"):
@@ -159,6 +157,14 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         if summary["task_reason"]:
             out.write(f"task: {summary['task_reason']}\n")
+        if summary["targets_standardized"]:
+            out.write(
+                "targets: standardised for training (the loss is in those units); predictions "
+                "and the test's other figures are in the targets' own\n"
+            )
+        if summary["defaults"]:
+            said = ", ".join(summary["defaults"])
+            out.write(f"defaults (recipe {summary['recipe']}): {said}\n")
         if summary["model"]:
             out.write(f"model written to {summary['model']}\n")
         if args.plot:
@@ -177,7 +183,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 + "\n"
             )
     if job.stop_when_solved and summary["solved_epoch"] is None:
-        err.write(f"anyprop train: not solved within {job.epochs} epochs\n")
+        err.write(f"anyprop train: not solved within {result.job.epochs} epochs\n")
         return 1
     return 0
 
@@ -197,8 +203,8 @@ def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) ->
     else:
         table(
             out,
-            f"Epochs to success over {stats['runs']} seeds (margin {job.settings.margin}, at most "
-            f"{job.epochs} epochs)",
+            f"Epochs to success over {stats['runs']} seeds (margin "
+            f"{job.given_settings().margin}, at most {stats['max_epochs']} epochs)",
             ["runs", "solved", "failures", "min", "max", "mean", "std", "median"],
             [
                 [
