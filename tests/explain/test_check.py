@@ -98,3 +98,43 @@ def test_cli_check_on_a_model_and_mistakes(tmp_path):
     status, _, err = run("check", str(SPECS / "xor.toml"), "--data", "nosuchset")
     assert status == 2 and "nosuchset" in err
     assert spec_io.load(SPECS / "xor.toml")
+
+
+@pytest.mark.parametrize("transfer", ["relu", "abs(x)", "leaky_relu"])
+def test_a_unit_on_a_kink_passes_when_its_gradient_is_a_one_sided_slope(transfer):
+    from anyprop import Network
+    from anyprop.explain.check import check_gradients
+
+    net = Network.layered([2, 3, 1], transfer=transfer, output_transfer="identity", seed=0)
+    for name in net.params:
+        if name.endswith(".bias"):
+            net.params[name][...] = 0.0  # zero inputs, zero biases: every net input is 0
+    x = np.array([[0.0, 0.0], [0.5, -1.0]])
+    report = check_gradients(net, x, np.array([[1.0], [0.0]]))
+    assert report.passed, report.to_dict()
+    # abs is symmetric: its convention f'(0) = 0 is the central difference itself
+    assert sum(r.kinks for r in report.rows) > 0 or transfer == "abs(x)"
+    assert all(r.max_abs_error < 1e-6 for r in report.rows)
+
+
+def test_a_wrong_gradient_at_a_kink_still_fails(monkeypatch):
+    from anyprop import Network
+    from anyprop.explain import check as check_module
+
+    net = Network.layered([2, 3, 1], transfer="relu", output_transfer="identity", seed=0)
+    for name in net.params:
+        if name.endswith(".bias"):
+            net.params[name][...] = 0.0
+
+    def broken(x, y):  # a gradient outside both one-sided slopes
+        bp = real(x, y)
+        bp.grads["h1.bias"] += 1.0
+        return bp
+
+    copy = check_module.float64_copy(net)
+    real = copy.backprop
+    copy.backprop = broken
+    monkeypatch.setattr(check_module, "float64_copy", lambda _: copy)
+    report = check_module.check_gradients(net, np.zeros((2, 2)), np.array([[1.0], [0.0]]))
+    assert not report.passed
+    assert [r.name for r in report.rows if not r.passed] == ["h1"]

@@ -33,6 +33,8 @@ class Dataset:
     task: str = "regression"  # or "classification"
     #: the feature columns as the file had them, where some were text categories (one-hot)
     columns: Any = None
+    #: "number" where the labels are whole numbers read as classes (as_classes), else "text"
+    label_kind: str = "text"
 
     def __post_init__(self) -> None:
         if self.x.ndim != 2:
@@ -71,7 +73,7 @@ class Dataset:
         """The same data with integer-valued targets read as class labels. With ``units``
         (an output layer's size) and every value in 0..units−1, a value is its class's
         index (class 7 is unit 7); otherwise the classes are the distinct values in order."""
-        if self.task == "classification":
+        if self.task == "classification" and self.labels:
             return self
         values = self.integer_labels()
         if values is None:
@@ -85,7 +87,9 @@ class Dataset:
         else:
             y = np.searchsorted(values, v).astype(np.int64)
             labels = [str(int(k)) for k in values]
-        return dataclasses.replace(self, y=y, labels=labels, task="classification")
+        return dataclasses.replace(
+            self, y=y, labels=labels, task="classification", label_kind="number"
+        )
 
     def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
         return dataclasses.replace(self, x=self.x[index], y=self.y[index], name=name or self.name)

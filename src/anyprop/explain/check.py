@@ -10,7 +10,8 @@ trained network's input of exact zeros meets one easily), the loss has two
 one-sided slopes, (L(w + ε) − L(w))/ε and (L(w) − L(w − ε))/ε, and the central
 difference is neither: such an element passes when the backpropagated gradient
 lies between the two slopes (the convention at the kink picks one), and is
-counted in ``kinks``.
+counted in ``kinks``. (Units on kinks in two layers of one path, which needs exact
+zeros in both, can still disagree: their conventions multiply.)
 
 >>> from anyprop import Network
 >>> import numpy as np

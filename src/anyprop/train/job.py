@@ -208,6 +208,7 @@ def result_model(network: Any, std: Any, data: Dataset, extra: dict, trainer: An
         extra.get("columns"),
         extra.get("imputer"),
         extra.get("target_scaler"),
+        extra.get("label_kind", "text"),
     )
 
 
@@ -464,6 +465,7 @@ def run(
         "columns": data.columns,
         "imputer": imputer,
         "target_scaler": ystd,
+        "label_kind": data.label_kind,
         "target_names": data.target_names,
         "task": data.task,
         "info": info,

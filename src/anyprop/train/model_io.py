@@ -45,6 +45,7 @@ class Model:
     columns: Any = None  # the feature columns as the file had them, with text categories
     imputer: Any = None  # fills missing inputs as in training
     target_scaler: Standardizer | None = None  # regression targets as the network learnt them
+    label_kind: str = "text"  # "number": the classes were whole numbers (predicted as ints)
 
     def scale_targets(self, y: Any) -> np.ndarray:
         """Targets as the network learnt them: standardised when training standardised
@@ -66,12 +67,16 @@ class Model:
             raise AnypropError("predict_proba is for classifiers; this model predicts values")
         return self.predict(x)
 
-    def predict_labels(self, x: Any) -> list[str]:
-        """The predicted class of each row, by its label."""
+    def predict_labels(self, x: Any) -> list[Any]:
+        """The predicted class of each row, by its label: as text, or as the whole number
+        it was where the classes were numbers."""
         p = self.predict_proba(x)
         k = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(axis=1)
-        names = self.labels or [str(c) for c in range(max(p.shape[1], 2))]
-        return [names[c] for c in k]
+        if not self.labels:
+            return [int(c) for c in k]
+        if self.label_kind == "number":
+            return [int(self.labels[c]) for c in k]
+        return [self.labels[c] for c in k]
 
     def evaluate(self, data: Any, target: Any = None) -> dict[str, Any]:
         """Loss, metrics and the report on ``data``: a Dataset, an (inputs, targets) pair, a
@@ -96,6 +101,7 @@ class Model:
             self.columns,
             self.imputer,
             self.target_scaler,
+            self.label_kind,
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -149,6 +155,7 @@ def save_model(
     columns: Any = None,
     imputer: Any = None,
     target_scaler: Standardizer | None = None,
+    label_kind: str = "text",
 ) -> None:
     """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
     or the state a loaded model holds) to ``path``."""
@@ -167,6 +174,7 @@ def save_model(
         "spec": spec_io.to_dict(network),
         "data": {
             "labels": labels,
+            "label_kind": label_kind,
             "feature_names": feature_names or [],
             "columns": None if columns is None else columns.to_json(),
             "impute": None if imputer is None else imputer.strategy,
@@ -259,6 +267,7 @@ def load_model(path: str | os.PathLike) -> Model:
         _columns(data.get("columns"), source),
         _imputer(data.get("impute"), tensors, source),
         target_scaler,
+        "number" if data.get("label_kind") == "number" else "text",
     )
 
 

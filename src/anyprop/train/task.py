@@ -47,6 +47,15 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
         if group.loss is not None:
             wants_classes = bool(getattr(group.loss, "accepts_indices", False))
     values = data.integer_labels()
+    if data.task == "classification":  # an integer array: class indices, unless told otherwise
+        if task == "regression" or wants_classes is False:
+            why = (
+                "--task regression"
+                if task
+                else f"the spec's output loss takes values ({group.loss!r})"
+            )
+            return _as_values(data), why
+        return data.as_classes(units), "its targets are an array of integers: classes"
     if task == "classification":
         return data.as_classes(units), "--task classification"
     if task == "regression":

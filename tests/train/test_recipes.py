@@ -1,0 +1,157 @@
+"""The recipes: what fills the options a user did not give, through the API and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+import anyprop
+from anyprop import AnypropError
+from anyprop.cli import main
+from anyprop.data import Dataset
+from anyprop.train.job import TrainJob, run
+from anyprop.train.recipes import RECIPES, UNSET, recipe
+
+TABULAR = RECIPES["tabular"]
+
+
+def fill(rows, **given):
+    args = dict(
+        optimizer=None, epochs=None, batch_size=UNSET, validation_split=None, early_stopping=None
+    )
+    args.update(given)
+    return TABULAR.fill(rows, **args).fields
+
+
+def blobs(n, seed=0, classes=3, features=5):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = rng.normal(size=(n, features)) + y[:, None]
+    return Dataset(x, y, "blobs", labels=[f"c{k}" for k in range(classes)], task="classification")
+
+
+def test_a_small_set_is_never_split_and_is_one_batch_when_it_fits():
+    assert fill(4) == {
+        "optimizer": "adam",
+        "epochs": 200,
+        "validation_split": 0.0,
+        "batch_size": None,
+    }
+    assert fill(65)["batch_size"] == 64 and fill(64)["batch_size"] is None
+    assert fill(1999)["validation_split"] == 0.0 and "early_stopping" not in fill(1999)
+
+
+def test_a_large_set_holds_out_a_part_and_stops_early():
+    f = fill(2000)
+    assert f["validation_split"] == 0.1 and f["early_stopping"] == 10 and f["batch_size"] == 64
+
+
+def test_what_the_user_gives_is_never_filled():
+    assert fill(5000, optimizer="sgd", epochs=7, batch_size=None) == {
+        "validation_split": 0.1,
+        "early_stopping": 10,
+    }
+    assert fill(5000, validation_split=0.0) == {
+        "optimizer": "adam",
+        "epochs": 200,
+        "batch_size": 64,
+    }
+    f = fill(5000, early_stopping=3)  # a hold-out for the patience given
+    assert f["validation_split"] == 0.1 and "early_stopping" not in f
+    f = fill(70, validation_split=0.5)  # the batch size is decided on the rows left to train
+    assert f["batch_size"] is None
+
+
+def test_the_plain_recipe_is_the_rule_itself():
+    plain = recipe("plain")
+    f = plain.fill(100000, None, None, UNSET, None, None).fields
+    assert f == {"optimizer": "sgd", "epochs": 100, "validation_split": 0.0, "batch_size": None}
+    with pytest.raises(AnypropError, match="no recipe 'plan'; did you mean 'plain'"):
+        recipe("plan")
+
+
+def test_a_run_takes_the_filled_options_and_says_so():
+    result = run(TrainJob(data=blobs(2500), out=None, epochs=3))
+    job, trainer = result.job, result.trainer
+    assert job.optimizer == "adam" and trainer.optimizer.lr == 0.001
+    assert trainer.settings.batch_size == 64 and job.validation_split == 0.1
+    assert job.early_stopping == 10 and "val_loss" in result.history.names()
+    assert len(result.history) == 3  # the epochs given
+    said = result.summary()["defaults"]
+    assert said == [
+        "optimizer adam at lr 0.001",
+        "10% held out for validation (2500 rows >= 2000)",
+        "early stopping after 10 epochs, best weights kept",
+        "batch size 64",
+    ]
+    assert result.summary()["recipe"] == "tabular"
+
+
+def test_early_stopping_by_default_keeps_the_best_weights():
+    rng = np.random.default_rng(1)  # labels that have nothing to do with the inputs: overfits
+    x, y = rng.normal(size=(2400, 40)), rng.integers(0, 2, 2400)
+    data = Dataset(x, y, "noise", labels=["a", "b"], task="classification")
+    result = run(TrainJob(data=data, out=None))
+    h = result.history
+    assert h.stop_reason.startswith("early stopping") and len(h) < 200
+    best = int(np.argmin(h["val_loss"]))
+    val = result.model().evaluate(_val_part(result))
+    assert val["loss"] == pytest.approx(h["val_loss"][best], rel=1e-6)
+
+
+def _val_part(result):
+    """The validation part as run() split it off (the same seed)."""
+    from anyprop.train.trainer import split_seed_for
+
+    rng = np.random.default_rng(split_seed_for(result.job.seed))
+    return result.data.split(result.job.validation_split, rng)[1]
+
+
+def test_the_four_row_xor_is_never_split():
+    result = run(TrainJob(data="xor", out=None, epochs=2))
+    assert result.job.validation_split == 0.0 and result.trainer.settings.batch_size is None
+    assert "val_loss" not in result.history.names()
+
+
+def test_cli_recipe_plain_is_full_batch_sgd_at_the_rule_rate(tmp_path):
+    path = tmp_path / "m.anyprop"
+    argv = ["train", "--data", "iris", "--recipe", "plain", "--out", str(path), "--json"]
+    out = io.StringIO()
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    summary = json.loads(out.getvalue())
+    assert summary["recipe"] == "plain" and summary["epochs"] == 100
+    state = anyprop.load(path).trainer_state
+    optimizer = state["optimizer"]["config"]
+    assert optimizer["name"] == "sgd" and optimizer["lr"] == 0.01 and optimizer["momentum"] == 0
+    assert state["config"]["batch_size"] is None
+    assert "val_loss" not in summary["final"]
+
+
+def test_the_cli_says_what_the_recipe_filled(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["train", "--data", "iris", "--epochs", "2", "--no-save"], out, err) == 0
+    assert "defaults (recipe tabular): optimizer adam at lr 0.001, batch size 64" in out.getvalue()
+    out = io.StringIO()
+    argv = ["train", "--data", "iris", "--epochs", "2", "--no-save", "--optimizer", "sgd"]
+    assert main([*argv, "--lr", "0.1", "--batch-size", "8"], out, err) == 0
+    assert "defaults" not in out.getvalue()
+
+
+def test_momentum_without_an_optimizer_names_the_default():
+    with pytest.raises(AnypropError, match="default optimizer is adam"):
+        anyprop.train_model("xor", momentum=0.9, epochs=1)
+    anyprop.train_model("xor", momentum=0.9, optimizer="sgd", epochs=1)
+
+
+def test_a_resumed_run_goes_on_to_the_epochs_it_was_given(tmp_path):
+    path = tmp_path / "m.anyprop"
+    first = anyprop.train_model("iris", epochs=3, out=str(path))
+    assert len(first.history["epochs"]) == 3
+    with pytest.raises(AnypropError, match="has already done 3 epochs"):
+        run(TrainJob(resume=str(path), out=str(path)))
+    result = run(TrainJob(resume=str(path), out=str(path), epochs=5))
+    assert result.resumed_from == 3 and result.epochs_run == 2
+    assert result.trainer.settings.batch_size == 64  # as the first run had it
