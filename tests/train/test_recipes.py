@@ -19,11 +19,8 @@ TABULAR = RECIPES["tabular"]
 
 
 def fill(rows, **given):
-    args = dict(
-        optimizer=None, epochs=None, batch_size=UNSET, validation_split=None, early_stopping=None
-    )
-    args.update(given)
-    return TABULAR.fill(rows, **args).fields
+    unset = {"optimizer": None, "epochs": None, "validation_split": None, "early_stopping": None}
+    return TABULAR.fill(rows, **{**unset, "batch_size": UNSET, **given}).fields
 
 
 def blobs(n, seed=0, classes=3, features=5):
