@@ -3,13 +3,14 @@
 #   make test   create or reuse .venv, install the test tools, run the whole suite
 #   make lint   ruff over the code
 #   make bench  the benchmarks, printed as a table of ratios
+#   make accuracy  the defaults against scikit-learn's on a panel of data sets (docs/accuracy.md)
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench accuracy clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,9 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) -m bench
+
+accuracy: $(VENV)/.test
+	$(PY) -m bench.accuracy --out docs/accuracy.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

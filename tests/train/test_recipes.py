@@ -23,10 +23,10 @@ def fill(rows, **given):
     return TABULAR.fill(rows, **{**unset, "batch_size": UNSET, **given}).fields
 
 
-def blobs(n, seed=0, classes=3, features=5):
+def blobs(n, seed=0, classes=3, features=5, separation=1.0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n)
-    x = rng.normal(size=(n, features)) + y[:, None]
+    x = rng.normal(size=(n, features)) + separation * y[:, None]
     return Dataset(x, y, "blobs", labels=[f"c{k}" for k in range(classes)], task="classification")
 
 
@@ -35,10 +35,18 @@ def test_a_small_set_is_never_split_and_is_one_batch_when_it_fits():
         "optimizer": "adam",
         "epochs": 200,
         "validation_split": 0.0,
+        "early_stopping": 10,  # on the training loss: ends once it settles
+        "min_delta": 1e-4,
         "batch_size": None,
     }
     assert fill(65)["batch_size"] == 64 and fill(64)["batch_size"] is None
-    assert fill(1999)["validation_split"] == 0.0 and "early_stopping" not in fill(1999)
+    assert fill(1999)["validation_split"] == 0.0 and fill(1999)["min_delta"] == 1e-4
+
+
+def test_a_small_set_runs_the_epochs_given_and_its_own_stops():
+    for given in ({"epochs": 500}, {"early_stopping": 3}, {"stops": True}):
+        assert "min_delta" not in fill(100, **given), given
+    assert fill(100, early_stopping=3).get("early_stopping") is None  # (given: not filled)
 
 
 def test_a_large_set_holds_out_a_part_and_stops_early():
@@ -65,6 +73,7 @@ def test_what_the_user_gives_is_never_filled():
 def test_the_plain_recipe_is_the_rule_itself():
     plain = recipe("plain")
     f = plain.fill(100000, None, None, UNSET, None, None).fields
+    assert plain.fill(10, None, None, UNSET, None, None).fields == f
     assert f == {"optimizer": "sgd", "epochs": 100, "validation_split": 0.0, "batch_size": None}
     with pytest.raises(AnypropError, match="no recipe 'plan'; did you mean 'plain'"):
         recipe("plan")
@@ -111,6 +120,19 @@ def test_the_four_row_xor_is_never_split():
     result = run(TrainJob(data="xor", out=None, epochs=2))
     assert result.job.validation_split == 0.0 and result.trainer.settings.batch_size is None
     assert "val_loss" not in result.history.names()
+
+
+def test_a_small_set_ends_once_its_training_loss_settles():
+    data = blobs(500, separation=8.0)
+    result = run(TrainJob(data=data, out=None))
+    h = result.history
+    assert h.stop_reason.startswith("early stopping: loss has not improved") and len(h) < 200
+    losses = np.array(h["loss"])
+    best = h.restored_epoch  # (counted from 1)
+    assert np.all(losses[best:] > losses[best - 1] - 1e-4) and len(h) - best == 10
+    assert any("training loss improves by less than 0.0001" in w for w in result.defaults)
+    kept = result.model().evaluate(data)  # the best epoch's weights are the model's
+    assert kept["loss"] < losses[-1] + 1e-3
 
 
 def test_cli_recipe_plain_is_full_batch_sgd_at_the_rule_rate(tmp_path):

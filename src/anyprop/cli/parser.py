@@ -187,7 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--early-stopping",
         type=int,
         metavar="PATIENCE",
-        help="stop after PATIENCE epochs without improvement; keep the best weights",
+        help="stop after PATIENCE epochs without improvement (of the validation loss, or "
+        "else the training loss); keep the best weights",
+    )
+    t.add_argument(
+        "--min-delta",
+        type=float,
+        metavar="DELTA",
+        help="the least improvement --early-stopping counts (default 0)",
     )
     t.add_argument("--target-loss", type=float, help="stop when the loss reaches this")
     t.add_argument(

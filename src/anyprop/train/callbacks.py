@@ -59,6 +59,8 @@ class EarlyStopping(Callback):
     ) -> None:
         if patience < 0:
             raise AnypropError(f"early stopping: patience must be >= 0, got {patience}")
+        if not (isinstance(min_delta, (int, float)) and 0 <= min_delta < math.inf):
+            raise AnypropError(f"early stopping: min_delta must be a number >= 0, got {min_delta}")
         self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
         self.restore_best = restore_best
         self.best: float | None = None
@@ -89,7 +91,7 @@ class EarlyStopping(Callback):
                 self.best_optimizer = trainer.optimizer.state_dict()
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:  # the patience-th epoch without a better one
                 trainer.stop = True
                 trainer.stop_reason = (
                     f"early stopping: {self.monitor} has not improved for {self.patience} epochs "

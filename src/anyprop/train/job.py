@@ -111,7 +111,8 @@ class TrainJob:
     # regression targets standardised for training (predictions in their own units);
     # None: when the output is linear (identity) and the targets are not all in [-1, 1]
     standardize_targets: bool | None = None
-    early_stopping: int | None = None
+    early_stopping: int | None = None  # patience; None: the recipe's (or none)
+    min_delta: float = 0.0  # the least improvement early stopping counts
     target_loss: float | None = None
     stop_when_solved: bool = False
     out: str | None = "model.anyprop"
@@ -352,7 +353,13 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         split = job.validation_split
         if split is None:
             split = saved.get("validation_split") or 0.0
-        return dataclasses.replace(job, epochs=epochs, validation_split=split), []
+        stop = {}  # the run's early stopping, as it had it (an older file: none)
+        if job.early_stopping is None and saved.get("early_stopping") is not None:
+            stop = {
+                "early_stopping": saved["early_stopping"],
+                "min_delta": float(saved.get("min_delta") or 0.0),
+            }
+        return dataclasses.replace(job, epochs=epochs, validation_split=split, **stop), []
     given = job.settings
     if isinstance(given, TrainSettings):
         batch = given.batch_size
@@ -366,6 +373,7 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         batch,
         job.validation_split,
         job.early_stopping,
+        job.stop_when_solved or job.target_loss is not None,
     )
     fields = dict(filled.fields)
     if fields.get("optimizer") not in (None, "sgd") and job.momentum is not None:
@@ -456,6 +464,8 @@ def run(
             "validation_split": job.validation_split,
             "epochs": job.epochs,
             "seed": job.seed,
+            "early_stopping": job.early_stopping,
+            "min_delta": job.min_delta,
         }
     }
     extra = {
@@ -475,7 +485,7 @@ def run(
         cbs.append(GradientStats())
     if job.early_stopping is not None:
         monitor = "val_loss" if job.validation_split else "loss"
-        cbs.insert(0, EarlyStopping(monitor, patience=job.early_stopping))
+        cbs.insert(0, EarlyStopping(monitor, job.early_stopping, job.min_delta))
     if job.out:
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
     if model is not None:

@@ -16,6 +16,9 @@ gradient descent, w ← w − 0.01·∂L/∂w, 100 epochs, nothing held out.
 >>> filled.fields  # doctest: +NORMALIZE_WHITESPACE
 {'optimizer': 'adam', 'epochs': 200, 'validation_split': 0.1, 'early_stopping': 10,
  'batch_size': 64}
+>>> RECIPES["tabular"].fill(rows=500, optimizer=None, epochs=None, batch_size=UNSET,
+...                         validation_split=None, early_stopping=None).fields["min_delta"]
+0.0001
 >>> RECIPES["tabular"].fill(rows=4, optimizer=None, epochs=None, batch_size=UNSET,
 ...                         validation_split=None, early_stopping=None).fields["batch_size"] is None
 True
@@ -54,7 +57,10 @@ class Recipe:
     (a training part this small or smaller is one full batch; None: always full batch).
     ``holdout_rows``: a training set of at least this many rows holds out ``holdout`` of
     itself for validation and stops early after ``patience`` epochs without a better
-    validation loss, keeping the best weights (None: never)."""
+    validation loss, keeping the best weights (None: never). ``converged``: on a smaller
+    set, where the user left the epochs to the recipe and set no stop of their own, the
+    run ends once the training loss has not improved by this much for ``patience``
+    epochs (scikit-learn's ``tol`` and ``n_iter_no_change``), the best weights kept."""
 
     name: str
     description: str
@@ -64,6 +70,9 @@ class Recipe:
     holdout_rows: int | None = None
     holdout: float = 0.1
     patience: int = 10
+    # below holdout_rows, with the epochs left to the recipe: stop once the training loss
+    # has not improved by ``converged`` for ``patience`` epochs (None: never)
+    converged: float | None = None
 
     def fill(
         self,
@@ -73,10 +82,12 @@ class Recipe:
         batch_size: Any,
         validation_split: float | None,
         early_stopping: int | None,
+        stops: bool = False,
     ) -> Filled:
         """The unset options (None; ``batch_size``: :data:`UNSET`) of a run on ``rows``
-        training rows, filled. The hold-out is decided on the rows before it is split
-        off; the batch size on the rows left to train on."""
+        training rows, filled (``stops``: the user set a stop of their own, a target loss
+        or stop-when-solved). The hold-out is decided on the rows before it is split off;
+        the batch size on the rows left to train on."""
         fields: dict[str, Any] = {}
         said: list[str] = []
         if optimizer is None:
@@ -98,6 +109,14 @@ class Recipe:
             if big and early_stopping is None:
                 fields["early_stopping"] = self.patience
                 said.append(f"early stopping after {self.patience} epochs, best weights kept")
+            quiet = early_stopping is None and not stops and epochs is None
+            if not big and quiet and self.converged is not None:
+                fields["early_stopping"] = self.patience
+                fields["min_delta"] = self.converged
+                said.append(
+                    f"ends once the training loss improves by less than {self.converged:g} in "
+                    f"{self.patience} epochs, best weights kept"
+                )
         if batch_size is UNSET:
             left = rows - round(rows * holdout) if holdout else rows
             full = self.batch_size is None or left <= self.batch_size
@@ -112,11 +131,13 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "tabular",
             "measured on tabular data (docs/accuracy.md): adam at lr 0.001, batches of 64, "
-            "200 epochs; from 2000 rows, 10% held out and early stopping (patience 10)",
+            "200 epochs (ending once the training loss settles); from 2000 rows, 10% held "
+            "out and early stopping (patience 10)",
             optimizer="adam",
             epochs=200,
             batch_size=64,
             holdout_rows=2000,
+            converged=1e-4,
         ),
         Recipe(
             "plain",

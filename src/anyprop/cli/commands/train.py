@@ -28,6 +28,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         "standardize",
         "standardize_targets",
         "early_stopping",
+        "min_delta",
         "target_loss",
         "test_split",
         "test",
