@@ -133,3 +133,31 @@ def test_the_panels_small_data_sets_give_the_same_model_both_ways(tmp_path, name
     )
     for k, v in cli.network.params.items():
         np.testing.assert_array_equal(v, py.network.params[k])
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_the_no_flag_run_on_a_csv_of_integer_labels_equals_python_on_arrays(tmp_path, name):
+    """A practitioner's CSV (scikit-learn's data written out, labels 0..K-1) trained with
+    no flags, and the same arrays given to train_model: one model, bit for bit."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    x, y = getattr(sklearn_datasets, f"load_{name}")(return_X_y=True)
+    path = tmp_path / f"{name}.csv"
+    header = ",".join(f"f{k}" for k in range(x.shape[1])) + ",label"
+    lines = [",".join(repr(float(v)) for v in row) + f",{t}" for row, t in zip(x, y, strict=True)]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    out = io.StringIO()
+    argv = ["train", "--data", str(path), "--target", "label", "--out", str(tmp_path / "c.anyprop")]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    assert "task: classification: its targets are whole numbers with 3 distinct values" in (
+        out.getvalue()
+    )
+    assert "defaults (recipe tabular): optimizer adam at lr 0.001" in out.getvalue()
+    cli = anyprop.load(tmp_path / "c.anyprop")
+    py = anyprop.train_model((x, y))
+    assert cli.labels == py.labels == ["0", "1", "2"] and cli.task == py.task
+    for k, v in cli.network.params.items():
+        np.testing.assert_array_equal(v, py.network.params[k])
+    losses = [[e["loss"] for e in m.history["epochs"]] for m in (cli, py)]
+    assert losses[0] == losses[1]
+    assert cli.predict_labels(x[:5]) == py.predict_labels(x[:5])
+    assert all(isinstance(v, int) for v in py.predict_labels(x[:5]))
