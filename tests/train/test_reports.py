@@ -83,3 +83,21 @@ def test_evaluate_draws_the_confusion_matrix_or_predicted_against_true(tmp_path)
     )
     assert status == 2 and ".png or .svg" in err.getvalue()
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_the_multilabel_report_counts_each_output_on_its_own():
+    from anyprop.train.reports import multilabel_report
+
+    o = np.array([[0.9, 0.2], [0.8, 0.7], [0.1, 0.6], [0.3, 0.1]])
+    t = np.array([[1, 0], [1, 1], [0, 0], [1, 0]], dtype=float)
+    r = multilabel_report(o, t, ["a", "b"])
+    assert r["accuracy"] == 6 / 8 and r["exact_match"] == 2 / 4
+    assert r["per_label"]["a"] == {
+        "precision": 1.0,
+        "recall": 2 / 3,
+        "f1": 0.8,
+        "support": 3,
+        "roc_auc": 1.0,
+    }
+    assert r["per_label"]["b"]["precision"] == 0.5 and r["per_label"]["b"]["recall"] == 1.0
+    assert r["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)

@@ -152,3 +152,85 @@ def test_check_reads_a_model_s_data_as_it_was_trained(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", str(model)], stdout=out, stderr=err) == 0, err.getvalue()
     assert "all gradients agree" in out.getvalue()
+
+
+def _spec(path, units, transfer, loss):
+    path.write_text(
+        f'[groups.x]\nsize = 3\ninput = true\n[groups.h]\nsize = 5\ntransfer = "tanh"\n'
+        f'[groups.out]\nsize = {units}\ntransfer = "{transfer}"\nloss = "{loss}"\n'
+        '[[connections]]\nfrom = "x"\nto = "h"\n[[connections]]\nfrom = "h"\nto = "out"\n'
+    )
+    return str(path)
+
+
+OUTPUTS = {
+    "cross_entropy": (4, "softmax"),
+    "nll": (4, "log_softmax"),
+    "multiclass_hinge": (4, "identity"),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(OUTPUTS))
+def test_class_indices_train_a_spec_from_every_source_alike(tmp_path, loss):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 3)), rng.integers(0, 4, 60)
+    units, transfer = OUTPUTS[loss]
+    spec = _spec(tmp_path / "s.toml", units, transfer, loss)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    np.save(tmp_path / "d.npy", np.column_stack([x, y]))
+    rows = [",".join(repr(float(v)) for v in r) + f",{k}" for r, k in zip(x, y, strict=True)]
+    (tmp_path / "d.csv").write_text("a,b,c,label\n" + "\n".join(rows) + "\n")
+    models = []
+    for source in ("d.npz", "d.npy", "d.csv"):
+        out = tmp_path / f"{source}.anyprop"
+        flags = ["--target", "label"] if source.endswith(".csv") else []
+        status, summary, err = train(
+            spec, "--data", str(tmp_path / source), *flags, "--epochs", "3", "--out", str(out)
+        )
+        assert status == 0, err
+        assert summary["task"] == "classification" and "takes classes" in summary["task_reason"]
+        models.append(load_model(out))
+    import anyprop
+
+    models.append(anyprop.train_model((x, y), spec=spec, epochs=3))
+    for m in models:
+        assert m.labels == ["0", "1", "2", "3"]
+        for k, v in m.network.params.items():
+            np.testing.assert_array_equal(v, models[0].network.params[k])
+
+
+@pytest.mark.parametrize("columns", [1, 3])
+def test_zero_one_targets_of_a_binary_cross_entropy_spec_are_yes_or_no(tmp_path, columns):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    y = (x[:, :columns] > 0).astype(np.int64)  # (a multilabel target when columns > 1)
+    y = y[:, 0] if columns == 1 else y
+    spec = _spec(tmp_path / "s.toml", columns, "sigmoid", "binary_cross_entropy")
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    out = tmp_path / "m.anyprop"
+    status, summary, err = train(
+        spec,
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--epochs",
+        "150",
+        "--lr",
+        "0.05",
+        "--out",
+        str(out),
+    )
+    assert status == 0, err
+    assert summary["task"] == "binary" and "each output a yes or no" in summary["task_reason"]
+    assert summary["final"]["accuracy"] > 0.8
+    model = load_model(out)
+    labels = model.predict_labels(x[:4])
+    if columns == 1:
+        assert set(labels) <= {0, 1}
+    else:
+        assert all(len(row) == 3 and set(row) <= {0, 1} for row in labels)
+    report = model.evaluate(str(tmp_path / "d.npz"))
+    assert report["accuracy"] == pytest.approx(summary["final"]["accuracy"], abs=0.05)
+    if columns > 1:
+        assert set(report["per_label"]) == {"y0", "y1", "y2"} and "exact_match" in report
+    else:
+        assert "confusion" in report and "roc_auc" in report

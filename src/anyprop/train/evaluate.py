@@ -8,7 +8,7 @@ import numpy as np
 
 from anyprop.data import Dataset
 from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
-from anyprop.train.reports import classification_report, regression_report
+from anyprop.train.reports import classification_report, multilabel_report, regression_report
 from anyprop.train.settings import TrainSettings
 from anyprop.train.task import model_task_data
 
@@ -46,7 +46,9 @@ def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dic
         exact = np.asarray(data.y, dtype=np.float64).reshape(exact.shape)
         logs = {"loss": logs["loss"], **metric_logs(outputs, exact, model.task, settings)}
     result = {"samples": len(data), **logs}
-    if model.task in ("classification", "binary"):
+    if model.task == "binary" and outputs.shape[1] > 1:  # several yes/no outputs
+        result.update(multilabel_report(outputs, exact, model.target_names))
+    elif model.task in ("classification", "binary"):
         result.update(classification_report(outputs, exact, model.labels))
     else:
         result.update(regression_report(outputs, exact))

@@ -69,8 +69,10 @@ class Model:
 
     def predict_labels(self, x: Any) -> list[Any]:
         """The predicted class of each row, by its label: as text, or as the whole number
-        it was where the classes were numbers."""
+        it was where the classes were numbers; for several yes/no outputs, a 0/1 each."""
         p = self.predict_proba(x)
+        if self.task == "binary" and p.shape[1] > 1:  # several yes/no outputs: 0/1 each
+            return (p > 0.5).astype(int).tolist()
         k = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(axis=1)
         if not self.labels:
             return [int(c) for c in k]

@@ -65,6 +65,39 @@ def classification_report(o: np.ndarray, t: np.ndarray, labels: list[str] | None
     return report
 
 
+def multilabel_report(o: np.ndarray, t: np.ndarray, names: list[str] | None) -> dict:
+    """Several yes/no outputs (0/1 targets, outputs by 0.5): per output, precision,
+    recall, F1, support and ROC-AUC, their macro averages, and the exact match (the
+    fraction of samples with every output right)."""
+    o, t = np.asarray(o, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    yes, truth = o > 0.5, t > 0.5
+    names = (
+        list(names) if names and len(names) == o.shape[1] else [f"y{k}" for k in range(o.shape[1])]
+    )
+    per: dict[str, Any] = {}
+    for k, name in enumerate(names):
+        tp = int(np.sum(yes[:, k] & truth[:, k]))
+        predicted, actual = int(yes[:, k].sum()), int(truth[:, k].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per[name] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": actual,
+            "roc_auc": roc_auc(o[:, k], truth[:, k]),
+        }
+    return {
+        "accuracy": float(np.mean(yes == truth)),
+        "exact_match": float(np.mean(np.all(yes == truth, axis=1))),
+        "macro_precision": float(np.mean([v["precision"] for v in per.values()])),
+        "macro_recall": float(np.mean([v["recall"] for v in per.values()])),
+        "macro_f1": float(np.mean([v["f1"] for v in per.values()])),
+        "per_label": per,
+    }
+
+
 def regression_report(o: np.ndarray, t: np.ndarray) -> dict:
     o, t = np.asarray(o, dtype=np.float64), np.asarray(t, dtype=np.float64).reshape(o.shape)
     err = o - t

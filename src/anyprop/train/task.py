@@ -27,7 +27,9 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
 
     1. ``task`` (``--task``) when given;
     2. else, for a spec, its output: a loss that takes class indices (cross_entropy, nll,
-       multiclass_hinge) makes integer targets classes; any other loss, values;
+       multiclass_hinge) makes integer targets classes; binary_cross_entropy with targets
+       all 0 or 1 makes each output a yes or no (binary: one column, or several labels);
+       any other loss, values;
     3. else labels given as text are classes, and a single column of whole numbers with at
        most :data:`MAX_INTEGER_CLASSES` distinct values is classes; other numbers are values.
     """
@@ -47,6 +49,10 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
         if group.loss is not None:
             wants_classes = bool(getattr(group.loss, "accepts_indices", False))
     values = data.integer_labels()
+    if task is None and wants_classes is False and _yes_no(data, group.loss):
+        return dataclasses.replace(_as_values(data), task="binary"), (
+            f"the spec's output loss takes 0/1 targets ({group.loss!r}): each output a yes or no"
+        )
     if data.task == "classification":  # an integer array: class indices, unless told otherwise
         if task == "regression" or wants_classes is False:
             why = (
@@ -55,6 +61,8 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
                 else f"the spec's output loss takes values ({group.loss!r})"
             )
             return _as_values(data), why
+        if wants_classes:
+            return data.as_classes(units), f"the spec's output loss takes classes ({group.loss!r})"
         return data.as_classes(units), "its targets are an array of integers: classes"
     if task == "classification":
         return data.as_classes(units), "--task classification"
@@ -72,6 +80,14 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
             f"{MAX_INTEGER_CLASSES}; --task regression to read them as numbers)"
         )
     return data, "its targets are numbers"
+
+
+def _yes_no(data: Dataset, loss: Any) -> bool:
+    """Targets all 0 or 1 for a loss of yes/no outputs (binary cross-entropy)."""
+    if getattr(loss, "name", None) != "binary_cross_entropy" or data.labels:
+        return False
+    y = np.asarray(data.y)
+    return bool(y.size) and np.issubdtype(y.dtype, np.number) and bool(np.all((y == 0) | (y == 1)))
 
 
 def _as_values(data: Dataset) -> Dataset:

@@ -57,6 +57,13 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ["", *conf["labels"]],
             [[name, *row] for name, row in zip(conf["labels"], conf["matrix"], strict=True)],
         )
+    if "per_label" in result:
+        rows = [
+            [name, v["precision"], v["recall"], v["f1"], v["support"], v["roc_auc"]]
+            for name, v in result["per_label"].items()
+        ]
+        head = ["output", "precision", "recall", "F1", "support", "ROC-AUC"]
+        table(out, "Per output (yes: above 0.5)", head, rows)
     return 0
 
 
