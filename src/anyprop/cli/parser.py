@@ -112,7 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="target column of a data file: a name or number, a range y0:y9, or a pattern "
         "'y*' (repeat for several); default: the last column",
     )
-    t.add_argument("--epochs", type=int, help="epochs to train (in all, when resuming)")
+    t.add_argument(
+        "--epochs",
+        type=int,
+        help="epochs to train (in all, when resuming; default: the recipe's, at most 200)",
+    )
     t.add_argument(
         "--optimizer",
         help="sgd, adam, adamw, rmsprop, adagrad, irprop, quickprop (default: the recipe's, adam)",
@@ -126,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=sorted(RECIPES),
         help="what fills the options not given: tabular (the default, measured: adam, batches "
-        "of 64, 200 epochs, early stopping from 2000 rows) or plain (the rule itself: "
-        "full-batch sgd at 0.01, 100 epochs)",
+        "of 64, up to 200 epochs, early stopping from 2000 rows; docs/accuracy.md) or plain "
+        "(the rule itself: full-batch sgd at 0.01, 100 epochs)",
     )
     t.add_argument("--momentum", type=float, help="momentum α for sgd")
     t.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay λ")
@@ -157,7 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how to read the targets (default: decided from the data and the spec, and "
         "said in the summary: whole numbers with at most 20 values are classes)",
     )
-    t.add_argument("--validation-split", type=float, help="fraction held out for validation")
+    t.add_argument(
+        "--validation-split",
+        type=float,
+        help="fraction held out for validation (default: the recipe's: 0.1 from 2000 rows, "
+        "else none; 0: none)",
+    )
     t.add_argument(
         "--test-split",
         type=float,
