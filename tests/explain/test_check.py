@@ -138,3 +138,28 @@ def test_a_wrong_gradient_at_a_kink_still_fails(monkeypatch):
     report = check_module.check_gradients(net, np.zeros((2, 2)), np.array([[1.0], [0.0]]))
     assert not report.passed
     assert [r.name for r in report.rows if not r.passed] == ["h1"]
+
+
+def test_a_sharp_curve_is_not_taken_for_a_kink(monkeypatch):
+    """A smooth network at a sharp minimum (one-sided slopes that differ by ε·L''): a
+    gradient off by 50 times the tolerance still fails."""
+    from anyprop import Network
+    from anyprop.explain import check as check_module
+
+    net = Network.layered([2, 3, 1], transfer="tanh", output_transfer="identity", seed=0)
+    net.params["h1->output.weight"][...] *= 300.0  # L'' in the hidden biases ~ 1e4
+    copy = check_module.float64_copy(net)
+    real = copy.backprop
+
+    def off(x, y):
+        bp = real(x, y)
+        bp.grads["h1.bias"] += 5e-4
+        return bp
+
+    copy.backprop = off
+    monkeypatch.setattr(check_module, "float64_copy", lambda _: copy)
+    x = np.array([[0.3, -0.2], [0.1, 0.4]])
+    at_minimum = np.array(copy.forward(x), dtype=np.float64)  # targets the outputs hit
+    report = check_module.check_gradients(net, x, at_minimum)
+    row = next(r for r in report.rows if r.name == "h1" and r.kind == "biases")
+    assert not row.passed and row.kinks == 0

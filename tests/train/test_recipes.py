@@ -37,6 +37,7 @@ def test_a_small_set_is_never_split_and_is_one_batch_when_it_fits():
         "validation_split": 0.0,
         "early_stopping": 10,  # on the training loss: ends once it settles
         "min_delta": 1e-4,
+        "restore_best": False,  # (the last weights, as scikit-learn keeps them)
         "batch_size": None,
     }
     assert fill(65)["batch_size"] == 64 and fill(64)["batch_size"] is None
@@ -44,9 +45,16 @@ def test_a_small_set_is_never_split_and_is_one_batch_when_it_fits():
 
 
 def test_a_small_set_runs_the_epochs_given_and_its_own_stops():
-    for given in ({"epochs": 500}, {"early_stopping": 3}, {"stops": True}):
+    for given in (
+        {"epochs": 500},
+        {"early_stopping": 3},
+        {"stops": True},
+        {"early_stopping": False},
+    ):
         assert "min_delta" not in fill(100, **given), given
     assert fill(100, early_stopping=3).get("early_stopping") is None  # (given: not filled)
+    assert fill(100, min_delta=0.01)["min_delta"] == 0.01  # the user's, for the recipe's stop
+    assert fill(100, validation_split=0.0)["min_delta"] == 1e-4  # (a hold-out of none)
 
 
 def test_a_large_set_holds_out_a_part_and_stops_early():
@@ -59,15 +67,15 @@ def test_what_the_user_gives_is_never_filled():
         "validation_split": 0.1,
         "early_stopping": 10,
     }
-    assert fill(5000, validation_split=0.0) == {
-        "optimizer": "adam",
-        "epochs": 200,
-        "batch_size": 64,
-    }
+    assert fill(5000, validation_split=0.0, epochs=200) == {"optimizer": "adam", "batch_size": 64}
     f = fill(5000, early_stopping=3)  # a hold-out for the patience given
     assert f["validation_split"] == 0.1 and "early_stopping" not in f
     f = fill(70, validation_split=0.5)  # the batch size is decided on the rows left to train
     assert f["batch_size"] is None
+    # a validation part given, even the recipe's own fraction, still stops early on it
+    assert fill(5000, validation_split=0.1)["early_stopping"] == 10
+    assert fill(300, validation_split=0.2)["early_stopping"] == 10
+    assert "early_stopping" not in fill(5000, early_stopping=False)
 
 
 def test_the_plain_recipe_is_the_rule_itself():
@@ -90,7 +98,7 @@ def test_a_run_takes_the_filled_options_and_says_so():
     assert said == [
         "optimizer adam at lr 0.001",
         "10% held out for validation (2500 rows >= 2000)",
-        "early stopping after 10 epochs, best weights kept",
+        "early stopping after 10 epochs without a better validation loss, best weights kept",
         "batch size 64",
     ]
     assert result.summary()["recipe"] == "tabular"
@@ -128,11 +136,10 @@ def test_a_small_set_ends_once_its_training_loss_settles():
     h = result.history
     assert h.stop_reason.startswith("early stopping: loss has not improved") and len(h) < 200
     losses = np.array(h["loss"])
-    best = h.restored_epoch  # (counted from 1)
-    assert np.all(losses[best:] > losses[best - 1] - 1e-4) and len(h) - best == 10
+    assert h.restored_epoch is None  # the last weights are kept
+    # the last 10 epochs improved on the best before them by less than 1e-4
+    assert losses[-10:].min() > losses[:-10].min() - 1e-4
     assert any("training loss improves by less than 0.0001" in w for w in result.defaults)
-    kept = result.model().evaluate(data)  # the best epoch's weights are the model's
-    assert kept["loss"] < losses[-1] + 1e-3
 
 
 def test_cli_recipe_plain_is_full_batch_sgd_at_the_rule_rate(tmp_path):
@@ -174,3 +181,55 @@ def test_a_resumed_run_goes_on_to_the_epochs_it_was_given(tmp_path):
     result = run(TrainJob(resume=str(path), out=str(path), epochs=5))
     assert result.resumed_from == 3 and result.epochs_run == 2
     assert result.trainer.settings.batch_size == 64  # as the first run had it
+
+
+def test_a_resumed_run_given_more_epochs_runs_past_an_early_stop(tmp_path):
+    data = blobs(500, separation=8.0)
+    path = tmp_path / "m.anyprop"
+    first = run(TrainJob(data=data, out=str(path)))
+    done = len(first.history)
+    assert first.history.stop_reason.startswith("early stopping") and done < 200
+    again = run(TrainJob(data=data, resume=str(path), out=None, epochs=done + 30))
+    assert again.epochs_run == 30  # epochs given: the recipe's stop once settled is off
+    # a hold-out's early stopping goes on, with its patience afresh
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(2400, 40)), rng.integers(0, 2, 2400)
+    noise = Dataset(x, y, "noise", labels=["a", "b"], task="classification")
+    stopped = run(TrainJob(data=noise, out=str(path)))
+    n = len(stopped.history)
+    assert stopped.history.stop_reason.startswith("early stopping")
+    more = run(TrainJob(data=noise, resume=str(path), out=None, epochs=n + 50))
+    assert more.epochs_run == 10 and more.job.early_stopping == 10
+
+
+def test_min_delta_is_used_or_refused_never_dropped():
+    result = run(TrainJob(data=blobs(300), out=None, min_delta=0.05))
+    assert result.job.min_delta == 0.05 and result.job.early_stopping == 10
+    with pytest.raises(AnypropError, match="--min-delta applies to early stopping"):
+        run(TrainJob(data=blobs(300), out=None, min_delta=0.05, epochs=3))
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(AnypropError, match="--min-delta must be a number >= 0"):
+            run(TrainJob(data=blobs(300), out=None, min_delta=bad))
+
+
+def test_no_early_stopping_runs_every_epoch_and_the_embedded_default_keeps_its_own():
+    result = run(TrainJob(data=blobs(500, separation=8.0), out=None, early_stopping=False))
+    assert len(result.history) == 200 and result.job.early_stopping is None
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["train", "--recipe", "plain", "--no-save"], out, err) == 2
+    assert "the embedded default sets its own" in err.getvalue()
+    out = io.StringIO()
+    argv = ["train", "--data", "iris", "--no-early-stopping", "--epochs", "3", "--no-save"]
+    assert main([*argv, "--json"], out, err) == 0 and json.loads(out.getvalue())["epochs"] == 3
+
+
+def test_a_cosine_schedule_anneals_over_the_run_from_both_paths(tmp_path):
+    out = tmp_path / "c.anyprop"
+    argv = ["train", "--data", "iris", "--schedule", "cosine", "--epochs", "7", "--out", str(out)]
+    assert main(argv, io.StringIO(), io.StringIO()) == 0
+    py = anyprop.train_model("iris", schedule="cosine", epochs=7)
+    cli = anyprop.load(out)
+    assert cli.trainer_state["config"]["schedule"] == py.trainer_state["config"]["schedule"]
+    assert cli.trainer_state["config"]["schedule"]["epochs"] == 7
+    for k, v in cli.network.params.items():
+        np.testing.assert_array_equal(v, py.network.params[k])

@@ -115,3 +115,44 @@ def test_an_integer_array_read_as_values_when_asked():
     x, y = rng.normal(size=(50, 2)), rng.integers(0, 3, 50)
     model = anyprop.train_model((x, y), task="regression", epochs=2)
     assert model.task == "regression" and model.labels is None
+
+
+def test_the_validation_figures_of_training_are_evaluates_on_the_same_rows(tmp_path):
+    path, _, _ = regression_csv(tmp_path / "r.csv", n=200)
+    result = run(TrainJob(data=str(path), target="y", out=None, epochs=20, validation_split=0.25))
+    from anyprop.train.trainer import split_seed_for
+
+    rows = result.data.split(0.25, np.random.default_rng(split_seed_for(0)))[1]
+    figures = result.model().evaluate(rows)
+    last = result.history.epochs[-1]
+    assert figures["loss"] == pytest.approx(last["val_loss"], rel=1e-6)
+    assert figures["mse"] == pytest.approx(last["val_mse"], rel=1e-5)  # in the targets' units
+    assert figures["mse"] > 10 and figures["r2"] == pytest.approx(last["val_r2"], rel=1e-6)
+
+
+def test_a_model_of_number_classes_reads_rows_with_some_of_them(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(1, 4, 120)
+    x = rng.normal(size=(120, 3)) + 3 * y[:, None]
+    model = anyprop.train_model((x, y))
+    assert model.labels == ["1", "2", "3"]
+    some = y != 3
+    figures = model.evaluate((x[some], y[some]))
+    assert figures["samples"] == int(some.sum()) and figures["accuracy"] > 0.8
+    with pytest.raises(anyprop.AnypropError, match="the label '7'"):
+        model.evaluate((x[:3], np.array([1, 2, 7])))
+
+
+def test_a_resumed_run_keeps_its_test_rows_out_and_explain_counts_the_training_part(tmp_path):
+    path, _, _ = regression_csv(tmp_path / "r.csv", n=200)
+    model_path = tmp_path / "m.anyprop"
+    common = ["--data", str(path), "--target", "y", "--test-split", "0.25"]
+    sink = io.StringIO()
+    assert main(["train", *common, "--epochs", "2", "--out", str(model_path)], sink, sink) == 0
+    whole = tmp_path / "w.anyprop"
+    assert main(["train", *common, "--epochs", "4", "--out", str(whole)], sink, sink) == 0
+    assert main(["train", "--resume", str(model_path), "--epochs", "4"], sink, sink) == 0
+    resumed, straight = anyprop.load(model_path), anyprop.load(whole)
+    for k, v in straight.network.params.items():
+        np.testing.assert_array_equal(v, resumed.network.params[k])
+    assert len(training_data(resumed)) == 150  # the test quarter left out

@@ -234,3 +234,41 @@ def test_zero_one_targets_of_a_binary_cross_entropy_spec_are_yes_or_no(tmp_path,
         assert set(report["per_label"]) == {"y0", "y1", "y2"} and "exact_match" in report
     else:
         assert "confusion" in report and "roc_auc" in report
+
+
+def test_task_classification_wins_over_a_value_loss_for_an_integer_array(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    np.savez(tmp_path / "b.npz", x=x, y=y)
+    spec = _spec(tmp_path / "s.toml", 2, "softmax", "mse")
+    status, summary, err = train(
+        spec,
+        "--data",
+        str(tmp_path / "b.npz"),
+        "--task",
+        "classification",
+        "--epochs",
+        "2",
+        "--no-save",
+    )
+    assert status == 0, err
+    assert summary["task"] == "classification"
+    assert summary["task_reason"] == "classification: --task classification"
+    status, _, err = train(spec, "--data", str(tmp_path / "b.npz"), "--epochs", "2", "--no-save")
+    assert status == 2 and "1 target column(s), but the network's output has 2 units" in err
+
+
+def test_a_test_file_for_a_yes_no_task(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    rows = [",".join(f"{v:.5f}" for v in r) + f",{int(r[0] > 0)}" for r in x]
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c,y\n" + "\n".join(rows) + "\n")
+    spec = _spec(tmp_path / "s.toml", 1, "sigmoid", "binary_cross_entropy")
+    status, summary, err = train(
+        spec, "--data", str(data), "--test", str(data), "--epochs", "3", "--no-save"
+    )
+    assert status == 0, err
+    assert summary["task"] == "binary" and summary["test"]["samples"] == 60
+    status, summary, err = train("--data", "xor", "--test", "xor", "--epochs", "2", "--no-save")
+    assert status == 0, err

@@ -197,13 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without improvement (of the validation loss, or "
-        "else the training loss); keep the best weights",
+        "else the training loss); keep the best weights (default: the recipe's: 10 where "
+        "there is a validation part)",
+    )
+    t.add_argument(
+        "--no-early-stopping",
+        dest="early_stopping",
+        action="store_const",
+        const=False,
+        help="no early stopping, not even the recipe's: every epoch is run",
     )
     t.add_argument(
         "--min-delta",
         type=float,
         metavar="DELTA",
-        help="the least improvement --early-stopping counts (default 0)",
+        help="the least improvement early stopping counts (default 0; the recipe's stop "
+        "once the training loss settles: 1e-4)",
     )
     t.add_argument("--target-loss", type=float, help="stop when the loss reaches this")
     t.add_argument(

@@ -35,6 +35,9 @@ class Dataset:
     columns: Any = None
     #: "number" where the labels are whole numbers read as classes (as_classes), else "text"
     label_kind: str = "text"
+    #: where the targets are standardised for training: the Standardizer that did it, so
+    #: that the figures (MSE, MAE, R²) are reported in the targets' own units
+    target_scaler: Any = None
 
     def __post_init__(self) -> None:
         if self.x.ndim != 2:
@@ -162,6 +165,12 @@ def from_pair(data: Any, what: str = "data") -> Dataset:
             return Dataset(x, codes, what, labels=labels, task="classification")
         if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
             raise AnypropError(f"{what}: the targets must be numbers or labels, got {y.dtype}")
+        table = y[:, None] if y.ndim == 1 else y.reshape(len(y), -1) if y.size else y
+        bad = np.argwhere(~np.isfinite(table.astype(np.float64)))
+        if bad.size:
+            i, j = bad[0][:2]
+            value = table[i, j]
+            raise AnypropError(f"{what}: the target in row {i}, column {j} is {value}")
         task = (
             "classification" if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 else "regression"
         )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset
-from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
+from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.reports import classification_report, multilabel_report, regression_report
 from anyprop.train.settings import TrainSettings
 from anyprop.train.task import model_task_data
@@ -34,17 +34,17 @@ def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dic
         data.target_names,
         data.labels,
         model.task,
+        target_scaler=scaler,
     )
     settings = model_settings(model)
     if metrics is not None:
         settings = TrainSettings.take({"metrics": metrics}, settings)
     p = Prepared.of(model.network, prepared)
-    logs, outputs = evaluate_network(model.network, p, settings)
+    logs, outputs = evaluate_network(model.network, p, settings)  # (figures in own units)
     exact = p.exact
-    if scaler is not None:  # every figure but the loss in the targets' own units
+    if scaler is not None:  # the report in the targets' own units too
         outputs = scaler.inverse(outputs.astype(np.float64))
         exact = np.asarray(data.y, dtype=np.float64).reshape(exact.shape)
-        logs = {"loss": logs["loss"], **metric_logs(outputs, exact, model.task, settings)}
     result = {"samples": len(data), **logs}
     if model.task == "binary" and outputs.shape[1] > 1:  # several yes/no outputs
         result.update(multilabel_report(outputs, exact, model.target_names))

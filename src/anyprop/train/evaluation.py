@@ -52,6 +52,17 @@ class Prepared:
     def __len__(self) -> int:
         return len(self.x)
 
+    def figures(
+        self, outputs: np.ndarray, targets: np.ndarray, settings: TrainSettings, prefix: str = ""
+    ) -> dict[str, float]:
+        """Each metric of ``outputs`` against ``targets`` (laid out as ``y``), in the
+        targets' own units where training standardised them."""
+        scaler = self.data.target_scaler
+        if scaler is not None:
+            outputs = scaler.inverse(np.asarray(outputs, dtype=np.float64))
+            targets = scaler.inverse(np.asarray(targets, dtype=np.float64))
+        return metric_logs(outputs, targets, self.data.task, settings, prefix)
+
 
 def metrics_for(settings: TrainSettings, task: str) -> list[str]:
     """The metrics a run logs: the settings', else those the task calls for."""
@@ -75,5 +86,5 @@ def evaluate_network(
     loss, outs = network.plan().evaluate(data.x, data.y, None, settings.options, check=False)
     outputs = network.gather(outs).copy()  # (the plan's buffers)
     logs = {prefix + "loss": loss}
-    logs.update(metric_logs(outputs, data.exact, data.data.task, settings, prefix))
+    logs.update(data.figures(outputs, data.exact, settings, prefix))
     return logs, outputs

@@ -34,7 +34,7 @@ from anyprop.train.model_io import load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
 from anyprop.train.settings import TrainSettings
 from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
-from anyprop.train.task import TASKS, decide_task, model_task_data
+from anyprop.train.task import TASKS, decide_task, model_task_data, one_hot_for
 from anyprop.train.trainer import Trainer, split_seed_for
 
 #: The embedded default: a network with a skip connection and a transfer function
@@ -77,6 +77,7 @@ DEFAULTS = {
     "optimizer": "adam",
     "lr": 0.003,
     "validation_split": 0.2,
+    "early_stopping": False,
 }
 #: the embedded default's training settings (those not given on the command line)
 DEFAULT_SETTINGS = TrainSettings(batch_size=32)
@@ -111,8 +112,10 @@ class TrainJob:
     # regression targets standardised for training (predictions in their own units);
     # None: when the output is linear (identity) and the targets are not all in [-1, 1]
     standardize_targets: bool | None = None
-    early_stopping: int | None = None  # patience; None: the recipe's (or none)
-    min_delta: float = 0.0  # the least improvement early stopping counts
+    # patience; None: the recipe's (a validation part gets early stopping); False: none
+    early_stopping: int | bool | None = None
+    min_delta: float | None = None  # the least improvement early stopping counts (0)
+    restore_best: bool = True  # early stopping puts back the best epoch's weights
     target_loss: float | None = None
     stop_when_solved: bool = False
     out: str | None = "model.anyprop"
@@ -136,6 +139,11 @@ class TrainJob:
     def default(cls, settings: Mapping[str, Any] | None = None, **overrides: Any) -> TrainJob:
         """The embedded default job (the digits network with a skip connection); the
         ``settings`` given replace those of :data:`DEFAULT_SETTINGS`."""
+        if overrides.get("recipe") is not None:
+            raise AnypropError(
+                "--recipe fills the options of a run on your data (--data); the embedded "
+                "default sets its own"
+            )
         fields = {**DEFAULTS, "spec_text": DEFAULT_SPEC, **overrides}
         fields["settings"] = dataclasses.replace(DEFAULT_SETTINGS, **(settings or {}))
         return cls(**fields)
@@ -325,26 +333,27 @@ def _standardized(
     y = data.y
     if target is not None:
         y = target.transform(np.asarray(y, dtype=np.float64).reshape(len(y), -1)).reshape(y.shape)
-    return Dataset(
-        data.x if std is None else std.transform(data.x),
-        y,
-        data.name,
-        data.feature_names,
-        data.target_names,
-        data.labels,
-        data.task,
+    return dataclasses.replace(
+        data,
+        x=data.x if std is None else std.transform(data.x),
+        y=y,
+        columns=None,
+        target_scaler=target,
     )
 
 
 def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     """The job with every option it left unset filled: by its recipe for a fresh run on
     ``rows`` rows (and what was filled, in words); by the resumed model's own run."""
+    if job.min_delta is not None and not (0 <= job.min_delta < math.inf):
+        raise AnypropError(f"--min-delta must be a number >= 0, got {job.min_delta}")
     if model is not None:  # a resumed run goes on as it was set up
         saved = model.info.get("job", {})
         epochs = job.epochs if job.epochs is not None else saved.get("epochs")
         done = int(model.trainer_state.get("epoch", 0))
+        name = job.recipe if job.recipe is not None else saved.get("recipe")
         if epochs is None:
-            epochs = recipe(job.recipe).epochs
+            epochs = recipe(name).epochs
         if epochs <= done:
             raise AnypropError(
                 f"{job.resume} has already done {done} epochs: give --epochs larger than "
@@ -353,13 +362,22 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         split = job.validation_split
         if split is None:
             split = saved.get("validation_split") or 0.0
-        stop = {}  # the run's early stopping, as it had it (an older file: none)
-        if job.early_stopping is None and saved.get("early_stopping") is not None:
+        stop: dict[str, Any] = {}  # the run's early stopping, as it had it (older files: none)
+        settle = saved.get("restore_best") is False  # the recipe's stop once the loss settles
+        mine = job.early_stopping is None and saved.get("early_stopping") is not None
+        if mine and not (settle and job.epochs is not None):  # epochs given: run them all
             stop = {
                 "early_stopping": saved["early_stopping"],
-                "min_delta": float(saved.get("min_delta") or 0.0),
+                "restore_best": saved.get("restore_best", True),
             }
-        return dataclasses.replace(job, epochs=epochs, validation_split=split, **stop), []
+        if job.early_stopping is not None or stop:
+            keep = saved.get("min_delta") if stop else None
+            delta = job.min_delta if job.min_delta is not None else keep
+            stop["min_delta"] = float(delta or 0.0)
+        filled = dataclasses.replace(
+            job, recipe=name, epochs=epochs, validation_split=split, **stop
+        )
+        return _check_stopping(filled), []
     given = job.settings
     if isinstance(given, TrainSettings):
         batch = given.batch_size
@@ -374,6 +392,7 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         job.validation_split,
         job.early_stopping,
         job.stop_when_solved or job.target_loss is not None,
+        job.min_delta,
     )
     fields = dict(filled.fields)
     if fields.get("optimizer") not in (None, "sgd") and job.momentum is not None:
@@ -387,7 +406,37 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         settings = TrainSettings(**{**given, "batch_size": fields.pop("batch_size")})
     elif not isinstance(settings, TrainSettings):
         settings = TrainSettings(**given)
-    return dataclasses.replace(job, settings=settings, **fields), filled.said
+    job = dataclasses.replace(job, settings=settings, **fields)
+    return _check_stopping(_cosine_over_the_run(job)), filled.said
+
+
+def _cosine_over_the_run(job: TrainJob) -> TrainJob:
+    """A cosine schedule given without its length anneals over the run's epochs."""
+    sched = job.schedule
+    named = sched if isinstance(sched, str) else None
+    if isinstance(sched, Mapping) and "epochs" not in sched:
+        named = sched.get("name")
+    if named != "cosine":
+        return job
+    spec = {**(sched if isinstance(sched, Mapping) else {"name": "cosine"}), "epochs": job.epochs}
+    return dataclasses.replace(job, schedule=spec)
+
+
+def _check_stopping(job: TrainJob) -> TrainJob:
+    """A filled job's early stopping made plain: False (none, by choice) becomes None; a
+    min_delta given without early stopping is an error, not ignored."""
+    if job.early_stopping is False:
+        job = dataclasses.replace(job, early_stopping=None)
+    if job.early_stopping is None:
+        if job.min_delta:
+            raise AnypropError(
+                "--min-delta applies to early stopping, which this run does not use: give "
+                "--early-stopping PATIENCE with it"
+            )
+        return job
+    if job.min_delta is None:
+        return dataclasses.replace(job, min_delta=0.0)
+    return job
 
 
 def run(
@@ -418,6 +467,8 @@ def run(
         saved_task = model.task if model.task in TASKS else None
         data, task_reason = decide_task(data, job.task or saved_task, network)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
+        if not job.test_split and not job.test:  # the rows it held out stay out
+            job = dataclasses.replace(job, test_split=saved.get("test_split") or 0.0)
     else:
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
@@ -432,15 +483,16 @@ def run(
         split_seed = split_seed_for(job.seed)
     task_reason = f"{data.task}: {task_reason}"
     _check_fit(network, data)
+    data = one_hot_for(data, network)
     test = None
     if job.test_split and job.test:
         raise AnypropError("give a test file (--test) or a test split (--test-split), not both")
     if job.test_split:  # held out first, by a seed of its own: never seen by training
-        test_seed = int(np.random.default_rng(split_seed).integers(2**32)) ^ 0x5EED
-        data, test = data.split(job.test_split, np.random.default_rng(test_seed))
+        data, test = held_out_test(data, job.test_split, split_seed)
     elif job.test:
         read = load_data(job.test, job.target, data.columns, job.impute is not None)
-        test = decide_task(read, data.task, network)[0]
+        test = decide_task(read, data.task if data.task in TASKS else None, network)[0]
+        test = one_hot_for(test, network)
     job, said = _filled(job, model, len(data))
     train, val = data, None
     if job.validation_split:
@@ -466,6 +518,9 @@ def run(
             "seed": job.seed,
             "early_stopping": job.early_stopping,
             "min_delta": job.min_delta,
+            "restore_best": job.restore_best,
+            "recipe": recipe(job.recipe).name,
+            "test_split": job.test_split,
         }
     }
     extra = {
@@ -485,12 +540,17 @@ def run(
         cbs.append(GradientStats())
     if job.early_stopping is not None:
         monitor = "val_loss" if job.validation_split else "loss"
-        cbs.insert(0, EarlyStopping(monitor, job.early_stopping, job.min_delta))
+        stopper = EarlyStopping(monitor, job.early_stopping, job.min_delta, job.restore_best)
+        cbs.insert(0, stopper)
     if job.out:
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
     if model is not None:
         trainer = Trainer.from_state(network, model.trainer_state, callbacks=cbs)
         resumed_from = trainer.epoch
+        if (trainer.history.stop_reason or "").startswith("early stopping"):
+            for cb in cbs:  # asked for more epochs after an early stop: patience afresh
+                if isinstance(cb, EarlyStopping):
+                    cb.wait = 0
     else:
         trainer = Trainer(
             network,
@@ -554,6 +614,13 @@ class TimedCheckpoint(Checkpoint):
             self._last = time.perf_counter()
 
 
+def held_out_test(data: Dataset, fraction: float, split_seed: int) -> tuple[Dataset, Dataset]:
+    """(the rest, the test part): split off before anything else, by a seed of its own
+    derived from the run's split seed."""
+    test_seed = int(np.random.default_rng(split_seed).integers(2**32)) ^ 0x5EED
+    return data.split(fraction, np.random.default_rng(test_seed))
+
+
 def training_data(model: Any, data: Dataset | None = None) -> Dataset:
     """The data a model's trainer takes its next steps on: ``data`` (raw, standardised as
     the model's inputs are), else the training part of the data it was trained on, split
@@ -563,11 +630,11 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
         if job.get("data") is None:
             raise AnypropError("the model does not say what it was trained on: give the data")
         data = load_data(job["data"], job.get("target"), model.columns, model.imputer is not None)
+        seed = int((model.trainer_state or {}).get("split_seed", split_seed_for(job.get("seed"))))
+        if job.get("test_split"):
+            data, _ = held_out_test(data, job["test_split"], seed)
         fraction = job.get("validation_split") or 0.0
         if fraction:
-            seed = int(
-                (model.trainer_state or {}).get("split_seed", split_seed_for(job.get("seed")))
-            )
             data, _ = data.split(fraction, np.random.default_rng(seed))
     data = model_task_data(model, data)
     if model.imputer is not None:

@@ -56,11 +56,12 @@ class Recipe:
     ``optimizer`` runs at its own default learning rate. ``batch_size``: samples per step
     (a training part this small or smaller is one full batch; None: always full batch).
     ``holdout_rows``: a training set of at least this many rows holds out ``holdout`` of
-    itself for validation and stops early after ``patience`` epochs without a better
-    validation loss, keeping the best weights (None: never). ``converged``: on a smaller
-    set, where the user left the epochs to the recipe and set no stop of their own, the
-    run ends once the training loss has not improved by this much for ``patience``
-    epochs (scikit-learn's ``tol`` and ``n_iter_no_change``), the best weights kept."""
+    itself for validation (None: never, and no early stopping is filled); a validation
+    part stops the run early after ``patience`` epochs without a better validation loss,
+    keeping the best weights. ``converged``: without a validation part, where the user
+    left the epochs to the recipe and set no stop of their own, the run ends once the
+    training loss has not improved by this much for ``patience`` epochs, keeping the
+    last weights (scikit-learn's ``tol`` and ``n_iter_no_change``)."""
 
     name: str
     description: str
@@ -81,13 +82,18 @@ class Recipe:
         epochs: int | None,
         batch_size: Any,
         validation_split: float | None,
-        early_stopping: int | None,
+        early_stopping: int | bool | None,
         stops: bool = False,
+        min_delta: float | None = None,
     ) -> Filled:
         """The unset options (None; ``batch_size``: :data:`UNSET`) of a run on ``rows``
-        training rows, filled (``stops``: the user set a stop of their own, a target loss
-        or stop-when-solved). The hold-out is decided on the rows before it is split off;
-        the batch size on the rows left to train on."""
+        training rows, filled. ``early_stopping`` False: none, by the user's choice;
+        ``stops``: the user set a stop of their own (a target loss, stop-when-solved).
+
+        The hold-out is decided on the rows before it is split off, the batch size on
+        the rows left to train on. Any validation part, given or filled, gets early
+        stopping on its loss (the best weights kept); without one, the convergence stop
+        applies where the epochs, too, were left to the recipe."""
         fields: dict[str, Any] = {}
         said: list[str] = []
         if optimizer is None:
@@ -106,16 +112,19 @@ class Recipe:
                     f"{self.holdout:.0%} held out for validation ({rows} rows >= "
                     f"{self.holdout_rows})"
                 )
-            if big and early_stopping is None:
+        if early_stopping is None:
+            if holdout and self.holdout_rows is not None:
                 fields["early_stopping"] = self.patience
-                said.append(f"early stopping after {self.patience} epochs, best weights kept")
-            quiet = early_stopping is None and not stops and epochs is None
-            if not big and quiet and self.converged is not None:
-                fields["early_stopping"] = self.patience
-                fields["min_delta"] = self.converged
                 said.append(
-                    f"ends once the training loss improves by less than {self.converged:g} in "
-                    f"{self.patience} epochs, best weights kept"
+                    f"early stopping after {self.patience} epochs without a better validation "
+                    "loss, best weights kept"
+                )
+            elif epochs is None and not stops and self.converged is not None:
+                delta = self.converged if min_delta is None else min_delta
+                fields.update(early_stopping=self.patience, min_delta=delta, restore_best=False)
+                said.append(
+                    f"ends once the training loss improves by less than {delta:g} in "
+                    f"{self.patience} epochs"
                 )
         if batch_size is UNSET:
             left = rows - round(rows * holdout) if holdout else rows
@@ -155,6 +164,8 @@ DEFAULT_RECIPE = "tabular"
 def recipe(name: str | None) -> Recipe:
     """The recipe called ``name`` (None: the default)."""
     key = DEFAULT_RECIPE if name is None else name
+    if not isinstance(key, str):
+        raise AnypropError(f"a recipe is given by its name ({', '.join(RECIPES)}), got {key!r}")
     if key not in RECIPES:
         raise AnypropError(
             f"no recipe '{key}'{suggest(key, RECIPES)}; there are: {', '.join(RECIPES)}"

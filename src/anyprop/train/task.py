@@ -54,13 +54,12 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
             f"the spec's output loss takes 0/1 targets ({group.loss!r}): each output a yes or no"
         )
     if data.task == "classification":  # an integer array: class indices, unless told otherwise
-        if task == "regression" or wants_classes is False:
-            why = (
-                "--task regression"
-                if task
-                else f"the spec's output loss takes values ({group.loss!r})"
-            )
-            return _as_values(data), why
+        if task == "regression":
+            return _as_values(data), "--task regression"
+        if task == "classification":
+            return data.as_classes(units), "--task classification"
+        if wants_classes is False:
+            return _as_values(data), f"the spec's output loss takes values ({group.loss!r})"
         if wants_classes:
             return data.as_classes(units), f"the spec's output loss takes classes ({group.loss!r})"
         return data.as_classes(units), "its targets are an array of integers: classes"
@@ -97,12 +96,31 @@ def _as_values(data: Dataset) -> Dataset:
     return dataclasses.replace(data, y=y, labels=None, task="regression")
 
 
+def one_hot_for(data: Dataset, network: Any) -> Dataset:
+    """Classes laid out for an output whose loss takes values (MSE on a softmax, say, as
+    the classic papers trained 1-of-K targets): one row of 0s with a 1 per sample."""
+    if data.task != "classification" or network is None or network.units is not None:
+        return data
+    group = network.groups[network.primary_output]
+    y = np.asarray(data.y)
+    if group.loss is None or getattr(group.loss, "accepts_indices", False) or y.ndim != 1:
+        return data
+    if group.size < 2:
+        return data
+    rows = np.zeros((len(y), group.size))
+    rows[np.arange(len(y)), y.astype(np.int64)] = 1.0
+    return dataclasses.replace(data, y=rows)
+
+
 def model_task_data(model: Any, data: Dataset) -> Dataset:
     """``data`` read as the model was trained: class labels where it learnt classes, each
     class the index the model gave it (a file without some of the classes sorts its own
     labels differently); a label the model never saw is an error naming it."""
     task = model.task if model.task in TASKS else None
-    data = decide_task(data, task, model.network)[0]
+    if model.label_kind == "number" and not (data.task == "classification" and data.labels):
+        data = data.as_classes()  # the values are the labels: matched by name below
+    else:
+        data = decide_task(data, task, model.network)[0]
     if data.task != "classification" or not data.labels or not model.labels:
         return data
     if list(data.labels) == list(model.labels):

@@ -30,7 +30,7 @@ from anyprop.train.callbacks import (
     TargetLoss,
 )
 from anyprop.train.divergence import delta_sum, diverged
-from anyprop.train.evaluation import Prepared, evaluate_network, metric_logs
+from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
 from anyprop.train.settings import TrainSettings
@@ -185,7 +185,7 @@ class Trainer:
         logs = {"loss": loss_sum / weight_sum}
         # y_all is in the order of seen, whether permuted whole or gathered batch by batch
         task = data.data.task
-        logs.update(metric_logs(seen, y_all, task, settings))
+        logs.update(data.figures(seen, y_all, settings))
         # "solved" (every output within the margin of its target) is the classic papers'
         # criterion for 0/1 and numeric targets; for classes, accuracy says it
         self.epoch_solved = task != "classification" and bool(

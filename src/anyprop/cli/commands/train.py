@@ -10,7 +10,6 @@ from anyprop.cli.output import table, to_json
 from anyprop.cli.progress import BarProgress, LineProgress
 from anyprop.errors import AnypropError
 from anyprop.train.job import TrainJob, run
-from anyprop.train.recipes import recipe
 from anyprop.train.seeds import run_seeds
 from anyprop.train.settings import TrainSettings, cli_options
 
@@ -52,12 +51,8 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         checkpoint_seconds=args.checkpoint_every,
         report=args.report,
     )
-    if args.schedule:
-        epochs = fields.get("epochs") or recipe(args.recipe).epochs
-        fields["schedule"] = {
-            "name": args.schedule,
-            **({"epochs": epochs} if args.schedule == "cosine" else {}),
-        }
+    if args.schedule:  # (a cosine schedule anneals over the run's epochs: run() says how many)
+        fields["schedule"] = {"name": args.schedule}
     # the training settings given on the command line (the others keep their defaults)
     given = {name: getattr(args, name) for name, _, _ in cli_options() if hasattr(args, name)}
     if args.resume is not None:
