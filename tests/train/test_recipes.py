@@ -41,7 +41,7 @@ def test_a_small_set_is_never_split_and_is_one_batch_when_it_fits():
         "batch_size": None,
     }
     assert fill(65)["batch_size"] == 64 and fill(64)["batch_size"] is None
-    assert fill(1999)["validation_split"] == 0.0 and fill(1999)["min_delta"] == 1e-4
+    assert fill(9999)["validation_split"] == 0.0 and fill(9999)["min_delta"] == 1e-4
 
 
 def test_a_small_set_runs_the_epochs_given_and_its_own_stops():
@@ -58,24 +58,24 @@ def test_a_small_set_runs_the_epochs_given_and_its_own_stops():
 
 
 def test_a_large_set_holds_out_a_part_and_stops_early():
-    f = fill(2000)
+    f = fill(10000)
     assert f["validation_split"] == 0.1 and f["early_stopping"] == 10 and f["batch_size"] == 64
 
 
 def test_what_the_user_gives_is_never_filled():
-    assert fill(5000, optimizer="sgd", epochs=7, batch_size=None) == {
+    assert fill(20000, optimizer="sgd", epochs=7, batch_size=None) == {
         "validation_split": 0.1,
         "early_stopping": 10,
     }
-    assert fill(5000, validation_split=0.0, epochs=200) == {"optimizer": "adam", "batch_size": 64}
-    f = fill(5000, early_stopping=3)  # a hold-out for the patience given
+    assert fill(20000, validation_split=0.0, epochs=200) == {"optimizer": "adam", "batch_size": 64}
+    f = fill(20000, early_stopping=3)  # a hold-out for the patience given
     assert f["validation_split"] == 0.1 and "early_stopping" not in f
     f = fill(70, validation_split=0.5)  # the batch size is decided on the rows left to train
     assert f["batch_size"] is None
     # a validation part given, even the recipe's own fraction, still stops early on it
-    assert fill(5000, validation_split=0.1)["early_stopping"] == 10
+    assert fill(20000, validation_split=0.1)["early_stopping"] == 10
     assert fill(300, validation_split=0.2)["early_stopping"] == 10
-    assert "early_stopping" not in fill(5000, early_stopping=False)
+    assert "early_stopping" not in fill(20000, early_stopping=False)
 
 
 def test_the_plain_recipe_is_the_rule_itself():
@@ -88,7 +88,7 @@ def test_the_plain_recipe_is_the_rule_itself():
 
 
 def test_a_run_takes_the_filled_options_and_says_so():
-    result = run(TrainJob(data=blobs(2500), out=None, epochs=3))
+    result = run(TrainJob(data=blobs(12000), out=None, epochs=3))
     job, trainer = result.job, result.trainer
     assert job.optimizer == "adam" and trainer.optimizer.lr == 0.001
     assert trainer.settings.batch_size == 64 and job.validation_split == 0.1
@@ -97,7 +97,7 @@ def test_a_run_takes_the_filled_options_and_says_so():
     said = result.summary()["defaults"]
     assert said == [
         "optimizer adam at lr 0.001",
-        "10% held out for validation (2500 rows >= 2000)",
+        "10% held out for validation (12000 rows >= 10000)",
         "early stopping after 10 epochs without a better validation loss, best weights kept",
         "batch size 64",
     ]
@@ -106,7 +106,7 @@ def test_a_run_takes_the_filled_options_and_says_so():
 
 def test_early_stopping_by_default_keeps_the_best_weights():
     rng = np.random.default_rng(1)  # labels that have nothing to do with the inputs: overfits
-    x, y = rng.normal(size=(2400, 40)), rng.integers(0, 2, 2400)
+    x, y = rng.normal(size=(10000, 20)), rng.integers(0, 2, 10000)
     data = Dataset(x, y, "noise", labels=["a", "b"], task="classification")
     result = run(TrainJob(data=data, out=None))
     h = result.history
@@ -193,7 +193,7 @@ def test_a_resumed_run_given_more_epochs_runs_past_an_early_stop(tmp_path):
     assert again.epochs_run == 30  # epochs given: the recipe's stop once settled is off
     # a hold-out's early stopping goes on, with its patience afresh
     rng = np.random.default_rng(1)
-    x, y = rng.normal(size=(2400, 40)), rng.integers(0, 2, 2400)
+    x, y = rng.normal(size=(10000, 20)), rng.integers(0, 2, 10000)
     noise = Dataset(x, y, "noise", labels=["a", "b"], task="classification")
     stopped = run(TrainJob(data=noise, out=str(path)))
     n = len(stopped.history)

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=sorted(RECIPES),
         help="what fills the options not given: tabular (the default, measured: adam, batches "
-        "of 64, up to 200 epochs, early stopping from 2000 rows; docs/accuracy.md) or plain "
+        "of 64, up to 200 epochs, early stopping from 10000 rows; docs/accuracy.md) or plain "
         "(the rule itself: full-batch sgd at 0.01, 100 epochs)",
     )
     t.add_argument("--momentum", type=float, help="momentum α for sgd")
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--validation-split",
         type=float,
-        help="fraction held out for validation (default: the recipe's: 0.1 from 2000 rows, "
+        help="fraction held out for validation (default: the recipe's: 0.1 from 10000 rows, "
         "else none; 0: none)",
     )
     t.add_argument(

@@ -11,7 +11,7 @@ tabular data sets against scikit-learn's MLP defaults (``bench/accuracy.py``,
 docs/accuracy.md). ``plain`` is the rule the README opens with: full-batch
 gradient descent, w ← w − 0.01·∂L/∂w, 100 epochs, nothing held out.
 
->>> filled = RECIPES["tabular"].fill(rows=5000, optimizer=None, epochs=None, batch_size=UNSET,
+>>> filled = RECIPES["tabular"].fill(rows=20000, optimizer=None, epochs=None, batch_size=UNSET,
 ...                                  validation_split=None, early_stopping=None)
 >>> filled.fields  # doctest: +NORMALIZE_WHITESPACE
 {'optimizer': 'adam', 'epochs': 200, 'validation_split': 0.1, 'early_stopping': 10,
@@ -140,12 +140,12 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "tabular",
             "measured on tabular data (docs/accuracy.md): adam at lr 0.001, batches of 64, "
-            "200 epochs (ending once the training loss settles); from 2000 rows, 10% held "
+            "200 epochs (ending once the training loss settles); from 10000 rows, 10% held "
             "out and early stopping (patience 10)",
             optimizer="adam",
             epochs=200,
             batch_size=64,
-            holdout_rows=2000,
+            holdout_rows=10000,
             converged=1e-4,
         ),
         Recipe(
