@@ -345,39 +345,13 @@ def _standardized(
 def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     """The job with every option it left unset filled: by its recipe for a fresh run on
     ``rows`` rows (and what was filled, in words); by the resumed model's own run."""
-    if job.min_delta is not None and not (0 <= job.min_delta < math.inf):
-        raise AnypropError(f"--min-delta must be a number >= 0, got {job.min_delta}")
-    if model is not None:  # a resumed run goes on as it was set up
-        saved = model.info.get("job", {})
-        epochs = job.epochs if job.epochs is not None else saved.get("epochs")
-        done = int(model.trainer_state.get("epoch", 0))
-        name = job.recipe if job.recipe is not None else saved.get("recipe")
-        if epochs is None:
-            epochs = recipe(name).epochs
-        if epochs <= done:
-            raise AnypropError(
-                f"{job.resume} has already done {done} epochs: give --epochs larger than "
-                f"{done} to go on (--epochs counts the epochs in all)"
-            )
-        split = job.validation_split
-        if split is None:
-            split = saved.get("validation_split") or 0.0
-        stop: dict[str, Any] = {}  # the run's early stopping, as it had it (older files: none)
-        settle = saved.get("restore_best") is False  # the recipe's stop once the loss settles
-        mine = job.early_stopping is None and saved.get("early_stopping") is not None
-        if mine and not (settle and job.epochs is not None):  # epochs given: run them all
-            stop = {
-                "early_stopping": saved["early_stopping"],
-                "restore_best": saved.get("restore_best", True),
-            }
-        if job.early_stopping is not None or stop:
-            keep = saved.get("min_delta") if stop else None
-            delta = job.min_delta if job.min_delta is not None else keep
-            stop["min_delta"] = float(delta or 0.0)
-        filled = dataclasses.replace(
-            job, recipe=name, epochs=epochs, validation_split=split, **stop
-        )
-        return _check_stopping(filled), []
+    delta = job.min_delta
+    if delta is not None and not (
+        isinstance(delta, (int, float)) and not isinstance(delta, bool) and 0 <= delta < math.inf
+    ):
+        raise AnypropError(f"--min-delta must be a number >= 0, got {delta!r}")
+    if model is not None:
+        return _check_stopping(_resumed(job, model)), []
     given = job.settings
     if isinstance(given, TrainSettings):
         batch = given.batch_size
@@ -408,6 +382,38 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         settings = TrainSettings(**given)
     job = dataclasses.replace(job, settings=settings, **fields)
     return _check_stopping(_cosine_over_the_run(job)), filled.said
+
+
+def _resumed(job: TrainJob, model: Any) -> TrainJob:
+    """A resumed run's job: it goes on as it was set up (its recipe, hold-out, epochs and
+    early stopping), with what is given replacing only itself."""
+    saved = model.info.get("job", {})
+    epochs = job.epochs if job.epochs is not None else saved.get("epochs")
+    done = int(model.trainer_state.get("epoch", 0))
+    name = job.recipe if job.recipe is not None else saved.get("recipe")
+    if epochs is None:
+        epochs = recipe(name).epochs
+    if epochs <= done:
+        raise AnypropError(
+            f"{job.resume} has already done {done} epochs: give --epochs larger than "
+            f"{done} to go on (--epochs counts the epochs in all)"
+        )
+    split = job.validation_split
+    if split is None:
+        split = saved.get("validation_split") or 0.0
+    stop: dict[str, Any] = {}  # the run's early stopping, as it had it (older files: none)
+    settle = saved.get("restore_best") is False  # the recipe's stop once the loss settles
+    mine = job.early_stopping is None and saved.get("early_stopping") is not None
+    if mine and not (settle and job.epochs is not None):  # epochs given: run them all
+        stop = {
+            "early_stopping": saved["early_stopping"],
+            "restore_best": saved.get("restore_best", True),
+        }
+    if job.early_stopping is not None or stop:
+        keep = saved.get("min_delta") if stop else None
+        delta = job.min_delta if job.min_delta is not None else keep
+        stop["min_delta"] = float(delta or 0.0)
+    return dataclasses.replace(job, recipe=name, epochs=epochs, validation_split=split, **stop)
 
 
 def _cosine_over_the_run(job: TrainJob) -> TrainJob:
