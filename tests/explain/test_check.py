@@ -163,3 +163,17 @@ def test_a_sharp_curve_is_not_taken_for_a_kink(monkeypatch):
     report = check_module.check_gradients(net, x, at_minimum)
     row = next(r for r in report.rows if r.name == "h1" and r.kind == "biases")
     assert not row.passed and row.kinks == 0
+
+
+@pytest.mark.parametrize("d", [0.0, 5e-7, -5e-7, 9e-7, 2e-7, -2e-7])
+def test_a_kink_within_the_step_but_not_on_the_weight_passes(d):
+    """A ReLU whose net input is d: a kink closer than ε to w, on either side or on it."""
+    from anyprop import Network
+
+    net = Network.layered([1, 1, 1], transfer="relu", seed=0)
+    for name in net.params:
+        net.params[name][...] = 1.0
+    net.params["h1.bias"][...] = d - 1.0
+    report = check_gradients(net, np.array([[1.0]]), np.array([[3.0]]))
+    assert report.passed, report.to_dict()
+    assert all(r.max_abs_error < 1e-6 for r in report.rows)

@@ -8,10 +8,12 @@ checked on a random subset of their elements (``per_parameter``).
 Where a unit's net input sits on a kink of its transfer function (ReLU at 0, a
 trained network's input of exact zeros meets one easily), the loss has two
 one-sided slopes, (L(w + ε) − L(w))/ε and (L(w) − L(w − ε))/ε, and the central
-difference is neither. A kink is told from a sharp curve by halving the step
-twice: the slopes of a kink differ as much as before, those of a curve four times
-less. Such an element passes when the backpropagated gradient lies between the
-two slopes (the convention at the kink picks one), and is
+difference is neither. Where the central difference disagrees, the check looks
+again with steps 4, 16 and 64 times smaller: a kink near w leaves the smaller
+step's difference smooth (it must then agree), a kink on w keeps its one-sided
+slopes apart (the gradient must lie between them), and a sharp curve's slopes draw
+together (so a wrong gradient still fails). Such an element passes when the
+backpropagated gradient lies between the two slopes (the convention at the kink picks one), and is
 counted in ``kinks``. (Units on kinks in two layers of one path, which needs exact
 zeros in both, can still disagree: their conventions multiply.)
 
@@ -162,24 +164,32 @@ def check_gradients(
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(numeric)), 1e-8)
         allowed = tolerance * np.maximum(1.0, np.abs(numeric))
         good = err <= allowed
-        # a kink: the one-sided slopes differ, and by as much with a step a quarter the
-        # size (a smooth loss's slopes differ by ε·L'', which shrinks with the step)
-        kink = ~good & (np.abs(right - left) > allowed)
-        for j in np.flatnonzero(kink):
-            i, keep, small = idx[j], flat[idx[j]], eps / 4
-            flat[i] = keep + small
-            up = loss()
-            flat[i] = keep - small
-            down = loss()
-            flat[i] = keep
-            gap = abs((up - base) / small - (base - down) / small)
-            kink[j] = gap > 0.5 * abs(right[j] - left[j])
-        lo, hi = np.minimum(left, right) - allowed, np.maximum(left, right) + allowed
-        between = kink & (a >= lo) & (a <= hi)
+        # where the central difference disagrees, look closer with steps 4, 16 and 64
+        # times smaller: a kink near w (but not on it) leaves the smaller step's central
+        # difference smooth and equal to the gradient; a kink on w keeps the one-sided
+        # slopes as far apart; a sharp curve's slopes draw together (by ε·L'')
+        between = np.zeros(k, dtype=bool)
+        for j in np.flatnonzero(~good):
+            i, keep, gap = idx[j], flat[idx[j]], abs(right[j] - left[j])
+            for power in (1, 2, 3):
+                small = eps / 4**power
+                flat[i] = keep + small
+                up = loss()
+                flat[i] = keep - small
+                down = loss()
+                flat[i] = keep
+                r, l = (up - base) / small, (base - down) / small
+                if abs(a[j] - (up - down) / (2 * small)) <= allowed[j]:
+                    between[j] = True  # a kink near w: smooth at the smaller step
+                    err[j] = abs(a[j] - (up - down) / (2 * small))
+                    break
+                if abs(r - l) > 0.5 * gap:  # a kink on w: the gradient one of its slopes
+                    if min(l, r) - allowed[j] <= a[j] <= max(l, r) + allowed[j]:
+                        between[j] = True
+                        err[j] = min(abs(a[j] - l), abs(a[j] - r))
+                    break
+        rel = np.where(between, err / np.maximum(np.abs(a), 1e-8), rel)
         ok = bool(np.all(good | between))
-        near = np.minimum(np.abs(a - left), np.abs(a - right))  # against the slope it takes
-        err = np.where(between, near, err)
-        rel = np.where(between, near / np.maximum(np.abs(a), 1e-8), rel)
         kind = "biases" if name.endswith(".bias") else "weights"
         rows.append(
             ParameterCheck(

@@ -135,9 +135,9 @@ def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         kinks = sum(r.kinks for r in report.rows)
         if kinks:
             out.write(
-                f"{kinks} element{'s' if kinks != 1 else ''} at a kink of a transfer function "
-                "(its one-sided slopes differ; the gradient lies between them, as its "
-                "convention at the kink picks)\n"
+                f"{kinks} element{'s' if kinks != 1 else ''} at or near a kink of a transfer function "
+                "(checked again with smaller steps: on the kink, the gradient lies between its "
+                "one-sided slopes, as its convention there picks)\n"
             )
         out.write("all gradients agree\n" if report.passed else "some gradients disagree\n")
     return 0 if report.passed else 1
