@@ -233,3 +233,46 @@ def test_a_cosine_schedule_anneals_over_the_run_from_both_paths(tmp_path):
     assert cli.trainer_state["config"]["schedule"]["epochs"] == 7
     for k, v in cli.network.params.items():
         np.testing.assert_array_equal(v, py.network.params[k])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"validation_split": float("nan")}, "--validation-split must be a fraction in [0, 1)"),
+        ({"validation_split": 1.0}, "--validation-split must be a fraction in [0, 1)"),
+        ({"early_stopping": 0}, "--early-stopping (the patience, in epochs) must be a whole"),
+        ({"early_stopping": "5"}, "--early-stopping (the patience, in epochs) must be a whole"),
+        ({"min_delta": "0.1"}, "--min-delta must be a number >= 0"),
+    ],
+)
+def test_stopping_and_splitting_options_out_of_range_are_named(options, message):
+    with pytest.raises(AnypropError) as e:
+        anyprop.train_model("iris", **options)
+    assert message in str(e.value)
+
+
+def test_a_negative_zero_min_delta_reads_as_zero():
+    result = run(TrainJob(data=blobs(100), out=None, min_delta=-0.0))
+    assert "improves by less than 0 in" in result.defaults[-2]
+    assert str(result.job.min_delta) == "0.0"
+
+
+def test_a_resumed_run_refuses_another_recipe_test_split_or_schedule(tmp_path):
+    path = tmp_path / "m.anyprop"
+    anyprop.train_model("iris", epochs=3, test_split=0.2, out=str(path))
+    for flags, message in (
+        (["--recipe", "plain"], "--recipe plain differs from the resumed model's (tabular)"),
+        (["--test-split", "0.5"], "--test-split 0.5 differs from the resumed model's (0.2)"),
+        (["--schedule", "cosine"], "--schedule cosine: a resumed run keeps its"),
+    ):
+        err = io.StringIO()
+        argv = ["train", "--resume", str(path), "--epochs", "5", *flags]
+        assert main(argv, io.StringIO(), err) == 2, flags
+        assert message in err.getvalue() and "Traceback" not in err.getvalue()
+    # a test file scores the resumed run; the rows held out still stay out
+    out = io.StringIO()
+    argv = ["train", "--resume", str(path), "--epochs", "5", "--test", "iris", "--json"]
+    assert main(argv, out, io.StringIO()) == 0
+    summary = json.loads(out.getvalue())
+    assert summary["test"]["samples"] == 150 and summary["samples"] == 120
+    assert anyprop.load(path).info["job"]["test_split"] == 0.2

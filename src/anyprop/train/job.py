@@ -345,11 +345,7 @@ def _standardized(
 def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     """The job with every option it left unset filled: by its recipe for a fresh run on
     ``rows`` rows (and what was filled, in words); by the resumed model's own run."""
-    delta = job.min_delta
-    if delta is not None and not (
-        isinstance(delta, (int, float)) and not isinstance(delta, bool) and 0 <= delta < math.inf
-    ):
-        raise AnypropError(f"--min-delta must be a number >= 0, got {delta!r}")
+    _check_numbers(job)
     if model is not None:
         return _check_stopping(_resumed(job, model)), []
     given = job.settings
@@ -384,6 +380,31 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     return _check_stopping(_cosine_over_the_run(job)), filled.said
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_numbers(job: TrainJob) -> None:
+    """The stopping and splitting options, each a number in its range or an error
+    naming its flag."""
+    delta = job.min_delta
+    if delta is not None and not (_number(delta) and 0 <= delta < math.inf):
+        raise AnypropError(f"--min-delta must be a number >= 0, got {delta!r}")
+    patience = job.early_stopping
+    whole = isinstance(patience, int) and not isinstance(patience, bool) and patience >= 1
+    if patience is not None and patience is not False and not whole:
+        raise AnypropError(
+            f"--early-stopping (the patience, in epochs) must be a whole number >= 1, "
+            f"got {patience!r}"
+        )
+    for flag, value in (
+        ("--validation-split", job.validation_split),
+        ("--test-split", job.test_split),
+    ):
+        if value is not None and not (_number(value) and 0 <= value < 1):
+            raise AnypropError(f"{flag} must be a fraction in [0, 1), got {value!r}")
+
+
 def _resumed(job: TrainJob, model: Any) -> TrainJob:
     """A resumed run's job: it goes on as it was set up (its recipe, hold-out, epochs and
     early stopping), with what is given replacing only itself."""
@@ -391,6 +412,11 @@ def _resumed(job: TrainJob, model: Any) -> TrainJob:
     epochs = job.epochs if job.epochs is not None else saved.get("epochs")
     done = int(model.trainer_state.get("epoch", 0))
     name = job.recipe if job.recipe is not None else saved.get("recipe")
+    if job.recipe is not None and saved.get("recipe") not in (None, job.recipe):
+        raise AnypropError(
+            f"--recipe {job.recipe} differs from the resumed model's ({saved['recipe']}): a "
+            "resumed run keeps its recipe; train afresh to change it"
+        )
     if epochs is None:
         epochs = recipe(name).epochs
     if epochs <= done:
@@ -473,8 +499,13 @@ def run(
         saved_task = model.task if model.task in TASKS else None
         data, task_reason = decide_task(data, job.task or saved_task, network)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
-        if not job.test_split and not job.test:  # the rows it held out stay out
-            job = dataclasses.replace(job, test_split=saved.get("test_split") or 0.0)
+        kept = saved.get("test_split") or 0.0  # the rows it held out stay out
+        if job.test_split and job.test_split != kept:
+            raise AnypropError(
+                f"--test-split {job.test_split} differs from the resumed model's ({kept}): the "
+                "rows held out for the test stay as they were"
+            )
+        job = dataclasses.replace(job, test_split=kept)
     else:
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
@@ -491,11 +522,11 @@ def run(
     _check_fit(network, data)
     data = one_hot_for(data, network)
     test = None
-    if job.test_split and job.test:
+    if job.test_split and job.test and model is None:
         raise AnypropError("give a test file (--test) or a test split (--test-split), not both")
     if job.test_split:  # held out first, by a seed of its own: never seen by training
         data, test = held_out_test(data, job.test_split, split_seed)
-    elif job.test:
+    if job.test:  # (resumed with a test file: the split stays out, the file is scored)
         read = load_data(job.test, job.target, data.columns, job.impute is not None)
         test = decide_task(read, data.task if data.task in TASKS else None, network)[0]
         test = one_hot_for(test, network)

@@ -120,7 +120,7 @@ class Recipe:
                     "loss, best weights kept"
                 )
             elif epochs is None and not stops and self.converged is not None:
-                delta = self.converged if min_delta is None else min_delta
+                delta = self.converged if min_delta is None else min_delta + 0.0  # (not -0)
                 fields.update(early_stopping=self.patience, min_delta=delta, restore_best=False)
                 said.append(
                     f"ends once the training loss improves by less than {delta:g} in "

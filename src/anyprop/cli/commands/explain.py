@@ -135,7 +135,8 @@ def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         kinks = sum(r.kinks for r in report.rows)
         if kinks:
             out.write(
-                f"{kinks} element{'s' if kinks != 1 else ''} at or near a kink of a transfer function "
+                f"{kinks} element{'s' if kinks != 1 else ''} at or near a kink of a transfer "
+                "function "
                 "(checked again with smaller steps: on the kink, the gradient lies between its "
                 "one-sided slopes, as its convention there picks)\n"
             )

@@ -83,6 +83,11 @@ def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
                 f"({getattr(saved, name)}): a resumed run keeps its settings; train afresh to "
                 "change them"
             )
+    if args.schedule:
+        raise AnypropError(
+            f"--schedule {args.schedule}: a resumed run keeps its learning-rate schedule "
+            f"({(state.get('config') or {}).get('schedule') or 'none'}); train afresh to change it"
+        )
     opt = dict(state["optimizer"]["config"])
     for flag, key in (("optimizer", "name"), ("lr", "lr"), ("momentum", "momentum")):
         value = getattr(args, flag, None)
