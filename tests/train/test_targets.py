@@ -156,3 +156,11 @@ def test_a_resumed_run_keeps_its_test_rows_out_and_explain_counts_the_training_p
     for k, v in straight.network.params.items():
         np.testing.assert_array_equal(v, resumed.network.params[k])
     assert len(training_data(resumed)) == 150  # the test quarter left out
+
+
+def test_standardize_targets_on_classes_is_refused_by_name():
+    with pytest.raises(anyprop.AnypropError, match="--standardize-targets is for regression"):
+        anyprop.train_model("iris", standardize_targets=True, epochs=1)
+    err = io.StringIO()
+    argv = ["train", "--data", "iris", "--standardize-targets", "--no-save"]
+    assert main(argv, io.StringIO(), err) == 2 and "is for regression" in err.getvalue()
