@@ -64,3 +64,36 @@ def test_a_ctrl_c_during_a_write_leaves_the_new_file_and_no_temporary(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
     assert (tmp_path / "a.txt").read_bytes() == b"whole"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(child.stdout)  # a process that has ended
+    stale = tmp_path / f".m.anyprop.anyprop-{dead}-abc.tmp"
+    live = tmp_path / f".m.anyprop.anyprop-{os.getppid()}-abc.tmp"  # (a running process)
+    other = tmp_path / ".notes.txt.tmp"  # not ours: never touched
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    atomic_write(tmp_path / "m.anyprop", b"model")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / "m.anyprop").read_bytes() == b"model"
+
+
+def test_a_write_error_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    real = os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(AnypropError, match=r"m\.anyprop: cannot write: No space left on device"):
+        atomic_write(tmp_path / "m.anyprop", b"model")
+    monkeypatch.setattr(os, "fsync", real)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left

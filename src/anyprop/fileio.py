@@ -71,13 +71,50 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         _write_replacing(Path(path), data)
 
 
+#: the temporary files of a write are named ``.<name>.anyprop-<pid>-<random>.tmp``: the
+#: writer's process id lets a later write remove those a killed process left behind
+_PARTIAL = ".anyprop-"
+
+
+def _remove_leftovers(folder: Path, name: str) -> None:
+    """Remove the temporary files that writes of ``name`` by processes no longer running
+    (killed with -9, say) left in ``folder``."""
+    prefix = f".{name}{_PARTIAL}"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                continue
+            pid = entry.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # (another user's process: leave its file alone)
+    return True
+
+
 def _write_replacing(p: Path, data: bytes) -> None:
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise AnypropError(f"{p}: the folder {folder} does not exist")
     if p.is_dir():
         raise AnypropError(f"{p}: is a folder, not a file")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+    if p.exists() and not p.is_file():
+        raise AnypropError(f"{p}: is not a regular file (a device or a pipe): not replaced")
+    _remove_leftovers(folder, p.name)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{p.name}{_PARTIAL}{os.getpid()}-", suffix=".tmp", dir=folder
+        )
+    except OSError as e:
+        raise AnypropError(f"{p}: cannot write: {e.strerror or e}") from None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would,
         # or the replaced file's own
@@ -88,7 +125,105 @@ def _write_replacing(p: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # disk full, say: named with the file
+            raise AnypropError(f"{p}: cannot write: {e.strerror or e}") from None
         raise
+
+
+def write_figure(fig: Any, path: str | os.PathLike, dpi: int) -> None:
+    """A matplotlib figure saved atomically, in the format its suffix names."""
+    import io
+
+    p = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=p.suffix.lower().lstrip(".") or "png", dpi=dpi)
+    atomic_write(p, buf.getvalue())
+
+
+#: what each kind of output looks like at its start, so that an existing file is replaced
+#: only when it is a file of that kind (a model, a picture, a page, a table)
+_KINDS = {
+    "model": (".anyprop", ".safetensors"),
+    "picture": (".png", ".svg"),
+    "page": (".html", ".htm"),
+    "table": (".csv", ".tsv", ".txt"),
+}
+
+
+def _looks_like(p: Path, kind: str) -> bool:
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if kind == "model":  # a safetensors file whose metadata is anyprop's
+        return len(head) >= 8 and b'"anyprop"' in head[8:] and b"__metadata__" in head[8:]
+    if kind == "picture":
+        return head.startswith(b"\x89PNG") or b"<svg" in head
+    if kind == "page":
+        low = head.lower()
+        return b"<!doctype html" in low or b"<html" in low
+    try:  # a table: text
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_output(
+    path: str | os.PathLike,
+    kind: str,
+    flag: str,
+    inputs: Any = (),
+    own: str | os.PathLike | None = None,
+) -> bool:
+    """Refuse, before any work is done, an output path that would destroy something:
+    empty; a folder that does not exist; one of the run's ``inputs``; a folder, a device
+    or a pipe; a read-only file; an existing file that is not of ``kind`` (an anyprop
+    model, a picture, a page, a table). ``own`` (the model ``--resume`` continues) may be
+    replaced. True when an existing file will be replaced."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise AnypropError(f"{flag}: an empty path; give a file name")
+    p = Path(text)
+    suffixes = _KINDS[kind]
+    if kind in ("picture", "page") and p.suffix.lower() not in suffixes:
+        what = "an HTML page" if kind == "page" else "a picture"
+        raise AnypropError(f"{flag} {p}: the file is {what}: give a {' or '.join(suffixes)} file")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise AnypropError(f"{flag} {p}: the folder {folder} does not exist")
+    if not p.exists():
+        if not os.access(folder, os.W_OK):
+            raise AnypropError(f"{flag} {p}: the folder {folder} is not writable")
+        return False
+    if own is not None and _same(p, Path(own)):
+        return True
+    for source in inputs:
+        if source is not None and _same(p, Path(source)):
+            raise AnypropError(
+                f"{flag} {p}: is an input of this run; give another file for the output"
+            )
+    if p.is_dir():
+        raise AnypropError(f"{flag} {p}: is a folder, not a file")
+    if not p.is_file():
+        raise AnypropError(f"{flag} {p}: is not a regular file (a device or a pipe)")
+    if not os.access(p, os.W_OK):
+        raise AnypropError(f"{flag} {p}: the file is read-only: not replaced")
+    if not _looks_like(p, kind):
+        what = "an anyprop model" if kind == "model" else f"a {kind}"
+        raise AnypropError(
+            f"{flag} {p}: an existing file that is not {what}: not replaced (remove it, or "
+            "give another name)"
+        )
+    return True
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False

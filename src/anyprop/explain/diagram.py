@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.fileio import write_figure
 
 
 def plain(text: str) -> str:
@@ -154,7 +155,7 @@ def draw_network(
     )
     ax.set_title(plain(title or f"{net.name}: arrow width ∝ {what}"), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_figure(fig, path, 120)
     plt.close(fig)
 
 
@@ -291,5 +292,5 @@ def draw_units(
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_figure(fig, path, 120)
     plt.close(fig)

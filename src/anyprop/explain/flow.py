@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.fileio import write_figure
+
 SHRINK = 10.0  # deltas falling (or rising) this many times from output to input: a warning
 SATURATED = 0.5
 DEAD = 0.25
@@ -122,5 +124,5 @@ def plot_flow(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_figure(fig, path, 110)
     plt.close(fig)

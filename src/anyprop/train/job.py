@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy as np
 
 from anyprop.data import Dataset, Imputer, Standardizer
 from anyprop.errors import AnypropError
+from anyprop.fileio import check_output
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
@@ -165,6 +167,7 @@ class TrainResult:
     test: dict[str, Any] | None = None  # the held-out test part's figures, when asked for
     job: Any = None  # the job as it ran: every option the recipe filled, filled
     defaults: list[str] = field(default_factory=list)  # what the recipe filled, in words
+    replaced: bool = False  # the model file was there before, and is replaced
 
     def model(self) -> Any:
         """The trained model, as ``load_model`` would give it from the file ``train`` writes."""
@@ -484,6 +487,9 @@ def run(
     """
     resumed_from = 0
     model = None
+    replaced = False
+    if job.out is not None:  # checked before any work: nothing is destroyed
+        replaced = check_output(job.out, "model", "--out", job_inputs(job), own=job.resume)
     if job.resume:
         model = load_model(job.resume)
         if model.trainer_state is None:
@@ -633,6 +639,7 @@ def run(
         tested,
         job,
         said,
+        replaced,
     )
 
 
@@ -649,6 +656,13 @@ class TimedCheckpoint(Checkpoint):
         if time.perf_counter() - self._last >= self.seconds:
             trainer.save(self.path, **self.extra)
             self._last = time.perf_counter()
+
+
+def job_inputs(job: TrainJob) -> list[str]:
+    """The files a job reads (data, spec, test; the model it resumes): no output of the
+    run may be one of them."""
+    files = [job.data, job.spec, job.test, job.resume]
+    return [f for f in files if isinstance(f, (str, os.PathLike))]
 
 
 def held_out_test(data: Dataset, fraction: float, split_seed: int) -> tuple[Dataset, Dataset]:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from anyprop.errors import AnypropError
+from anyprop.fileio import write_figure
 
 
 def plot_evaluation(
@@ -42,7 +43,7 @@ def plot_evaluation(
         ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_figure(fig, path, 110)
     plt.close(fig)
 
 
@@ -79,7 +80,7 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_figure(fig, path, 110)
     plt.close(fig)
 
 
@@ -102,5 +103,5 @@ def plot_transfer(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_figure(fig, path, 110)
     plt.close(fig)

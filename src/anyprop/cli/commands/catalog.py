@@ -10,6 +10,7 @@ import numpy as np
 from anyprop.cli.output import table, to_json
 from anyprop.datasets import DATASETS
 from anyprop.errors import AnypropError
+from anyprop.fileio import check_output
 from anyprop.nn import transfer
 
 
@@ -44,6 +45,8 @@ def _transfer_show(args: argparse.Namespace, out: TextIO) -> int:
             params[key] = float(value)
         except ValueError:
             params[key] = value
+    if args.plot is not None:
+        check_output(args.plot, "picture", "--plot")
     t = transfer.get(args.name, **params)
     info = transfer.describe(t)
     xs = np.array([[-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]])

@@ -10,13 +10,15 @@ from typing import Any, TextIO
 from anyprop.cli.output import table, to_json
 from anyprop.data import read_inputs
 from anyprop.errors import AnypropError
-from anyprop.fileio import atomic_write
+from anyprop.fileio import atomic_write, check_output
 from anyprop.train.evaluate import evaluate, predict_table
 from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
 
 
 def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.plot is not None:
+        check_output(args.plot, "picture", "--plot", (args.model, args.data))
     model = load_model(args.model)
     job = model.info.get("job", {})
     source = args.data or job.get("data")
@@ -70,6 +72,8 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def predict_command(
     args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | None = None
 ) -> int:
+    if args.out != "-":
+        check_output(args.out, "table", "--out", (args.model, args.input))
     model = load_model(args.model)
     if args.input == "-":
         text, source = (stdin or sys.stdin).read(), "<standard input>"

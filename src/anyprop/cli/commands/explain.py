@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from anyprop.cli.output import table, to_json
 from anyprop.errors import AnypropError
 from anyprop.explain import check_gradients, explain_step, explain_weight
+from anyprop.fileio import check_output
 from anyprop.nn import spec as spec_io
 from anyprop.train.evaluate import model_settings
 from anyprop.train.job import load_data, training_data
@@ -148,8 +149,15 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from anyprop.cli.output import table as print_table
     from anyprop.explain import group_figures, network_warnings, plot_flow
 
-    if args.out and not str(args.out).lower().endswith((".html", ".htm")):
-        raise AnypropError(f"{args.out}: the report is an HTML file (.html)")
+    inputs = (args.model, args.data)
+    for flag, path, kind in (
+        ("--out", args.out, "page"),
+        ("--plot", args.plot, "picture"),
+        ("--diagram", args.diagram, "picture"),
+        ("--units", args.units, "picture"),
+    ):
+        if path is not None:  # checked before any work: nothing is destroyed
+            check_output(path, kind, flag, inputs)
     model = load_model(args.model)
     gradients = (model.history or {}).get("gradients") or []
     if not gradients and (args.plot or not (args.diagram or args.out or args.units)):

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 from anyprop.cli.output import table, to_json
 from anyprop.cli.progress import BarProgress, LineProgress
 from anyprop.errors import AnypropError
-from anyprop.train.job import TrainJob, run
+from anyprop.fileio import check_output
+from anyprop.train.job import TrainJob, job_inputs, run
 from anyprop.train.seeds import run_seeds
 from anyprop.train.settings import TrainSettings, cli_options
 
@@ -45,7 +46,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         transfer=args.transfer,
         weight_decay=args.weight_decay,
         stop_when_solved=args.stop_when_solved,
-        out=None if args.no_save else (args.out or args.resume or "model.anyprop"),
+        out=None if args.no_save else _out(args),
         resume=args.resume,
         task=args.task,
         checkpoint_seconds=args.checkpoint_every,
@@ -61,6 +62,14 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         return TrainJob.default(settings=given, **fields)
     TrainSettings(**given)  # checked now, before any data are read
     return TrainJob(data=args.data, spec=args.spec, settings=given, **fields)
+
+
+def _out(args: argparse.Namespace) -> str:
+    """Where the model goes: --out as given (an empty one is an error, not the default),
+    else the model resumed, else model.anyprop."""
+    if args.out is not None:
+        return args.out
+    return args.resume or "model.anyprop"
 
 
 def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
@@ -100,6 +109,8 @@ def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     job = job_from(args)
+    if args.plot is not None:  # before training: a bad path is not found after an hour
+        check_output(args.plot, "picture", "--plot", job_inputs(job))
     if args.seeds is not None:
         return _seeds(job, args, out, err)
     show_bar = args.progress if args.progress is not None else (err.isatty() and not args.json)
@@ -167,7 +178,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             said = ", ".join(summary["defaults"])
             out.write(f"defaults (recipe {summary['recipe']}): {said}\n")
         if summary["model"]:
-            out.write(f"model written to {summary['model']}\n")
+            again = " (replacing the model that was there)" if result.replaced else ""
+            out.write(f"model written to {summary['model']}{again}\n")
         if args.plot:
             out.write(f"curves written to {args.plot}\n")
         if args.report:
