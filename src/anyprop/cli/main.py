@@ -11,8 +11,11 @@ import contextlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import TextIO
+
+import numpy as np
 
 from anyprop.cli.parser import build_parser
 from anyprop.errors import AnypropError
@@ -62,9 +65,14 @@ def main(
         args.action = "list"
     try:
         handler = _handler(args.command)
-        if args.command == "predict":
-            return handler(args, out, err, stdin)
-        return handler(args, out, err)
+        # NumPy's warnings (overflow in x^1e10, say) name source files: the commands say
+        # in their own words where numbers stop being finite (training stops, and names
+        # the group), so the warnings are not printed
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if args.command == "predict":
+                return handler(args, out, err, stdin)
+            return handler(args, out, err)
     except AnypropError as e:
         if args.verbose:
             traceback.print_exc(file=err)

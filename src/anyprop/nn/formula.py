@@ -33,14 +33,23 @@ from anyprop.registry import suggest
 class FormulaError(AnypropError, ValueError):
     """A formula that cannot be parsed or uses a name it may not."""
 
-    def __init__(self, text: str, column: int, problem: str) -> None:
+    def __init__(self, text: str, column: int | None = None, problem: str | None = None) -> None:
+        if column is None:  # the whole message (the error passed on with a place before it)
+            super().__init__(text)
+            self.text, self.column, self.problem = text, 1, text
+            return
         self.text = text
         self.column = column  # 1-based
         self.problem = problem
-        pointer = " " * (column - 1) + "^"
-        super().__init__(
-            f"formula '{text}': {problem} at column {column}\n    {text}\n    {pointer}"
-        )
+        shown, at = text, column - 1
+        if len(text) > 80:  # a long formula: the 80 characters around the column
+            start = max(0, min(at - 40, len(text) - 80))
+            shown, at = text[start : start + 80], at - start
+            head = f"formula of {len(text)} characters"
+        else:
+            head = f"formula '{text}'"
+        pointer = " " * at + "^"
+        super().__init__(f"{head}: {problem} at column {column}\n    {shown}\n    {pointer}")
 
 
 def _sign(x: Any) -> Tensor:
@@ -98,6 +107,13 @@ class Node:
     args: tuple[Node, ...] = ()
 
 
+#: bounds on a formula, so that no text can exhaust the parser's (or SymPy's) recursion:
+#: its parts (numbers, names, operators) and how deep its parentheses, calls, signs and
+#: powers nest
+MAX_PARTS = 400
+MAX_DEPTH = 100
+
+
 class _Parser:
     def __init__(self, text: str, variables: set[str] | None) -> None:
         self.text = text
@@ -115,9 +131,17 @@ class _Parser:
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
             pos = m.end()
+            if len(self.tokens) > MAX_PARTS:
+                raise FormulaError(text, 1, f"the formula is too long: more than {MAX_PARTS} parts")
         if not self.tokens or self.tokens[-1][0] != "bad":
             self.tokens.append(("end", "", len(text) + 1))
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, col: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FormulaError(self.text, col, f"the formula nests more than {MAX_DEPTH} deep here")
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.i]
@@ -145,10 +169,12 @@ class _Parser:
         return node
 
     def expr(self) -> Node:
+        self.deeper(self.peek()[2])
         node = self.term()
         while self.peek()[1] in ("+", "-"):
             _, op, col = self.take()
             node = Node(op, col, args=(node, self.term()))
+        self.depth -= 1
         return node
 
     def term(self) -> Node:
@@ -161,7 +187,9 @@ class _Parser:
     def unary(self) -> Node:
         if self.peek()[1] in ("-", "+"):
             _, op, col = self.take()
+            self.deeper(col)
             inner = self.unary()
+            self.depth -= 1
             return Node("neg", col, args=(inner,)) if op == "-" else inner
         return self.power()
 
@@ -169,12 +197,17 @@ class _Parser:
         base = self.atom()
         if self.peek()[1] in ("^", "**"):
             _, _, col = self.take()
-            return Node("^", col, args=(base, self.unary()))
+            self.deeper(col)
+            exponent = self.unary()
+            self.depth -= 1
+            return Node("^", col, args=(base, exponent))
         return base
 
     def atom(self) -> Node:
         kind, v, col = self.take()
         if kind == "num":
+            if not math.isfinite(float(v)):
+                raise FormulaError(self.text, col, f"the number {v} is too large")
             return Node("num", col, float(v))
         if kind == "name":
             if self.peek()[1] == "(":
@@ -216,7 +249,34 @@ def parse(text: str, variables: Iterable[str] | None = None) -> Node:
     """Parse ``text`` into a tree of :class:`Node`; names must be in ``variables``."""
     if not isinstance(text, str):
         raise AnypropError(f"a formula must be a string, got {type(text).__name__}")
-    return _Parser(text, None if variables is None else set(variables)).parse()
+    return _fold(_Parser(text, None if variables is None else set(variables)).parse(), text)
+
+
+def _fold(node: Node, text: str) -> Node:
+    """The tree with each operation on numbers alone computed once (3*2 is 6), in float64;
+    a constant that is not a finite number (1/0, 9^9^9) is an error at its column."""
+    if not node.args:
+        return node
+    args = tuple(_fold(a, text) for a in node.args)
+    if node.kind == "call" or not all(a.kind == "num" for a in args):
+        return Node(node.kind, node.column, node.value, args)
+    try:
+        if node.kind == "neg":
+            value = -args[0].value
+        else:
+            a, b = args[0].value, args[1].value
+            value = {"+": a + b, "-": a - b, "*": a * b}.get(node.kind)
+            if node.kind == "/":
+                value = a / b
+            elif node.kind == "^":
+                value = a**b
+    except ZeroDivisionError:
+        raise FormulaError(text, node.column, "a constant divided by zero") from None
+    except OverflowError:
+        raise FormulaError(text, node.column, "a constant too large for a number") from None
+    if isinstance(value, complex) or not math.isfinite(value):
+        raise FormulaError(text, node.column, f"a constant that is not a real number ({value})")
+    return Node("num", node.column, float(value))
 
 
 def _evaluate(node: Node, env: dict[str, Any]) -> Any:
