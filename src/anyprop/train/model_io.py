@@ -196,6 +196,35 @@ def save_model(
     save_file(path, tensors, {"anyprop": text})
 
 
+#: the model description's fields and the JSON type each must have (None: may be absent)
+_TABLES = ("spec", "data", "info", "history", "trainer")
+_DATA_LISTS = ("labels", "feature_names", "target_names")
+_DATA_TEXTS = ("task", "label_kind", "impute")
+
+
+def _check_fields(info: dict[str, Any], source: str) -> None:
+    """Each field of the model description of the type it must have, before any is
+    used: a damaged or hand-made file is refused by name, not met by an AttributeError."""
+    for key in _TABLES:
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            raise FormatError(
+                f"{source}: '{key}' in the model description must be a table, got "
+                f"{type(info[key]).__name__}"
+            )
+    data = info.get("data") or {}
+    for key in _DATA_LISTS:
+        value = data.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise FormatError(f"{source}: 'data.{key}' must be a list of text")
+    for key in _DATA_TEXTS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise FormatError(f"{source}: 'data.{key}' must be text")
+    if data.get("columns") is not None and not isinstance(data["columns"], (dict, list)):
+        raise FormatError(f"{source}: 'data.columns' must be a table")
+
+
 def load_model(path: str | os.PathLike) -> Model:
     """Read a model written by :func:`save_model`; a damaged file is a clear error."""
     source = str(path)
@@ -206,13 +235,21 @@ def load_model(path: str | os.PathLike) -> Model:
         )
     try:
         info = json.loads(meta["anyprop"])
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise FormatError(
-            f"{source}: the model description is not valid JSON: the file is corrupted"
+            f"{source}: the model description is not valid JSON (or nests too deep): the "
+            "file is corrupted"
         ) from None
     if not isinstance(info, dict) or "spec" not in info:
         raise FormatError(f"{source}: the model description has no network spec")
+    _check_fields(info, source)
     fmt = info.get("format")
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > MODEL_FORMAT:
+        raise FormatError(
+            f"{source}: written by a newer anyprop ({info.get('anyprop')}, model format "
+            f"{fmt}); this anyprop ({__version__}) reads model format {MODEL_FORMAT} and "
+            "earlier: upgrade anyprop to read it"
+        )
     if fmt != MODEL_FORMAT:
         raise FormatError(
             f"{source}: model format {fmt!r} is not one this anyprop reads "
@@ -230,6 +267,11 @@ def load_model(path: str | os.PathLike) -> Model:
         what = f"'{missing[0]}' is missing" if missing else f"'{extra[0]}' is not in the network"
         raise FormatError(f"{source}: the weights do not match the network ({what})")
     for k, v in params.items():
+        if v.dtype != net.params[k].dtype:  # (the same bytes read as another type: garbage)
+            raise FormatError(
+                f"{source}: weight '{k}' is stored as {v.dtype}, the network's weights are "
+                f"{net.params[k].dtype}"
+            )
         if v.shape != net.params[k].shape:
             raise FormatError(
                 f"{source}: weight '{k}' has shape {v.shape}, the network needs "
@@ -254,7 +296,10 @@ def load_model(path: str | os.PathLike) -> Model:
     data = info.get("data") or {}
     trainer_state = None
     if "trainer" in info:
-        trainer_state = _unflatten(info["trainer"], tensors, source)
+        try:
+            trainer_state = _unflatten(info["trainer"], tensors, source)
+        except RecursionError:
+            raise FormatError(f"{source}: the training state nests too deep") from None
         trainer_state["history"] = info.get("history") or {}
     return Model(
         network,

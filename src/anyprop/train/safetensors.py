@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -77,7 +78,7 @@ def loads(blob: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
         )
     try:
         header = json.loads(blob[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise FormatError(
             f"{source}: the header is not valid JSON: the file is corrupted"
         ) from None
@@ -91,16 +92,18 @@ def loads(blob: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
     for name, info in header.items():
         try:
             dtype = np.dtype(DTYPES[info["dtype"]]).newbyteorder("<")
-            shape = tuple(int(d) for d in info["shape"])
-            begin, end = (int(o) for o in info["data_offsets"])
-        except (KeyError, TypeError, ValueError):
+            shape = tuple(_whole(d) for d in info["shape"])
+            begin, end = (_whole(o) for o in info["data_offsets"])
+            if len(info["data_offsets"]) != 2:
+                raise ValueError
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise FormatError(f"{source}: tensor '{name}' has a malformed entry") from None
-        if any(d < 0 for d in shape) or not 0 <= begin <= end <= len(data):
+        if not 0 <= begin <= end <= len(data):
             raise FormatError(
                 f"{source}: tensor '{name}' points outside the file: the file is "
                 "truncated or corrupted"
             )
-        if end - begin != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        if end - begin != math.prod(shape) * dtype.itemsize:  # (exact: Python integers)
             raise FormatError(
                 f"{source}: tensor '{name}' has {end - begin} bytes for shape {shape}"
             )
@@ -117,6 +120,13 @@ def loads(blob: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], 
     if spans and spans[-1][1] != len(data):
         raise FormatError(f"{source}: {len(data) - spans[-1][1]} stray bytes after the last tensor")
     return tensors, meta
+
+
+def _whole(value: object) -> int:
+    """A size or an offset: a whole number >= 0 as JSON writes it (not 2.7, not true)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(value)
+    return value
 
 
 def save(

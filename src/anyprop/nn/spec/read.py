@@ -34,6 +34,8 @@ def loads(text: str, source: str = "<spec>") -> Network:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise SpecError(f"{source}: the TOML nests too deep to be a network spec") from None
     return from_dict(data, Locator(text, source))
 
 
