@@ -10,6 +10,7 @@ LAYERS = {
     "errors": 0,
     "registry": 0,
     "fileio": 0,
+    "limits": 0,
     "_version": 0,
     "autodiff": 1,
     "nn": 2,

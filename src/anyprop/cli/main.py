@@ -7,12 +7,13 @@ it); 130: interrupted (Ctrl-C), leaving the last checkpoint intact.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 import numpy as np
@@ -68,7 +69,7 @@ def main(
         # NumPy's warnings (overflow in x^1e10, say) name source files: the commands say
         # in their own words where numbers stop being finite (training stops, and names
         # the group), so the warnings are not printed
-        with np.errstate(all="ignore"), warnings.catch_warnings():
+        with np.errstate(all="ignore"), warnings.catch_warnings(), _memory_limit(args):
             warnings.simplefilter("ignore", RuntimeWarning)
             if args.command == "predict":
                 return handler(args, out, err, stdin)
@@ -103,6 +104,26 @@ def _pipe_closed() -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return PIPE_CLOSED
+
+
+@contextlib.contextmanager
+def _memory_limit(args: argparse.Namespace) -> Iterator[None]:
+    """--memory-limit for this command: the limit's environment variable, put back after."""
+    if args.memory_limit is None:
+        yield
+        return
+    from anyprop.limits import ENV, parse_size
+
+    parse_size(args.memory_limit)  # a bad size is an error naming it
+    before = os.environ.get(ENV)
+    os.environ[ENV] = args.memory_limit
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
 
 
 def entry() -> None:

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"anyprop {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of errors")
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="the most memory one array (weights, a data set) may take, such as 512M or 8G "
+        "(default: what the system has available; or ANYPROP_MEMORY_LIMIT)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     t = _sub(

@@ -26,7 +26,7 @@ def xor() -> Dataset:
     return Dataset(x, (x.sum(axis=1) % 2)[:, None], "xor", task="binary")
 
 
-@dataset("parity")
+@dataset("parity", cells=lambda n: 2**n * (n + 1))
 def parity(n: int = 4) -> Dataset:
     """n-bit parity: all 2^n patterns, target 1 when an odd number of bits are on."""
     if not 1 <= n <= 16:
@@ -35,7 +35,7 @@ def parity(n: int = 4) -> Dataset:
     return Dataset(x, (x.sum(axis=1) % 2)[:, None], f"parity{n}", task="binary")
 
 
-@dataset("encoder")
+@dataset("encoder", cells=lambda n: 2 * n * n)
 def encoder(n: int = 8) -> Dataset:
     """The N-M-N encoder: n one-hot patterns, each its own target (M is the hidden size)."""
     if n < 2:
@@ -44,7 +44,7 @@ def encoder(n: int = 8) -> Dataset:
     return Dataset(x, x.copy(), f"encoder{n}", task="binary")
 
 
-@dataset("complement_encoder")
+@dataset("complement_encoder", cells=lambda n: 2 * n * n)
 def complement_encoder(n: int = 8) -> Dataset:
     """Fahlman's complement encoder: patterns with every bit on but one, each its own target."""
     if n < 2:
@@ -53,7 +53,7 @@ def complement_encoder(n: int = 8) -> Dataset:
     return Dataset(x, x.copy(), f"complement_encoder{n}", task="binary")
 
 
-@dataset("symmetry")
+@dataset("symmetry", cells=lambda n: 2**n * (n + 1))
 def symmetry(n: int = 6) -> Dataset:
     """Mirror symmetry: all 2^n patterns, target 1 when the pattern reads the same reversed."""
     if n < 2 or n % 2:
@@ -64,7 +64,7 @@ def symmetry(n: int = 6) -> Dataset:
     )
 
 
-@dataset("two_spirals")
+@dataset("two_spirals", cells=lambda points: 2 * points * 3)
 def two_spirals(points: int = 97) -> Dataset:
     """Lang and Witbrock's two spirals: 2 × 97 points, one spiral per class (target 1 or 0)."""
     i = np.arange(points)
@@ -76,7 +76,7 @@ def two_spirals(points: int = 97) -> Dataset:
     return Dataset(x, y, "two_spirals", ["x", "y"], task="binary")
 
 
-@dataset("moons")
+@dataset("moons", cells=lambda n, **_: 3 * n)
 def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Two interleaving half circles, n points with Gaussian noise: classes 0 and 1."""
     rng = np.random.default_rng(seed)
@@ -90,7 +90,7 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     return Dataset(x, y, "moons", ["x", "y"], labels=["0", "1"], task="classification")
 
 
-@dataset("regression")
+@dataset("regression", cells=lambda n, **_: 3 * n)
 def regression(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """y = sin(2·x₁) + x₂²/2 + noise, for x uniform in [−1.5, 1.5]²: a smooth regression."""
     rng = np.random.default_rng(seed)

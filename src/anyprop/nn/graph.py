@@ -89,13 +89,18 @@ class Graph:
             raise NetworkError(
                 f"group '{name}': loss_weight must be a number >= 0, got {loss_weight!r}"
             )
-        g = self._add(
-            Group(name, size, t, bool(bias), False, bool(output), lo, float(loss_weight), bias_init)
+        group = Group(
+            name, size, t, bool(bias), False, bool(output), lo, float(loss_weight), bias_init
         )
-        if g.bias:
-            self.params[g.bias_param] = initializers.make(
-                bias_init, self.rng, (size,), 1, size, self.dtype
-            )
+        values = None
+        if group.bias:  # made before the group joins: a failure leaves the network as it was
+            try:
+                values = initializers.make(bias_init, self.rng, (size,), 1, size, self.dtype)
+            except AnypropError as e:
+                raise type(e)(f"group '{name}': biases: {e}") from None
+        g = self._add(group)
+        if values is not None:
+            self.params[g.bias_param] = values
         return g
 
     def add_output(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.limits import check_bytes
 from anyprop.registry import Registry
 
 Initializer = Callable[..., np.ndarray]
@@ -141,6 +142,8 @@ def make(
         spec = params.pop("name")
     fn = INITIALIZERS.get(spec)
     draw = np.float32 if np.dtype(dtype) == np.float32 else np.float64
+    # (the values drawn, and the weights made of them: twice the bytes at once)
+    check_bytes(math.prod(shape) * 2 * np.dtype(dtype).itemsize, f"weights of shape {shape}")
     try:
         values = fn(rng, shape, max(fan_in, 1), max(fan_out, 1), draw, **params)
     except TypeError as e:
