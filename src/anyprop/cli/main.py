@@ -90,6 +90,20 @@ def main(
     except KeyboardInterrupt:
         err.write(f"anyprop {args.command}: interrupted; the last checkpoint (if any) is intact\n")
         return 130
+    except (RecursionError, MemoryError) as e:  # an input beyond what the checks foresaw
+        if args.verbose:
+            traceback.print_exc(file=err)
+        what = "nests too deep" if isinstance(e, RecursionError) else "needs more memory"
+        err.write(f"anyprop {args.command}: error: the input {what} than anyprop can handle\n")
+        return 2
+    except Exception as e:  # a bug: said in one line, never a traceback (--verbose shows it)
+        if args.verbose:
+            traceback.print_exc(file=err)
+        err.write(
+            f"anyprop {args.command}: error: {type(e).__name__}: {e} (this is a bug in anyprop: "
+            "please report it with the command; --verbose shows where)\n"
+        )
+        return 2
 
 
 #: the exit status when the standard output is closed early: 128 + SIGPIPE, as a Unix

@@ -40,15 +40,24 @@ def number(cell: str, where: str, missing: bool = False) -> float:
     return v
 
 
-def csv_rows(text: str, source: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of CSV text for prediction, each with its line number."""
-    rows = [
-        (i + 1, r)
-        for i, r in enumerate(csv.reader(text.splitlines()))
-        if r and any(c.strip() for c in r)
-    ]
+def csv_rows(
+    text: str, source: str, delimiter: str = ",", empty: str = "no inputs"
+) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of CSV text, each with its line number; a row csv cannot read
+    (a cell over its length limit, a NUL byte) is an error naming its line."""
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    rows = []
+    try:
+        for i, r in enumerate(reader):
+            if r and any(c.strip() for c in r):
+                rows.append((i + 1, r))
+    except csv.Error as e:
+        problem = str(e)
+        if "field larger than field limit" in problem:
+            problem = f"a cell longer than {csv.field_size_limit()} characters"
+        raise DataError(f"{source}: line {reader.line_num}: {problem}") from None
     if not rows:
-        raise DataError(f"{source}: no inputs")
+        raise DataError(f"{source}: {empty}")
     return rows
 
 

@@ -6,7 +6,6 @@ cells that are not numbers, missing values.
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import math
 import os
@@ -124,13 +123,7 @@ def load_csv(
     text = read_file(p, "file", DataError, encoding="utf-8-sig")
     if delimiter is None:
         delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
-    rows = [
-        (i + 1, r)
-        for i, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter))
-        if r and any(c.strip() for c in r)
-    ]
-    if not rows:
-        raise DataError(f"{source}: the file holds no data")
+    rows = csv_rows(text, source, delimiter, "the file holds no data")
     first = [c.strip() for c in rows[0][1]]
     if header is None:
         header = not all(_is_number(c) for c in first)
@@ -245,7 +238,10 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
                     f"{source}: an .npz needs arrays named 'x' (or 'X') and 'y'; "
                     f"it has {sorted(keys)}"
                 )
-            x, y = data[xk], data["y"]
+            try:
+                x, y = data[xk], data["y"]
+            except ValueError as e:  # object arrays need pickles, which are never loaded
+                raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
     else:
         if data.ndim != 2:
             raise DataError(
@@ -259,6 +255,8 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
     for what, a in (("inputs", x), ("targets", y)):
         if not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
             raise DataError(f"{source}: the {what} are not numbers (dtype {a.dtype})")
+        if np.issubdtype(a.dtype, np.complexfloating):
+            raise DataError(f"{source}: the {what} are complex numbers; anyprop takes real ones")
     bad = np.argwhere(~np.isfinite(x.astype(np.float64)))
     if bad.size:
         raise DataError(

@@ -9,8 +9,9 @@ from typing import Any, TextIO
 
 from anyprop.cli.output import table, to_json
 from anyprop.data import read_inputs
+from anyprop.data.dataset import DataError
 from anyprop.errors import AnypropError
-from anyprop.fileio import atomic_write, check_output
+from anyprop.fileio import atomic_write, check_output, read_file
 from anyprop.train.evaluate import evaluate, predict_table
 from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
@@ -78,11 +79,7 @@ def predict_command(
     if args.input == "-":
         text, source = (stdin or sys.stdin).read(), "<standard input>"
     else:
-        try:
-            with open(args.input, encoding="utf-8-sig") as f:
-                text = f.read()
-        except OSError as e:
-            raise AnypropError(f"{args.input}: cannot read: {e.strerror or e}") from None
+        text = read_file(args.input, "file of inputs", DataError, encoding="utf-8-sig")
         source = args.input
     gaps = model.imputer is not None  # the model fills in what is missing
     if model.columns is not None:  # text categories: read by the file's own columns
