@@ -50,6 +50,32 @@ def _settings_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(cli["flag"], **kwargs)
 
 
+def _at_least(minimum: int):
+    """An argparse type: a whole number >= minimum."""
+
+    def whole(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        return n
+
+    return whole
+
+
+def _positive(value: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value}")
+    return x
+
+
 def _sizes(value: str) -> int | list[int]:
     """'32' or '64,32': hidden layer sizes."""
     parts = [p.strip() for p in value.split(",")]
@@ -334,8 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("network", help="a model file or a spec file (.toml)")
     c.add_argument("--data", help="data set name or file (default for a model: its training data)")
     c.add_argument("--target", action="append", help="target column(s) of a data file")
-    c.add_argument("--samples", type=int, default=4, help="samples to check on (4)")
-    c.add_argument("--tolerance", type=float, default=1e-5, help="largest error allowed (1e-5)")
+    c.add_argument("--samples", type=_at_least(1), default=4, help="samples to check on (4)")
+    c.add_argument("--tolerance", type=_positive, default=1e-5, help="largest error allowed (1e-5)")
     c.add_argument("--json", action="store_true", help="machine-readable output")
 
     x = _sub(
@@ -373,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="explain step K of the next epoch (the steps before it are taken first; 0: "
         "the very next step)",
     )
-    x.add_argument("--depth", type=int, default=2, help="how deep to expand the deltas (2)")
+    x.add_argument(
+        "--depth", type=_at_least(0), default=2, help="how deep to expand the deltas (2)"
+    )
     x.add_argument(
         "--lr",
         type=float,

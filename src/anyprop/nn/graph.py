@@ -25,6 +25,15 @@ from anyprop.nn.params import ParamDict
 from anyprop.registry import suggest
 
 
+def generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """The random generator of a seed: a whole number >= 0 (None: a fresh one)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise NetworkError(f"a seed must be a whole number >= 0, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
 class Graph:
     """Groups and connections by name, and the parameters they own (see the module)."""
 
@@ -35,7 +44,7 @@ class Graph:
         name: str = "network",
     ) -> None:
         self.dtype = resolve_dtype(dtype)
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = generator(seed)
         self.name = name
         self.groups: dict[str, Group] = {}
         self.connections: dict[str, Connection] = {}
@@ -211,7 +220,7 @@ class Graph:
     def reinitialize(self, seed: int | np.random.Generator | None) -> None:
         """Draw every weight again from a new seed (weights given explicitly are kept),
         in place, in the order the network was built."""
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = generator(seed)
         for g in self.groups.values():
             if g.bias_param is not None and not g.explicit_bias:
                 new = initializers.make(g.bias_init, self.rng, (g.size,), 1, g.size, self.dtype)

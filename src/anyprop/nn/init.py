@@ -141,6 +141,9 @@ def make(
             raise AnypropError(f"an initialiser table needs a 'name' key, got {sorted(params)}")
         spec = params.pop("name")
     fn = INITIALIZERS.get(spec)
+    for key, value in params.items():  # (a number: NumPy would say it in its own terms)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise AnypropError(f"initialiser '{spec}': {key} must be a number, got {value!r}")
     draw = np.float32 if np.dtype(dtype) == np.float32 else np.float64
     # (the values drawn, and the weights made of them: twice the bytes at once)
     check_bytes(math.prod(shape) * 2 * np.dtype(dtype).itemsize, f"weights of shape {shape}")

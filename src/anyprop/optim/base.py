@@ -204,6 +204,16 @@ class Optimizer(ABC):
         lr = self.lr if scale is None else self.lr * scale
         self.update("(all parameters)", w, self.decayed_gradient(g, w), lr, state)
 
+    def flat_name(self, index: int) -> str:
+        """The parameter an index of the flat layout (``_step_flat``) falls in."""
+        start = 0
+        for n in self.names:
+            size = self.params[n].size
+            if index < start + size:
+                return n
+            start += size
+        return "(all parameters)"
+
     def _clipped(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         """With ``clip_norm``: the gradients scaled (as new arrays) so that their global
         norm √(Σ g²) is at most clip_norm, the norm before kept in ``last_norm``."""

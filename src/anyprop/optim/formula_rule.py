@@ -112,6 +112,8 @@ class FormulaRule(Optimizer):
                 env[k] = Tensor(state[k])
             new_w = np.broadcast_to(self.rule(**env).data, w.shape)
         if not np.all(np.isfinite(new_w)):
+            if name == "(all parameters)":  # the flat layout: the first that went wrong
+                name = self.flat_name(int(np.flatnonzero(~np.isfinite(new_w.reshape(-1)))[0]))
             raise OptimizerError(
                 f"update rule '{self.rule_text}' gave a non-finite value for '{name}' at step "
                 f"{self.steps}"

@@ -348,7 +348,6 @@ def _standardized(
 def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     """The job with every option it left unset filled: by its recipe for a fresh run on
     ``rows`` rows (and what was filled, in words); by the resumed model's own run."""
-    _check_numbers(job)
     if model is not None:
         return _check_stopping(_resumed(job, model)), []
     given = job.settings
@@ -400,6 +399,12 @@ def _check_numbers(job: TrainJob) -> None:
             f"--early-stopping (the patience, in epochs) must be a whole number >= 1, "
             f"got {patience!r}"
         )
+    seed = job.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise AnypropError(f"--seed must be a whole number >= 0, got {seed!r}")
+    every = job.checkpoint_seconds
+    if not (_number(every) and 0 <= every < math.inf):
+        raise AnypropError(f"--checkpoint-every must be a number of seconds >= 0, got {every!r}")
     for flag, value in (
         ("--validation-split", job.validation_split),
         ("--test-split", job.test_split),
@@ -485,6 +490,7 @@ def run(
     the checkpoint so that a resumed run splits the same way), and the standardisation
     is fitted on the training part only.
     """
+    _check_numbers(job)  # before anything is read or built
     resumed_from = 0
     model = None
     replaced = False
