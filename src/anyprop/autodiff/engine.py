@@ -89,6 +89,8 @@ def primitive(
         arity, static = _signature(f)
 
         def general(*args: Any, **kwargs: Any) -> Tensor:
+            if isinstance(kwargs.get("axis"), list):  # axis=[0, 1] as NumPy's (0, 1)
+                kwargs["axis"] = tuple(kwargs["axis"])
             arrays = []
             parents = []
             grad = False
@@ -133,6 +135,8 @@ def primitive(
             def op(x: Any, **kwargs: Any) -> Tensor:
                 if type(x) is not Tensor:
                     return general(x, **kwargs)
+                if isinstance(kwargs.get("axis"), list):  # axis=[0, 1] as NumPy's (0, 1)
+                    kwargs["axis"] = tuple(kwargs["axis"])
                 try:
                     out, vjp = f(x.data, **kwargs)
                 except (ValueError, IndexError, TypeError) as e:

@@ -146,6 +146,29 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __iter__(self) -> Any:
+        """The tensors along the first axis (list(t), unpacking)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """np.asarray(t): the tensor's values (the tape is not followed)."""
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self._one("float"))
+
+    def __int__(self) -> int:
+        return int(self._one("int"))
+
+    def _one(self, what: str) -> Any:
+        if self.data.size != 1:
+            raise TypeError(
+                f"{what}() takes a tensor of one element, this one has shape {self.data.shape}"
+            )
+        return self.data.item()
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""

@@ -14,6 +14,7 @@ import numpy as np
 
 from anyprop.explain.explanation import Delta, Term
 from anyprop.explain.step import StepRecord
+from anyprop.nn.plan.compile import fused_steepness
 
 
 def _outgoing_terms(
@@ -93,7 +94,10 @@ def unit_delta(
         d.loss = f"{g.loss!r}, {_loss_formula(g.loss)}"
         d.scale = _scale(record, g, r)
         if lg[0] == "fused":  # (o − t)·scale, plus f'·Σ w δ where the output also feeds on
-            d.fused = f"{t.name} with {g.loss.name}: δ = (o − t) · scale (the stable fused form)"
+            d.steepness = fused_steepness(g)
+            s = "" if d.steepness == 1 else "s·"
+            d.fused = f"{t.name} with {g.loss.name}: δ = {s}(o − t) · scale (the stable fused form"
+            d.fused += ")" if d.steepness == 1 else f"; s = {d.steepness:g}, the steepness)"
             d.fused_part = float(lg[1][r, unit])
         else:
             d.loss_gradient = float(lg[1][r, unit])

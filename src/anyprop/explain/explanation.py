@@ -47,7 +47,8 @@ class Delta:
     target: float | None = None  # t_j, for an output unit
     scale: float | None = None  # the factor on ∂ℓ/∂o: loss weight × 1/N (mean) × sample weight
     fused: str | None = None  # the fused pair's rule, for a fused output
-    fused_part: float | None = None  # its (o − t)·scale
+    fused_part: float | None = None  # its (o − t)·scale (s·(o − t)·scale for a steepness s)
+    steepness: float = 1.0  # a fused sigmoid(s·net)'s s
     jacobian: str | None = None  # how a vector-valued f (softmax) makes δ, written out
 
 
@@ -221,10 +222,11 @@ def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
     if d.fused:
         lines.append(f"{pad}  fused output: {d.fused}")
         if d.target is not None:
+            s = "" if d.steepness == 1 else f"{_num(d.steepness)} · "
             lines.append(
-                f"{pad}  (o − t) · {_num(d.scale or 1.0)} = ({_num(d.out)} − {_num(d.target)})"
-                f" · {_num(d.scale or 1.0)} = {_num(d.fused_part or 0.0)}   (the scale: loss "
-                "weight × 1/N × sample weight)"
+                f"{pad}  {s}(o − t) · {_num(d.scale or 1.0)} = {s}({_num(d.out)} − "
+                f"{_num(d.target)}) · {_num(d.scale or 1.0)} = {_num(d.fused_part or 0.0)}   "
+                "(the scale: loss weight × 1/N × sample weight)"
             )
         if not (d.terms or d.terms_left_out):
             return lines

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.autodiff import Tensor
+from anyprop.nn.plan.compile import fused_steepness
 
 
 @dataclass
@@ -70,7 +71,7 @@ def run_on_tape(
         g = network.groups[name]
         t = Tensor(g.loss.prepare_target(targets[name], g.size, dt))
         per = (
-            g.loss.fused_on_tape(nets[name], t)
+            g.loss.fused_on_tape(nets[name] * fused_steepness(g), t)
             if plan.fused(name)
             else g.loss.on_tape(outs[name], t)
         )

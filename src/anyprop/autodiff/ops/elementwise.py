@@ -63,7 +63,9 @@ def pow_(x, p):
 
 @primitive
 def powc(x, *, p):
-    """x ** p with a constant exponent p; d/dx = p * x**(p-1)."""
+    """x ** p with a constant exponent p; d/dx = p * x**(p-1) (0 for p = 0, even at x = 0)."""
+    if p == 0:
+        return np.ones_like(x), lambda g: (np.zeros_like(g),)
     if p == 2:
         return x * x, lambda g: (g * 2 * x,)
     return x**p, lambda g: (g * p * x ** (p - 1),)

@@ -53,13 +53,20 @@ class Step:
 
 def is_fused(group: Any) -> bool:
     """Whether a group's transfer function and loss run as one fused primitive (softmax
-    with cross-entropy, sigmoid with binary cross-entropy), chosen by their names."""
-    return (
-        group.loss is not None
-        and group.loss.fused_with is not None
-        and type(group.transfer) is TRANSFERS.get(group.loss.fused_with)
-        and not group.transfer.params
-    )
+    with cross-entropy, sigmoid with binary cross-entropy), chosen by their names. A
+    sigmoid of steepness s fuses too: its loss is the fused one's at s·net, and its
+    δ = s·(o − t) (:func:`fused_steepness`)."""
+    if group.loss is None or group.loss.fused_with is None:
+        return False
+    if type(group.transfer) is not TRANSFERS.get(group.loss.fused_with):
+        return False
+    params = set(group.transfer.params)
+    return not params or (params == {"steepness"} and group.loss.name == "binary_cross_entropy")
+
+
+def fused_steepness(group: Any) -> float:
+    """The s of a fused sigmoid(s·net) (1 for every other fused pair)."""
+    return float(group.transfer.params.get("steepness", 1.0))
 
 
 def compile_steps(network: Any, order: list[str]) -> tuple[list[Step], dict[str, int], int]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError, ShapeError
+from anyprop.nn.plan.compile import fused_steepness
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Options
 
 
@@ -47,12 +48,14 @@ def output_loss(
             raise ShapeError(f"targets for '{name}' have {t.shape[0]} samples, inputs {n}")
         per = None
         if plan.fused(name) and not atanh_error:
+            s = fused_steepness(g)
+            net = plan.nets[name] if s == 1 else plan.nets[name] * s  # sigmoid(s·net)
             if weights is None:  # the sum over the batch, from the forward's cached values
-                value_sum, d = g.loss.fused_total(
-                    plan.nets[name], t, outs[name], plan.cache.get(name)
-                )
+                value_sum, d = g.loss.fused_total(net, t, outs[name], plan.cache.get(name))
             else:
-                per, d = g.loss.fused(plan.nets[name], t)
+                per, d = g.loss.fused(net, t)
+            if s != 1:  # ∂ℓ/∂net = s·(o − t)
+                d *= s
             kind = "fused"
         elif weights is None:
             value_sum, d = g.loss.total(outs[name], t)
