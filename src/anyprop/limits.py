@@ -59,6 +59,8 @@ def memory_limit() -> int:
 
 
 def size_text(n: float) -> str:
+    if not n < 2**70:  # (inf too)
+        return "over a billion TiB"
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.3g} {unit}"

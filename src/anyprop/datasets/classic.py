@@ -26,7 +26,7 @@ def xor() -> Dataset:
     return Dataset(x, (x.sum(axis=1) % 2)[:, None], "xor", task="binary")
 
 
-@dataset("parity", cells=lambda n: 2**n * (n + 1))
+@dataset("parity", cells=lambda n: 2.0 ** min(n, 1000) * (n + 1))
 def parity(n: int = 4) -> Dataset:
     """n-bit parity: all 2^n patterns, target 1 when an odd number of bits are on."""
     if not 1 <= n <= 16:
@@ -53,7 +53,7 @@ def complement_encoder(n: int = 8) -> Dataset:
     return Dataset(x, x.copy(), f"complement_encoder{n}", task="binary")
 
 
-@dataset("symmetry", cells=lambda n: 2**n * (n + 1))
+@dataset("symmetry", cells=lambda n: 2.0 ** min(n, 1000) * (n + 1))
 def symmetry(n: int = 6) -> Dataset:
     """Mirror symmetry: all 2^n patterns, target 1 when the pattern reads the same reversed."""
     if n < 2 or n % 2:
