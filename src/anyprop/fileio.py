@@ -23,6 +23,8 @@ def read_file(
     """The file's bytes, or its text in ``encoding``; ``error`` names the file (and what
     it is meant to be: "spec file", say) when it is missing or cannot be read."""
     p = Path(path)
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not a {what}")
     try:
         return p.read_bytes() if encoding is None else p.read_text(encoding=encoding)
     except FileNotFoundError:
@@ -188,6 +190,8 @@ def check_output(
     text = os.fspath(path)
     if not text.strip():
         raise AnypropError(f"{flag}: an empty path; give a file name")
+    if text.endswith(("/", os.sep)):
+        raise AnypropError(f"{flag} {text}: names a folder; give a file name")
     p = Path(text)
     suffixes = _KINDS[kind]
     if kind in ("picture", "page") and p.suffix.lower() not in suffixes:

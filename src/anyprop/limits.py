@@ -33,7 +33,19 @@ def parse_size(text: str) -> int:
 
 
 def available() -> int:
-    """The memory the system has available now, in bytes."""
+    """The memory available now, in bytes: the system's, or less where the process is
+    capped (``ulimit -v``)."""
+    free = _system_available()
+    try:
+        import resource
+
+        cap, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return free
+    return free if cap == resource.RLIM_INFINITY or cap <= 0 else min(free, cap // 2)
+
+
+def _system_available() -> int:
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:

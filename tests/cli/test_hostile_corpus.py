@@ -79,3 +79,27 @@ def test_a_hostile_invocation_is_a_message_and_changes_nothing(folder, argv, mes
     assert message in text, text
     assert "Traceback" not in text and "this is a bug" not in text
     assert snapshot(folder) == before
+
+
+def test_more_hostile_neighbours(folder):
+    np.save(folder / "empty.npy", np.zeros((0, 3)))
+    np.save(folder / "dates.npy", np.array([[1, 2], [3, 4]], dtype="timedelta64[s]"))
+    for argv, message in (
+        (["train", "--data", "empty.npy", "--no-save"], "empty.npy: the file holds no rows"),
+        (["train", "--data", "dates.npy", "--no-save"], "dates.npy: the inputs are not numbers"),
+        (["predict", "m.anyprop", "."], ".: is a folder, not a file of inputs"),
+        (["train", "--data", "xor", "--seeds", "1000000000", "--no-save"], "between 1 and"),
+    ):
+        before = snapshot(folder)
+        err = io.StringIO()
+        assert main(argv, io.StringIO(), err) == 2, (argv, err.getvalue())
+        assert message in err.getvalue() and "Traceback" not in err.getvalue()
+        assert snapshot(folder) == before
+
+
+def test_a_tensor_of_several_elements_has_no_truth_value():
+    from anyprop import Tensor
+
+    with pytest.raises(TypeError, match="takes a tensor of one element"):
+        bool(Tensor([1.0, 2.0]))
+    assert bool(Tensor([3.0])) is True

@@ -68,7 +68,9 @@ TRAIN = ["train", "spec.toml", "--data", "data.csv", "--epochs", "2"]
         (["predict", "m.anyprop", "data.csv", "--out", "m.anyprop"], "is an input of this run"),
         (["report", "m.anyprop", "--out", "m.anyprop"], "the file is an HTML page"),
         (["report", "m.anyprop", "--diagram", "notes.txt"], "the file is a picture"),
-        (["evaluate", "m.anyprop", "--data", "xor", "--plot", "sub/"], "the file is a picture"),
+        (["evaluate", "m.anyprop", "--data", "xor", "--plot", "sub/"], "names a folder"),
+        (["evaluate", "m.anyprop", "--data", "xor", "--plot", "sub"], "the file is a picture"),
+        ([*TRAIN, "--out", "new.anyprop/"], "names a folder"),
         (["transfer", "show", "tanh", "--plot", "nowhere/t.png"], "does not exist"),
     ],
 )

@@ -59,7 +59,26 @@ CASES = {
     "task 7": lambda h: with_meta(h, data={"task": 7}),
     "spec list": lambda h: with_meta(h, spec=[1]),
     "newer format": lambda h: with_meta(h, format=99, anyprop="9.0"),
+    "version 5": lambda h: with_meta(h, anyprop=5),
+    "history.epochs 5": lambda h: nested(h, ("history", "epochs"), 5),
+    "history.epochs [5]": lambda h: nested(h, ("history", "epochs"), [5]),
+    "trainer.config 5": lambda h: nested(h, ("trainer", "config"), 5),
+    "trainer.rng 5": lambda h: nested(h, ("trainer", "rng"), 5),
+    "trainer.optimizer 5": lambda h: nested(h, ("trainer", "optimizer"), 5),
+    "trainer.optimizer.state [1]": lambda h: nested(h, ("trainer", "optimizer", "state"), [1]),
+    "trainer.epoch text": lambda h: nested(h, ("trainer", "epoch"), "2"),
+    "info.job 5": lambda h: nested(h, ("info", "job"), 5),
 }
+
+
+def nested(header, keys, value):
+    meta = json.loads(header["__metadata__"]["anyprop"])
+    place = meta
+    for k in keys[:-1]:
+        place = place[k]
+    place[keys[-1]] = value
+    header["__metadata__"]["anyprop"] = json.dumps(meta)
+    return header
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -107,3 +126,16 @@ def test_any_mutation_of_a_model_file_loads_or_is_an_anyprop_error(tmp_path, mod
     except AnypropError:
         return
     model.predict(np.zeros((2, model.network.input_width)))
+
+
+def test_an_optimizer_state_of_another_dtype_is_refused_on_resume(tmp_path):
+    from anyprop.train.job import TrainJob, run
+
+    path = tmp_path / "a.anyprop"
+    anyprop.train_model("xor", epochs=2, hidden=3, optimizer="adam", out=str(path))
+    header, data = split(path.read_bytes())
+    name = next(k for k in header if k.startswith("trainer/optimizer/state/"))
+    header[name]["dtype"] = "I32" if header[name]["dtype"] == "F32" else "I64"
+    path.write_bytes(join(header, data))
+    with pytest.raises(AnypropError, match="is stored as int"):
+        run(TrainJob(resume=str(path), epochs=3, out=None))

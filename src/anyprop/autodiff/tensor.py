@@ -156,6 +156,9 @@ class Tensor:
         """np.asarray(t): the tensor's values (the tape is not followed)."""
         return self.data if dtype is None else self.data.astype(dtype)
 
+    def __bool__(self) -> bool:
+        return bool(self._one("bool"))
+
     def __float__(self) -> float:
         return float(self._one("float"))
 

@@ -18,6 +18,7 @@ import numpy as np
 from anyprop.data.dataset import DataError, Dataset
 from anyprop.data.encoding import Columns, csv_rows, number
 from anyprop.fileio import read_file
+from anyprop.limits import check_bytes
 
 
 def _is_number(cell: str) -> bool:
@@ -224,9 +225,11 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
     p = Path(path)
     source = str(p)
     try:
-        data = np.load(p, allow_pickle=False)
+        data = np.load(p, allow_pickle=False, mmap_mode="r")  # (sizes checked, not read yet)
     except FileNotFoundError:
         raise DataError(f"{source}: no such file") from None
+    except MemoryError:
+        raise DataError(f"{source}: the file claims more data than memory holds") from None
     except (OSError, ValueError) as e:
         raise DataError(f"{source}: not a NumPy file anyprop can read (no pickles): {e}") from None
     if isinstance(data, np.lib.npyio.NpzFile):
@@ -248,12 +251,15 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
                 f"{source}: an .npy must hold one table (samples, columns), got {data.shape}"
             )
         cols = _resolve_columns(-1 if target is None else target, None, data.shape[1], source)
-        x = np.delete(data, cols, axis=1)
-        y = data[:, cols[0]] if len(cols) == 1 else data[:, cols]
+        check_bytes(3 * data.nbytes, source)  # (its copies while it is read)
+        x = np.array(np.delete(data, cols, axis=1))
+        y = np.array(data[:, cols[0]] if len(cols) == 1 else data[:, cols])
     if x.ndim == 1:
         x = x[:, None]
+    if len(x) == 0:
+        raise DataError(f"{source}: the file holds no rows")
     for what, a in (("inputs", x), ("targets", y)):
-        if not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+        if a.dtype.kind not in "biufc":  # (not dates, durations, text or objects)
             raise DataError(f"{source}: the {what} are not numbers (dtype {a.dtype})")
         if np.issubdtype(a.dtype, np.complexfloating):
             raise DataError(f"{source}: the {what} are complex numbers; anyprop takes real ones")

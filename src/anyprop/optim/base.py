@@ -301,6 +301,8 @@ class Optimizer(ABC):
             raise OptimizerError(
                 "not an optimizer state: expected config, steps and state"
             ) from None
+        if not (isinstance(cfg, Mapping) and isinstance(state, Mapping)):
+            raise OptimizerError("not an optimizer state: its config and state must be tables")
         if cfg.get("name") != self.name:
             raise OptimizerError(f"state of optimizer '{cfg.get('name')}' given to '{self.name}'")
         if set(state) != set(self.params):
@@ -309,7 +311,14 @@ class Optimizer(ABC):
                 f"optimizer state does not match the parameters (e.g. '{extra[0]}')"
             )
         for name, s in state.items():
+            if not isinstance(s, Mapping):
+                raise OptimizerError(f"optimizer state '{name}' must be a table of arrays")
             for k, v in s.items():
+                if k in self.state[name] and np.asarray(v).dtype != self.state[name][k].dtype:
+                    raise OptimizerError(
+                        f"optimizer state '{name}.{k}' is stored as {np.asarray(v).dtype}, the "
+                        f"parameter is {self.state[name][k].dtype}"
+                    )
                 if k not in self.state[name] or np.shape(v) != self.state[name][k].shape:
                     raise OptimizerError(
                         f"optimizer state '{name}.{k}' has the wrong name or shape"

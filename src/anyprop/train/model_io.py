@@ -223,6 +223,26 @@ def _check_fields(info: dict[str, Any], source: str) -> None:
             raise FormatError(f"{source}: 'data.{key}' must be text")
     if data.get("columns") is not None and not isinstance(data["columns"], (dict, list)):
         raise FormatError(f"{source}: 'data.columns' must be a table")
+    if not isinstance(info.get("anyprop", ""), str):
+        raise FormatError(f"{source}: 'anyprop' (the version that wrote it) must be text")
+    if not isinstance((info.get("info") or {}).get("job", {}), dict):
+        raise FormatError(f"{source}: 'info.job' must be a table")
+    history = info.get("history") or {}
+    epochs = history.get("epochs", [])
+    if not (isinstance(epochs, list) and all(isinstance(e, dict) for e in epochs)):
+        raise FormatError(f"{source}: 'history.epochs' must be a list of tables")
+    trainer = info.get("trainer")
+    if trainer is not None:
+        for key in ("config", "optimizer", "rng"):
+            if trainer.get(key) is not None and not isinstance(trainer[key], dict):
+                raise FormatError(f"{source}: 'trainer.{key}' must be a table")
+        epoch = trainer.get("epoch", 0)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise FormatError(f"{source}: 'trainer.epoch' must be a whole number >= 0")
+        opt = trainer.get("optimizer") or {}
+        for key in ("config", "state"):
+            if opt.get(key) is not None and not isinstance(opt[key], dict):
+                raise FormatError(f"{source}: 'trainer.optimizer.{key}' must be a table")
 
 
 def load_model(path: str | os.PathLike) -> Model:

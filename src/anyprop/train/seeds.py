@@ -18,6 +18,9 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.train.job import TrainJob, run
 
+#: the most runs one --seeds asks for (the classic papers report tens to a hundred)
+MAX_SEEDS = 10_000
+
 
 @dataclass
 class SeedsResult:
@@ -53,8 +56,8 @@ def run_seeds(
     """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
     run when solved; a run that is not solved within ``job.epochs`` counts as a failure
     (a restart, in Fahlman's terms)."""
-    if seeds < 1:
-        raise AnypropError(f"--seeds must be >= 1, got {seeds}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise AnypropError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
     epochs, failures, most = [], 0, 0
     for k in range(seeds):
         one = dataclasses.replace(
