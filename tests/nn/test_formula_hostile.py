@@ -29,6 +29,9 @@ from anyprop.nn.formula import MAX_DEPTH, MAX_PARTS, Formula, FormulaError
         ("10^10^10*x", "too large for a number"),
         ("1e999999*x", "the number 1e999999 is too large"),
         ("(-8)^(1/3)*x", "not a real number"),
+        ("x+log(0)", "log() of these numbers is not a finite number"),
+        ("x+exp(1000)", "exp() of these numbers is not a finite number"),
+        ("x+sqrt(-1)", "sqrt() of these numbers is not a finite number"),
     ],
 )
 def test_a_hostile_formula_is_a_formula_error(text, problem):
@@ -43,6 +46,7 @@ def test_the_limits_leave_room_for_real_formulas():
     n = MAX_PARTS // 2 - 1
     assert Formula("+".join(["x"] * n))(x=1.0).item() == n
     assert str(Formula("2*3+x").tree.args[0].value) == "6.0"  # numbers folded once
+    assert Formula("max(1, 2)*x")(x=1.5).item() == 3.0
 
 
 @settings(max_examples=300, deadline=1000)

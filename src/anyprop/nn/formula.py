@@ -258,8 +258,17 @@ def _fold(node: Node, text: str) -> Node:
     if not node.args:
         return node
     args = tuple(_fold(a, text) for a in node.args)
-    if node.kind == "call" or not all(a.kind == "num" for a in args):
+    if not all(a.kind == "num" for a in args):
         return Node(node.kind, node.column, node.value, args)
+    if node.kind == "call":  # a function of numbers alone, as the engine computes it
+        with np.errstate(all="ignore"):
+            out = FUNCTIONS[node.value][1](*[Tensor(np.float64(a.value)) for a in args])
+        value = float(np.asarray(out.data if isinstance(out, Tensor) else out))
+        if not math.isfinite(value):
+            raise FormulaError(
+                text, node.column, f"{node.value}() of these numbers is not a finite number"
+            )
+        return Node("num", node.column, value)
     try:
         if node.kind == "neg":
             value = -args[0].value
