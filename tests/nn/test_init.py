@@ -38,3 +38,19 @@ def test_bad_initialisers():
         init.make("orthogonal", np.random.default_rng(), (4,), 2, 2, np.float32)
     with pytest.raises(AnypropError, match="initialiser 'uniform'"):
         init.make({"name": "uniform", "radius": 1}, np.random.default_rng(), (2,), 1, 1, np.float32)
+
+
+def test_an_initialisers_options_are_named_and_its_spreads_not_negative():
+    import numpy as np
+    import pytest
+
+    from anyprop.errors import AnypropError
+    from anyprop.nn.init import make
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(AnypropError, match=r"has no option 'q' \(options: r\)"):
+        make({"name": "uniform", "q": 1}, rng, (2, 2), 2, 2, "float32")
+    for spec in ({"name": "uniform", "r": -1}, {"name": "normal", "std": -1}):
+        with pytest.raises(AnypropError, match="must be >= 0"):
+            make(spec, rng, (2, 2), 2, 2, "float32")
+    assert make({"name": "constant", "value": -0.5}, rng, (2,), 1, 2, "float64").tolist() == [-0.5, -0.5]

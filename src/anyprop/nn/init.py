@@ -8,6 +8,7 @@ connection, the mean), ``fan_out`` the number out of a source unit.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -125,6 +126,10 @@ def constant(rng, shape, fan_in, fan_out, dtype, value: float = 0.0):
     return np.full(shape, float(value), dtype)
 
 
+#: the parameters of initialisers that are a spread or a gain: never negative
+_SCALES = ("r", "std", "gain", "scale")
+
+
 def make(
     spec: Any,
     rng: np.random.Generator,
@@ -141,9 +146,20 @@ def make(
             raise AnypropError(f"an initialiser table needs a 'name' key, got {sorted(params)}")
         spec = params.pop("name")
     fn = INITIALIZERS.get(spec)
+    accepted = [
+        k
+        for k, p in inspect.signature(fn).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+        or (p.default is not inspect.Parameter.empty and k not in ("rng", "shape"))
+    ]
     for key, value in params.items():  # (a number: NumPy would say it in its own terms)
+        if key not in accepted:
+            options = ", ".join(accepted) or "none"
+            raise AnypropError(f"initialiser '{spec}' has no option '{key}' (options: {options})")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise AnypropError(f"initialiser '{spec}': {key} must be a number, got {value!r}")
+        if key in _SCALES and value < 0:  # (a spread or a gain; a constant may be < 0)
+            raise AnypropError(f"initialiser '{spec}': {key} must be >= 0, got {value!r}")
     draw = np.float32 if np.dtype(dtype) == np.float32 else np.float64
     # (the values drawn, and the weights made of them: twice the bytes at once)
     check_bytes(math.prod(shape) * 2 * np.dtype(dtype).itemsize, f"weights of shape {shape}")
