@@ -53,4 +53,5 @@ def test_an_initialisers_options_are_named_and_its_spreads_not_negative():
     for spec in ({"name": "uniform", "r": -1}, {"name": "normal", "std": -1}):
         with pytest.raises(AnypropError, match="must be >= 0"):
             make(spec, rng, (2, 2), 2, 2, "float32")
-    assert make({"name": "constant", "value": -0.5}, rng, (2,), 1, 2, "float64").tolist() == [-0.5, -0.5]
+    constant = make({"name": "constant", "value": -0.5}, rng, (2,), 1, 2, "float64")
+    assert constant.tolist() == [-0.5, -0.5]
