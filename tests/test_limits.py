@@ -63,3 +63,12 @@ def test_memory_limit_from_the_command_line():
     err = io.StringIO()
     assert main(["--memory-limit", "lots", "train", "--data", "xor"], io.StringIO(), err) == 2
     assert "memory size" in err.getvalue()
+
+
+def test_a_training_run_whose_arrays_together_would_not_fit_is_refused(monkeypatch):
+    import anyprop
+
+    monkeypatch.setenv(ENV, "4M")  # each layer fits; all of them, with their gradients, not
+    with pytest.raises(AnypropError, match=r"training this network \([\d,]+ parameters"):
+        anyprop.train_model("xor", hidden=[300] * 8, epochs=1)
+    anyprop.train_model("xor", hidden=3, epochs=1)

@@ -20,6 +20,7 @@ import numpy as np
 
 from anyprop.data import Dataset, from_pair
 from anyprop.errors import AnypropError, ShapeError
+from anyprop.limits import check_bytes
 from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
@@ -146,6 +147,23 @@ class Trainer:
     #: larger ones are gathered batch by batch, so as not to copy them
     PERMUTE_BYTES = 16 * 2**20
 
+    def _check_memory(self, rows: int, val_rows: int) -> None:
+        """Refuse, before the first step, a run whose arrays together would not fit: the
+        parameters with their gradients, flat copies, optimizer state and best copy (about
+        six sets), and for a batch (and the validation part, evaluated whole) the net
+        inputs, outputs and deltas of every unit."""
+        net = self.network
+        params = sum(p.size for p in net.params.values())
+        units = sum(g.size for g in net.groups.values())
+        batch = self.settings.batch_size or rows
+        cells = (
+            6 * params
+            + 4 * units * max(batch, val_rows)
+            + 2 * rows * (net.input_width + net.target_width)
+        )
+        what = f"training this network ({params:,} parameters, batches of {batch:,})"
+        check_bytes(cells * np.dtype(net.dtype).itemsize, what)
+
     def run_epoch(self, data: Prepared | Dataset, weights: np.ndarray | None) -> dict[str, float]:
         """One pass over ``data`` in batches, one step of the rule each; returns the
         epoch's figures (the loss and metrics of the outputs the steps saw)."""
@@ -243,6 +261,7 @@ class Trainer:
                     )
                 sample_weight = sample_weight[keep]
             train, val = train.subset(keep), train.subset(held)
+        self._check_memory(len(train), 0 if val is None else len(val))
         # inputs cast, targets laid out and both checked once for the whole run
         p_train = Prepared.of(self.network, train)
         p_val = None if val is None else Prepared.of(self.network, val)
