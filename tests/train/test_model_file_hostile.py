@@ -139,3 +139,13 @@ def test_an_optimizer_state_of_another_dtype_is_refused_on_resume(tmp_path):
     path.write_bytes(join(header, data))
     with pytest.raises(AnypropError, match="is stored as int"):
         run(TrainJob(resume=str(path), epochs=3, out=None))
+
+
+def test_a_stored_update_rule_that_does_not_parse_is_refused_on_load(tmp_path):
+    path = tmp_path / "r.anyprop"
+    anyprop.train_model("xor", epochs=1, hidden=2, rule="w - lr*g", out=str(path))
+    header, data = split(path.read_bytes())
+    nested(header, ("trainer", "optimizer", "config", "rule"), "w - lr*g + 1/0")
+    path.write_bytes(join(header, data))
+    with pytest.raises(AnypropError, match="the stored update rule is invalid"):
+        anyprop.load(path)

@@ -245,6 +245,25 @@ def _check_fields(info: dict[str, Any], source: str) -> None:
                 raise FormatError(f"{source}: 'trainer.optimizer.{key}' must be a table")
 
 
+def _check_rules(state: dict[str, Any], source: str) -> None:
+    """An update rule stored as a formula parses (1/0 in it is refused here, by name)."""
+    from anyprop.nn.formula import parse
+
+    config = (state.get("optimizer") or {}).get("config") or {}
+    if config.get("name") != "formula":
+        return
+    for key in ("rule", "state"):  # the rule, and the formulas of its state
+        given = config.get(key)
+        texts = [given] if key == "rule" else []
+        if key == "state" and isinstance(given, dict):
+            texts = list(given.values())
+        for text in texts:
+            try:
+                parse(text)
+            except AnypropError as e:
+                raise FormatError(f"{source}: the stored update rule is invalid: {e}") from None
+
+
 def load_model(path: str | os.PathLike) -> Model:
     """Read a model written by :func:`save_model`; a damaged file is a clear error."""
     source = str(path)
@@ -321,6 +340,7 @@ def load_model(path: str | os.PathLike) -> Model:
         except RecursionError:
             raise FormatError(f"{source}: the training state nests too deep") from None
         trainer_state["history"] = info.get("history") or {}
+        _check_rules(trainer_state, source)
     return Model(
         network,
         std,
