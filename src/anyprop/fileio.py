@@ -159,6 +159,10 @@ def _looks_like(p: Path, kind: str) -> bool:
     try:
         with open(p, "rb") as f:
             head = f.read(4096)
+            if kind == "model" and len(head) >= 8:  # the whole header (up to a MiB)
+                size = int.from_bytes(head[:8], "little")
+                f.seek(8)
+                head = head[:8] + f.read(min(size, 2**20))
     except OSError:
         return False
     if kind == "model":  # a safetensors file whose metadata is anyprop's
