@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -205,10 +206,12 @@ def check_output(
     if not folder.is_dir():
         raise AnypropError(f"{flag} {p}: the folder {folder} does not exist")
     if not p.exists():
-        if not os.access(folder, os.W_OK):
+        if not os.access(folder, os.W_OK) or _read_only(folder):
             raise AnypropError(f"{flag} {p}: the folder {folder} is not writable")
         return False
     if own is not None and _same(p, Path(own)):
+        if not os.access(p, os.W_OK) or _read_only(p):
+            raise AnypropError(f"{flag} {p}: the file is read-only: not replaced")
         return True
     for source in inputs:
         if source is not None and _same(p, Path(source)):
@@ -219,7 +222,7 @@ def check_output(
         raise AnypropError(f"{flag} {p}: is a folder, not a file")
     if not p.is_file():
         raise AnypropError(f"{flag} {p}: is not a regular file (a device or a pipe)")
-    if not os.access(p, os.W_OK):
+    if not os.access(p, os.W_OK) or _read_only(p):
         raise AnypropError(f"{flag} {p}: the file is read-only: not replaced")
     if not _looks_like(p, kind):
         what = "an anyprop model" if kind == "model" else f"a {kind}"
@@ -228,6 +231,15 @@ def check_output(
             "give another name)"
         )
     return True
+
+
+def _read_only(p: Path) -> bool:
+    """No write permission for anyone in the mode bits (which root, whom os.access lets
+    write anything, would otherwise ignore): a file or folder the user made read-only."""
+    try:
+        return not os.stat(p).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    except OSError:
+        return False
 
 
 def _same(a: Path, b: Path) -> bool:

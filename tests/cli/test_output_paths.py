@@ -93,13 +93,20 @@ def test_a_pipe_or_a_device_is_never_replaced(folder):
     assert snapshot(folder) == before and stat.S_ISFIFO(os.stat(folder / "pipe").st_mode)
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="POSIX modes, not root")
-def test_a_read_only_model_is_not_replaced(folder):
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_a_read_only_model_or_folder_is_respected_even_by_root(folder):
     os.chmod(folder / "m.anyprop", 0o444)
     before = snapshot(folder)
     status, _, err = run(*TRAIN, "--out", "m.anyprop")
     assert status == 2 and "read-only" in err
     assert snapshot(folder) == before
+    os.chmod(folder / "sub", 0o555)
+    try:
+        status, _, err = run(*TRAIN, "--out", "sub/m.anyprop")
+        assert status == 2 and "the folder sub is not writable" in err
+        assert list((folder / "sub").iterdir()) == []
+    finally:
+        os.chmod(folder / "sub", 0o755)
 
 
 def test_an_existing_model_is_replaced_and_the_summary_says_so(folder):
