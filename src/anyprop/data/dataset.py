@@ -137,6 +137,12 @@ class Standardizer:
             )
         return (x - self.mean) / self.std
 
+    def transform_targets(self, y: Any) -> np.ndarray:
+        """Targets of one column (samples,) or several (samples, k), standardised in their
+        own shape (float64)."""
+        y = np.asarray(y, dtype=np.float64)
+        return self.transform(y.reshape(len(y), -1)).reshape(y.shape)
+
     def inverse(self, z: np.ndarray) -> np.ndarray:
         """z ↦ z·std + mean: standardised values back in their own units."""
         return z * self.std + self.mean

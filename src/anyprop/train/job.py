@@ -34,7 +34,7 @@ from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, Gradien
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
-from anyprop.train.settings import TrainSettings
+from anyprop.train.settings import TrainSettings, _is_number
 from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
 from anyprop.train.task import TASKS, decide_task, model_task_data, one_hot_for
 from anyprop.train.trainer import Trainer, split_seed_for
@@ -335,7 +335,7 @@ def _standardized(
         return data
     y = data.y
     if target is not None:
-        y = target.transform(np.asarray(y, dtype=np.float64).reshape(len(y), -1)).reshape(y.shape)
+        y = target.transform_targets(y)
     return dataclasses.replace(
         data,
         x=data.x if std is None else std.transform(data.x),
@@ -383,7 +383,7 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    return _is_number(value) and value == value  # (a real number, not NaN)
 
 
 def _check_numbers(job: TrainJob) -> None:

@@ -50,10 +50,9 @@ class Model:
     def scale_targets(self, y: Any) -> np.ndarray:
         """Targets as the network learnt them: standardised when training standardised
         them (y ↦ (y − mean)/std), else as they are."""
-        y = np.asarray(y, dtype=np.float64)
         if self.target_scaler is None:
-            return y
-        return self.target_scaler.transform(y.reshape(len(y), -1)).reshape(y.shape)
+            return np.asarray(y, dtype=np.float64)
+        return self.target_scaler.transform_targets(y)
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
