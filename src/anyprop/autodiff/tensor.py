@@ -63,7 +63,7 @@ def resolve_dtype(dtype: Any) -> np.dtype:
     """Check that ``dtype`` is float32 or float64 and return it as a NumPy dtype."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         raise AnypropError(f"unknown dtype {dtype!r}; use float32 or float64") from None
     if dt not in FLOAT_DTYPES:
         raise AnypropError(f"dtype {dt} is not supported; use float32 or float64")

@@ -22,6 +22,7 @@ from anyprop.nn import transfer as transfer_registry
 from anyprop.nn.connections import KINDS, Connection
 from anyprop.nn.group import Group, check_name
 from anyprop.nn.params import ParamDict
+from anyprop.nn.values import numbers
 from anyprop.registry import suggest
 
 
@@ -132,9 +133,11 @@ class Graph:
 
     def group(self, name: str) -> Group:
         """The group called ``name`` (an error names the nearest groups)."""
+        if not isinstance(name, str):
+            raise UnknownNameError(f"a group is named by text, got {name!r}")
         try:
             return self.groups[name]
-        except (KeyError, TypeError):
+        except KeyError:
             hint = suggest(name, self.groups, n=3)
             known = ", ".join(self.groups) or "none yet"
             raise UnknownNameError(f"unknown group '{name}'{hint} (groups: {known})") from None
@@ -232,6 +235,8 @@ class Graph:
     def _owner(self, share: str, where: str) -> Connection:
         """The connection that owns the weights named by ``share`` (followed through a
         connection that itself shares)."""
+        if not isinstance(share, str):
+            raise NetworkError(f"{where}: share must be a connection's name, got {share!r}")
         owner = self.connections.get(share)
         if owner is None:
             hint = suggest(share, self.connections)
@@ -333,7 +338,7 @@ class Graph:
         for k, v in values.items():
             if k not in self.params:
                 raise UnknownNameError(f"unknown parameter '{k}'{suggest(k, self.params)}")
-            v = np.asarray(v)
+            v = numbers(v, f"parameter '{k}'", self.params[k].dtype, copy=False)
             if v.shape != self.params[k].shape:
                 raise ShapeError(
                     f"parameter '{k}': shape {v.shape}, expected {self.params[k].shape}"

@@ -158,13 +158,21 @@ def make(
             raise AnypropError(f"initialiser '{spec}' has no option '{key}' (options: {options})")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise AnypropError(f"initialiser '{spec}': {key} must be a number, got {value!r}")
+        if not -1e300 < value < 1e300:
+            raise AnypropError(f"initialiser '{spec}': {key} must be finite, got {value!r}")
         if key in _SCALES and value < 0:  # (a spread or a gain; a constant may be < 0)
             raise AnypropError(f"initialiser '{spec}': {key} must be >= 0, got {value!r}")
     draw = np.float32 if np.dtype(dtype) == np.float32 else np.float64
     # (the values drawn, and the weights made of them: twice the bytes at once)
     check_bytes(math.prod(shape) * 2 * np.dtype(dtype).itemsize, f"weights of shape {shape}")
     try:
-        values = fn(rng, shape, max(fan_in, 1), max(fan_out, 1), draw, **params)
+        with np.errstate(all="ignore"):  # a huge spread: said below, in the user's terms
+            values = np.asarray(fn(rng, shape, max(fan_in, 1), max(fan_out, 1), draw, **params))
+            values = values.astype(dtype, copy=False)
     except TypeError as e:
         raise AnypropError(f"initialiser '{spec}': {e}") from None
-    return np.asarray(values, dtype=dtype)
+    if not np.all(np.isfinite(values)):
+        raise AnypropError(
+            f"initialiser '{spec}' with {params} draws numbers too large for {np.dtype(dtype).name}"
+        )
+    return values

@@ -37,6 +37,13 @@ from anyprop.nn.network import Network
 from anyprop.nn.unitmap import UnitMap
 
 
+def _is_unit(u: Any) -> bool:
+    """A unit is a whole number (within int64) or a name."""
+    if isinstance(u, str):
+        return bool(u)
+    return isinstance(u, (int, np.integer)) and not isinstance(u, bool) and abs(int(u)) < 2**62
+
+
 def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     if isinstance(edges, tuple) and len(edges) in (2, 3) and all(np.ndim(e) == 1 for e in edges):
         cols = [np.asarray(e) for e in edges]  # (sources, targets[, weights]) arrays
@@ -44,6 +51,18 @@ def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
         rows = list(edges)
         if not rows:
             raise NetworkError("a unit graph needs at least one connection")
+        for k, r in enumerate(rows):
+            if not isinstance(r, (list, tuple)):
+                raise NetworkError(
+                    f"connection {k}: expected (source, target) or (source, target, weight), "
+                    f"got {r!r}"
+                )
+            for u in r[:2]:
+                if not _is_unit(u):
+                    raise NetworkError(
+                        f"connection {k}: unit {u!r} is neither a whole number below 2**62 "
+                        "nor a name"
+                    )
         widths = {len(r) for r in rows}
         if not widths <= {2, 3} or len(widths) != 1:
             bad = next(

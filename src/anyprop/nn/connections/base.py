@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from anyprop.errors import NetworkError, ShapeError
+from anyprop.nn.values import numbers
 from anyprop.registry import Registry
 
 #: Every connection kind, by name (``dense``, ``sparse``, ``one_to_one``).
@@ -97,7 +98,7 @@ class Connection(ABC):
 
     def check_weights(self, weights: Any, dtype: Any, where: str) -> np.ndarray:
         """Initial weights given by the user, as a fresh array of the parameter's shape."""
-        w = np.array(weights, dtype=dtype)
+        w = numbers(weights, f"{where}: weights", dtype)
         if w.shape != self.param_shape():
             raise ShapeError(
                 f"{where}: weights of shape {w.shape} do not fit: expected "

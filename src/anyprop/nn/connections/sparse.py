@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from anyprop.autodiff import ops
 from anyprop.errors import NetworkError, ShapeError
 from anyprop.nn.connections.base import Connection, connection_kind
+from anyprop.nn.values import numbers
 
 
 @connection_kind("sparse")
@@ -40,6 +41,8 @@ class Sparse(Connection):
                 raise NetworkError(f"{where}: give pairs or density, not both")
             rows, cols = sparse_pairs(pairs, n_src, n_tgt, where)
         elif density is not None:
+            if isinstance(density, bool) or not isinstance(density, (int, float)):
+                raise NetworkError(f"{where}: density must be a number in (0, 1], got {density!r}")
             rows, cols = random_pairs(rng, n_src, n_tgt, float(density), where)
         else:
             raise NetworkError(f"{where}: a sparse connection needs pairs= or density=")
@@ -67,7 +70,7 @@ class Sparse(Connection):
         return self.nnz / self.shape[1], self.nnz / self.shape[0]
 
     def check_weights(self, weights: Any, dtype: Any, where: str) -> np.ndarray:
-        w = np.asarray(weights, dtype=dtype).reshape(-1)
+        w = numbers(weights, f"{where}: weights", dtype).reshape(-1)
         if w.shape != (self.nnz,):
             raise ShapeError(
                 f"{where}: {w.size} weights given for {self.nnz} pairs; give one weight per pair"
@@ -126,17 +129,13 @@ class Sparse(Connection):
 def sparse_pairs(pairs: Any, n_src: int, n_tgt: int, where: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate (source unit, target unit) pairs; return (rows, cols): each pair's
     target and source unit, in the order given."""
-    arr = np.asarray(pairs)
+    arr = numbers(pairs, f"{where}: pairs", whole=True)
     if arr.size == 0:
         raise NetworkError(f"{where}: a sparse connection needs at least one (source, target) pair")
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ShapeError(
             f"{where}: pairs must be a list of (source unit, target unit), got shape {arr.shape}"
         )
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.issubdtype(arr.dtype, np.number) or not np.all(np.mod(arr, 1) == 0):
-            raise NetworkError(f"{where}: unit indices in pairs must be whole numbers")
-        arr = arr.astype(np.int64)
     cols, rows = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
     for what, idx, n in (("source", cols, n_src), ("target", rows, n_tgt)):
         bad = (idx < 0) | (idx >= n)

@@ -199,6 +199,8 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: Locator) -> Networ
         for key in ("from", "to"):
             if key not in c:
                 raise loc.error(path, f"needs '{key}' (a group name)")
+            if not isinstance(c[key], str):
+                raise loc.error((*path, key), f"must be a group's name, got {c[key]!r}")
             if c[key] not in net.groups:
                 hint = suggest(c[key], net.groups)
                 raise loc.error(
