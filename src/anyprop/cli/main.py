@@ -53,6 +53,12 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    nul = _nul_word(words)
+    if nul is not None:  # no file name nor formula holds one; the OS refuses such names
+        err.write(f"anyprop: error: {nul} holds a NUL character (\\0): no argument may\n")
+        return 2
+    argv = words
     # argparse writes --help to stdout and usage errors to stderr: the streams given
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -104,6 +110,18 @@ def main(
             "please report it with the command; --verbose shows where)\n"
         )
         return 2
+
+
+def _nul_word(words: list[str]) -> str | None:
+    """The argument holding a NUL character, named by its flag where it has one (a shell
+    cannot pass one; a program calling main() can)."""
+    for k, word in enumerate(words):
+        if "\0" in word:
+            flag = word.split("=", 1)[0] if word.startswith("--") and "=" in word else None
+            if flag is None and k and words[k - 1].startswith("-"):
+                flag = words[k - 1]
+            return f"the value of {flag}" if flag else f"argument {k + 1}"
+    return None
 
 
 #: the exit status when the standard output is closed early: 128 + SIGPIPE, as a Unix

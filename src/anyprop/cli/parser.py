@@ -25,6 +25,11 @@ def _sub(
     )
 
 
+#: the most samples a gradient check takes: it runs two forward passes over them for
+#: every parameter, so more would take hours without telling anything new
+MOST_CHECK_SAMPLES = 10_000
+
+
 def _batch(value: str) -> int | str:
     if value in ("online", "full"):
         return value
@@ -50,8 +55,8 @@ def _settings_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(cli["flag"], **kwargs)
 
 
-def _at_least(minimum: int):
-    """An argparse type: a whole number >= minimum."""
+def _at_least(minimum: int, most: int | None = None):
+    """An argparse type: a whole number >= minimum (and <= most, when given)."""
 
     def whole(value: str) -> int:
         try:
@@ -60,6 +65,8 @@ def _at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
         if n < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        if most is not None and n > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, got {value}")
         return n
 
     return whole
@@ -360,7 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("network", help="a model file or a spec file (.toml)")
     c.add_argument("--data", help="data set name or file (default for a model: its training data)")
     c.add_argument("--target", action="append", help="target column(s) of a data file")
-    c.add_argument("--samples", type=_at_least(1), default=4, help="samples to check on (4)")
+    c.add_argument(
+        "--samples",
+        type=_at_least(1, most=MOST_CHECK_SAMPLES),
+        default=4,
+        help=f"samples to check on (4; at most {MOST_CHECK_SAMPLES})",
+    )
     c.add_argument("--tolerance", type=_positive, default=1e-5, help="largest error allowed (1e-5)")
     c.add_argument("--json", action="store_true", help="machine-readable output")
 
