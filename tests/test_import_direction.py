@@ -19,6 +19,8 @@ LAYERS = {
     "train": 3,
     "datasets": 3,  # on data (train.job loads them by name)
     "explain": 4,
+    "sklearn": 4,  # estimators on train (next to explain)
+    "export": 4,  # ONNX export of a trained model
     "cli": 5,
 }
 

@@ -38,6 +38,9 @@ class Dataset:
     #: where the targets are standardised for training: the Standardizer that did it, so
     #: that the figures (MSE, MAE, R²) are reported in the targets' own units
     target_scaler: Any = None
+    #: each sample's weight in the training loss (None: all 1), kept with its sample
+    #: through every subset and split
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.x.ndim != 2:
@@ -48,6 +51,13 @@ class Dataset:
             raise DataError(f"{self.name}: {len(self.x)} input rows but {len(self.y)} targets")
         if not self.feature_names:
             self.feature_names = [f"x{i}" for i in range(self.x.shape[1])]
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=np.float64).reshape(-1)
+            if w.shape != (len(self.x),):
+                raise DataError(f"{self.name}: {w.size} sample weights for {len(self.x)} samples")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise DataError(f"{self.name}: sample weights must be finite and >= 0")
+            self.weights = w
 
     def __len__(self) -> int:
         return len(self.x)
@@ -95,7 +105,10 @@ class Dataset:
         )
 
     def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
-        return dataclasses.replace(self, x=self.x[index], y=self.y[index], name=name or self.name)
+        w = None if self.weights is None else self.weights[index]
+        return dataclasses.replace(
+            self, x=self.x[index], y=self.y[index], name=name or self.name, weights=w
+        )
 
     def split_indices(
         self, fraction: float, rng: np.random.Generator
@@ -124,9 +137,13 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> Standardizer:
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
+    def fit(cls, x: np.ndarray, weights: np.ndarray | None = None) -> Standardizer:
+        """Fitted on ``x``; with ``weights``, the weighted mean and standard deviation (a
+        sample of weight 2 counts as two)."""
+        if weights is not None and not np.sum(weights) > 0:
+            weights = None  # (no sample weighs anything: each counts alike)
+        mean = np.average(x, axis=0, weights=weights)
+        std = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weights))
         return cls(mean, np.where(std > 1e-12, std, 1.0))
 
     def transform(self, x: np.ndarray) -> np.ndarray:

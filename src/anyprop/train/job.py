@@ -15,6 +15,7 @@ numbers). Inputs are standardised when they are not already in [−1, 1].
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -93,6 +94,8 @@ class TrainJob:
     data: str | Dataset | None = None
     spec: str | None = None  # a spec file's path, or None (a network made for the data)
     spec_text: str | None = None  # spec TOML given as text
+    network: Any = None  # or a Network made in Python (trained as a copy: it stays as it is)
+    dtype: str | None = None  # float32 or float64 for the network; None: the spec's (float32)
     target: Any = None
     hidden: int | list[int] = DEFAULT_HIDDEN  # the hidden layers' sizes when no spec is given
     transfer: str | list[str] = DEFAULT_TRANSFER  # one for all hidden layers, or one each
@@ -129,6 +132,7 @@ class TrainJob:
     test: str | None = None  # or a file (or data set) scored at the end
     impute: str | None = None  # fill missing inputs: "mean", "median" or "most_frequent"
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
+    start: Any = None  # a Model in memory to go on training (as ``resume`` does a file)
     extra_callbacks: list[Callback] = field(default_factory=list)
 
     def given_settings(self) -> TrainSettings:
@@ -271,7 +275,7 @@ def _standardizer(job: TrainJob, data: Dataset) -> Standardizer | None:
     want = job.standardize
     if want is None:
         want = bool(np.abs(data.x).max() > 1.0)
-    return Standardizer.fit(data.x) if want else None
+    return Standardizer.fit(data.x, data.weights) if want else None
 
 
 def _target_scaler(job: TrainJob, network: Any, data: Dataset) -> Standardizer | None:
@@ -291,19 +295,26 @@ def _target_scaler(job: TrainJob, network: Any, data: Dataset) -> Standardizer |
         want = linear and bool(np.abs(data.y).max() > 1.0)
     if not want:
         return None
-    return Standardizer.fit(np.asarray(data.y, dtype=np.float64).reshape(len(data), -1))
+    y = np.asarray(data.y, dtype=np.float64).reshape(len(data), -1)
+    return Standardizer.fit(y, data.weights)
 
 
 def _network(job: TrainJob, data: Dataset) -> Any:
     """The job's network. A spec's weights come from the spec's own seed; without one (or
     when ``reseed``), from the job's seed, so that every run is reproducible."""
-    if job.spec_text is None and job.spec is None:
-        return default_network(data, job.hidden, job.transfer, job.seed)
-    net = (
-        spec_io.loads(job.spec_text, "<embedded default>")
-        if job.spec_text is not None
-        else spec_io.load(job.spec)
-    )
+    if job.network is not None:
+        net = copy.deepcopy(job.network)
+    elif job.spec_text is None and job.spec is None:
+        net = default_network(data, job.hidden, job.transfer, job.seed)
+        return net if job.dtype in (None, net.dtype) else net.astype(job.dtype)
+    else:
+        net = (
+            spec_io.loads(job.spec_text, "<embedded default>")
+            if job.spec_text is not None
+            else spec_io.load(job.spec)
+        )
+    if job.dtype not in (None, net.dtype):
+        net = net.astype(job.dtype)
     if job.reseed or not net.seeded:
         net.reinitialize(job.seed)
     return net
@@ -496,10 +507,11 @@ def run(
     replaced = False
     if job.out is not None:  # checked before any work: nothing is destroyed
         replaced = check_output(job.out, "model", "--out", job_inputs(job), own=job.resume)
-    if job.resume:
-        model = load_model(job.resume)
+    if job.resume or job.start is not None:
+        model = job.start if job.start is not None else load_model(job.resume)
         if model.trainer_state is None:
-            raise AnypropError(f"{job.resume}: this model has no training state to resume from")
+            where = job.resume or "the model"
+            raise AnypropError(f"{where}: this model has no training state to resume from")
         saved = model.info.get("job", {})
         data = load_data(
             job.data or saved.get("data"),
@@ -522,7 +534,7 @@ def run(
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
         data = load_data(job.data, job.target, missing=job.impute is not None)
-        if job.spec is None and job.spec_text is None:  # the data's task shapes the network
+        if job.spec is None and job.spec_text is None and job.network is None:  # the task shapes it
             data, why = decide_task(data, job.task)
             network = _network(job, data)
         else:  # the spec's output decides how to read the targets
@@ -622,6 +634,7 @@ def run(
         train,
         job.epochs,
         validation=val,
+        sample_weight=train.weights,
         target_loss=job.target_loss,
         stop_when_solved=job.stop_when_solved,
     )
