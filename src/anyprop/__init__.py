@@ -7,6 +7,7 @@ from anyprop import datasets, optim, train
 from anyprop._version import __version__
 from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
 from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError
+from anyprop.export import export_onnx
 from anyprop.nn import Network
 from anyprop.train import fit
 from anyprop.train.api import load, save, train_model
@@ -23,6 +24,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "datasets",
+    "export_onnx",
     "fit",
     "gradcheck",
     "load",

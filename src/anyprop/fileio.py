@@ -152,6 +152,7 @@ _KINDS = {
     "model": (".anyprop", ".safetensors"),
     "picture": (".png", ".svg"),
     "page": (".html", ".htm"),
+    "onnx": (".onnx",),
     "table": (".csv", ".tsv", ".txt"),
 }
 
@@ -170,6 +171,8 @@ def _looks_like(p: Path, kind: str) -> bool:
         return len(head) >= 8 and b'"anyprop"' in head[8:] and b"__metadata__" in head[8:]
     if kind == "picture":
         return head.startswith(b"\x89PNG") or b"<svg" in head
+    if kind == "onnx":  # a protobuf ModelProto: field 1 (ir_version) first, as a varint
+        return head[:1] == b"\x08" and b"anyprop" in head
     if kind == "page":
         low = head.lower()
         return b"<!doctype html" in low or b"<html" in low
@@ -199,8 +202,8 @@ def check_output(
         raise AnypropError(f"{flag} {text}: names a folder; give a file name")
     p = Path(text)
     suffixes = _KINDS[kind]
-    if kind in ("picture", "page") and p.suffix.lower() not in suffixes:
-        what = "an HTML page" if kind == "page" else "a picture"
+    if kind in ("picture", "page", "onnx") and p.suffix.lower() not in suffixes:
+        what = {"page": "an HTML page", "onnx": "an ONNX model"}.get(kind, "a picture")
         raise AnypropError(f"{flag} {p}: the file is {what}: give a {' or '.join(suffixes)} file")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():

@@ -39,6 +39,10 @@ def _handler(command: str):  # imported on use: `anyprop --help` stays quick
         from anyprop.cli.commands import catalog
 
         return getattr(catalog, f"{command}_command")
+    if command == "export":
+        from anyprop.cli.commands.export import export_command
+
+        return export_command
     from anyprop.cli.commands.ops import ops_command
 
     return ops_command

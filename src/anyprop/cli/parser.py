@@ -460,6 +460,22 @@ def build_parser() -> argparse.ArgumentParser:
     dl = _sub(dsub, "list", "list the data sets", "anyprop datasets list --json")
     dl.add_argument("--json", action="store_true", help="machine-readable output")
 
+    xp = _sub(
+        sub,
+        "export",
+        "a trained model as an ONNX file (raw rows in, what predict prints out)",
+        "anyprop export model.anyprop --format onnx --out model.onnx",
+    )
+    xp.add_argument("model", help="model file")
+    xp.add_argument("--format", choices=["onnx"], default="onnx", help="the format (onnx)")
+    xp.add_argument("--out", required=True, metavar="FILE", help="the file to write (.onnx)")
+    xp.add_argument(
+        "--dense-limit",
+        type=_at_least(0),
+        default=None,
+        help="sparse connections up to this many cells as dense matrices (default 4194304)",
+    )
+
     ops = _sub(
         sub,
         "ops",
