@@ -40,7 +40,12 @@ def test_the_readme_commands_run_in_order(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     commands = readme_commands()
     assert len(commands) >= 8
+    import importlib.util
+
+    onnx = importlib.util.find_spec("onnx") is not None
     for argv in commands:
+        if argv[0] == "export" and not onnx:  # the onnx extra (absent on NumPy 1.26)
+            continue
         out, err = io.StringIO(), io.StringIO()
         status = main(argv, stdout=out, stderr=err)
         assert status == 0, (argv, err.getvalue())
