@@ -158,7 +158,8 @@ def table(rows: list[Row]) -> str:
         measure = "accuracy" if r.task == "classification" else "R²"
         lines.append(
             f"| {r.name} | {r.task} | {r.rows} | {measure} "
-            f"| {a.mean():.4f} ± {a.std(ddof=1):.4f} | {np.mean(r.estimator):.4f} "
+            f"| {a.mean():.4f} ± {a.std(ddof=1):.4f} "
+            f"| {f'{np.mean(r.estimator):.4f}' if r.estimator else '–'} "
             f"| {s.mean():.4f} ± {s.std(ddof=1):.4f} "
             f"| {mean:+.4f} ± {se:.4f} | {ta:.3f} | {ts:.3f} | {ta / ts:.2f}× | {verdict} |"
         )

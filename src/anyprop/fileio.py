@@ -14,6 +14,28 @@ from typing import Any
 
 from anyprop.errors import AnypropError
 
+#: the longest file name (one component of a path) the common file systems take, in bytes
+NAME_MAX = 255
+
+
+def as_path(path: Any, what: str = "path") -> str:
+    """``path`` as text, or an AnypropError naming what is wrong with it: not text, a
+    NUL character (no file system takes one), or a name longer than NAME_MAX bytes."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise AnypropError(f"{what} must be a file name (text), got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise AnypropError(f"{what} must be a file name (text), got {text!r}")
+    if "\0" in text:
+        raise AnypropError(f"{what} {text!r} holds a NUL character, which no file name can")
+    long = next((n for n in Path(text).parts if len(n.encode("utf-8", "replace")) > NAME_MAX), None)
+    if long is not None:
+        raise AnypropError(
+            f"{what}: the name {long[:40]}... is {len(long.encode())} bytes long; file "
+            f"systems take at most {NAME_MAX}"
+        )
+    return text
+
 
 def read_file(
     path: str | os.PathLike,
@@ -23,7 +45,10 @@ def read_file(
 ) -> Any:
     """The file's bytes, or its text in ``encoding``; ``error`` names the file (and what
     it is meant to be: "spec file", say) when it is missing or cannot be read."""
-    p = Path(path)
+    try:
+        p = Path(as_path(path, f"the {what}"))
+    except AnypropError as e:
+        raise error(str(e)) from None
     if p.is_dir():
         raise error(f"{p}: is a folder, not a {what}")
     try:
@@ -70,6 +95,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, flushed to
     disk and then renamed over ``path``: readers see the old file or the new, never half,
     and no temporary file is left behind, even by a Ctrl-C in the middle."""
+    path = as_path(path)
     with interrupts_deferred():
         _write_replacing(Path(path), data)
 
@@ -140,6 +166,7 @@ def write_figure(fig: Any, path: str | os.PathLike, dpi: int) -> None:
     """A matplotlib figure saved atomically, in the format its suffix names."""
     import io
 
+    check_output(path, "picture", "the picture")
     p = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=p.suffix.lower().lstrip(".") or "png", dpi=dpi)
@@ -153,6 +180,7 @@ _KINDS = {
     "picture": (".png", ".svg"),
     "page": (".html", ".htm"),
     "onnx": (".onnx",),
+    "spec": (".toml",),
     "table": (".csv", ".tsv", ".txt"),
 }
 
@@ -160,7 +188,7 @@ _KINDS = {
 def _looks_like(p: Path, kind: str) -> bool:
     try:
         with open(p, "rb") as f:
-            head = f.read(4096)
+            head = f.read(2**20 if kind == "spec" else 4096)  # (a spec: read whole)
             if kind == "model" and len(head) >= 8:  # the whole header (up to a MiB)
                 size = int.from_bytes(head[:8], "little")
                 f.seek(8)
@@ -173,6 +201,14 @@ def _looks_like(p: Path, kind: str) -> bool:
         return head.startswith(b"\x89PNG") or b"<svg" in head
     if kind == "onnx":  # a protobuf ModelProto: field 1 (ir_version) first, as a varint
         return head[:1] == b"\x08" and b"anyprop" in head
+    if kind == "spec":  # TOML text
+        import tomllib
+
+        try:
+            tomllib.loads(head.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            return False
+        return True
     if kind == "page":
         low = head.lower()
         return b"<!doctype html" in low or b"<html" in low
@@ -195,15 +231,17 @@ def check_output(
     or a pipe; a read-only file; an existing file that is not of ``kind`` (an anyprop
     model, a picture, a page, a table). ``own`` (the model ``--resume`` continues) may be
     replaced. True when an existing file will be replaced."""
-    text = os.fspath(path)
+    text = as_path(path, flag)
     if not text.strip():
         raise AnypropError(f"{flag}: an empty path; give a file name")
     if text.endswith(("/", os.sep)):
         raise AnypropError(f"{flag} {text}: names a folder; give a file name")
     p = Path(text)
     suffixes = _KINDS[kind]
-    if kind in ("picture", "page", "onnx") and p.suffix.lower() not in suffixes:
-        what = {"page": "an HTML page", "onnx": "an ONNX model"}.get(kind, "a picture")
+    if kind in ("picture", "page", "onnx", "spec") and p.suffix.lower() not in suffixes:
+        what = {"page": "an HTML page", "onnx": "an ONNX model", "spec": "a spec"}.get(
+            kind, "a picture"
+        )
         raise AnypropError(f"{flag} {p}: the file is {what}: give a {' or '.join(suffixes)} file")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():

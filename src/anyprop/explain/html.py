@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.errors import AnypropError
 from anyprop.fileio import atomic_write
 
 _STYLE = """
@@ -117,6 +118,13 @@ def write_report(
     training (``trainer``, the model's; else one plain step), its terms shown on the
     first sample of the batch where they are not 0. Returns the titles of the sections written.
     """
+    from anyprop.fileio import check_output
+
+    if not hasattr(model, "network") or not hasattr(model, "history"):
+        raise AnypropError(
+            f"write_report() takes a model (anyprop.load's), got {type(model).__name__}"
+        )
+    check_output(path, "page", "the report")
     from anyprop.explain.diagram import (
         MAX_UNITS,
         draw_network,
@@ -209,5 +217,5 @@ def write_report(
         f"<title>anyprop report: {html.escape(name)}</title><style>{_STYLE}</style></head>"
         f"<body><h1>anyprop report: {html.escape(name)}</h1>{body}</body></html>\n"
     )
-    atomic_write(path, page.encode("utf-8"))
+    atomic_write(path, page.encode("utf-8"))  # (checked before the page was made)
     return [t for t, _ in sections]

@@ -26,7 +26,7 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.export.graph import OPSET, Graph, Sym
 from anyprop.export.transfers import emit
-from anyprop.fileio import atomic_write
+from anyprop.fileio import atomic_write, check_output
 
 #: sparse connections up to this many (source × target) cells become dense matrices
 DENSE_LIMIT = 1 << 22
@@ -219,6 +219,8 @@ def export_onnx(thing: Any, path: str | os.PathLike, dense_limit: int = DENSE_LI
     ``path`` (atomically); returns the ModelProto, validated by ``onnx.checker``."""
     from anyprop.train.model_io import Model, load_model
 
+    inputs = [thing] if isinstance(thing, (str, os.PathLike)) else []
+    check_output(path, "onnx", "the ONNX file", inputs)
     if isinstance(thing, (str, os.PathLike)):
         thing = load_model(thing)
     if isinstance(thing, Model):

@@ -44,6 +44,10 @@ def numbers(
     are a NetworkError naming ``what`` and the element. ``whole`` asks for whole numbers
     (unit indices) and gives int64. The result is a fresh array unless ``copy`` is
     false and ``value`` is already an array of ``dtype``."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":  # look inside
+        value = value.tolist()
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "b":
+        value = value.astype(np.float64)
     bad = _first_bad(value, "")
     if bad is not None:
         at, got = bad

@@ -21,7 +21,9 @@ import numpy as np
 from anyprop._version import __version__
 from anyprop.data import Standardizer
 from anyprop.errors import AnypropError
+from anyprop.fileio import check_output
 from anyprop.nn import spec as spec_io
+from anyprop.nn.values import numbers
 from anyprop.train.safetensors import FormatError
 from anyprop.train.safetensors import load as load_file
 from anyprop.train.safetensors import save as save_file
@@ -54,8 +56,51 @@ class Model:
             return np.asarray(y, dtype=np.float64)
         return self.target_scaler.transform_targets(y)
 
-    def prepare(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
+    def rows(self, x: Any) -> np.ndarray:
+        """Raw inputs as a (samples, features) float64 array, checked: an array, lists
+        of rows, or a pandas DataFrame (taken by column name where it has the model's
+        columns; text categories encoded as in training)."""
+        categorical = self.columns is not None and self.columns.categorical
+        wanted = [n for n, _ in self.columns.columns] if self.columns is not None else None
+        wanted = wanted or self.feature_names
+        if hasattr(x, "columns") and hasattr(x, "to_numpy"):  # a pandas DataFrame
+            names = [str(c) for c in x.columns]
+            if wanted and all(w in names for w in wanted):
+                x = x[[x.columns[names.index(w)] for w in wanted]]
+            elif categorical:
+                missing = next(w for w in wanted if w not in names)
+                raise AnypropError(f"the inputs have no column '{missing}' (the model's: {wanted})")
+            x = x.to_numpy(dtype=object)
+        if categorical and isinstance(x, (np.ndarray, list, tuple)) and np.ndim(x) == 2:
+            cells = np.asarray(x, dtype=object)
+            if cells.shape[1] == len(wanted):  # the file's columns, text categories and all
+                text = [["" if _missing(v) else str(v) for v in row] for row in cells.tolist()]
+                lines = list(range(1, len(text) + 1))
+                return self.columns.encode(text, "the inputs", lines, self.imputer is not None)
+        if isinstance(x, np.ndarray) and x.dtype == object:
+            x = [[np.nan if _missing(v) else v for v in row] for row in x.tolist()]
+        try:
+            arr = numbers(x, "the inputs")
+        except AnypropError as e:
+            raise AnypropError(f"{e} (give a table of numbers: samples × features)") from None
+        width = len(self.standardizer.mean) if self.standardizer is not None else None
+        width = width or self.network.input_width
+        if arr.ndim == 1 and arr.size == width:
+            raise AnypropError(
+                f"the inputs are one row of {width} values: give a table (samples, features), "
+                "such as [[...]] for one sample"
+            )
+        if arr.ndim != 2 or arr.shape[1] != width:
+            names = ", ".join(self.feature_names[:6]) + (
+                "..." if len(self.feature_names) > 6 else ""
+            )
+            raise AnypropError(
+                f"the inputs have shape {arr.shape}; the model takes (samples, {width}) ({names})"
+            )
+        return arr
+
+    def prepare(self, x: Any) -> np.ndarray:
+        x = self.rows(x)
         if self.imputer is not None:
             x = self.imputer.transform(x)
         return self.standardizer.transform(x) if self.standardizer is not None else x
@@ -116,6 +161,16 @@ class Model:
         return out
 
 
+def _missing(v: Any) -> bool:
+    """A missing cell: None, NaN, or pandas' NA."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except (TypeError, ValueError):  # pandas' NA has no truth value
+        return True
+
+
 def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
     """JSON-ready copy of ``obj`` with each array moved into ``tensors``."""
     if isinstance(obj, np.ndarray):
@@ -159,7 +214,9 @@ def save_model(
     label_kind: str = "text",
 ) -> None:
     """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
-    or the state a loaded model holds) to ``path``."""
+    or the state a loaded model holds) to ``path``. An existing file there is replaced
+    only if it is an anyprop model (and not read-only): :func:`~anyprop.fileio.check_output`."""
+    check_output(path, "model", "the model file")
     tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in network.params.items()}
     if standardizer is not None:
         tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from anyprop.autodiff import ops
 from anyprop.errors import NetworkError, ShapeError
+from anyprop.limits import check_bytes
 from anyprop.nn.connections.base import Connection, connection_kind
 from anyprop.nn.values import numbers
 
@@ -164,6 +165,10 @@ def random_pairs(
         raise NetworkError(f"{where}: density must be in (0, 1], got {density}")
     total = n_src * n_tgt
     k = max(1, round(density * total))
+    # the pairs drawn (rows, columns, positions, weights); NumPy draws a large share of
+    # the cells through a permutation of all of them, a small one through a set of k
+    drawing = total if total <= 10_000 or k > total // 50 else 2 * k
+    check_bytes(8 * (4 * k + drawing), f"{where}: {k:,} pairs of {total:,} at density {density}")
     flat = np.sort(rng.choice(total, size=k, replace=False))
     rows, cols = np.divmod(flat, n_src)  # row-major over (target, source)
     return rows.astype(np.int64), cols.astype(np.int64)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.limits import check_bytes
 from anyprop.nn.plan import dense, general
 from anyprop.nn.plan.compile import compile_steps, flat_layout, is_fused, merge_sparse
 from anyprop.nn.plan.loss import output_loss
@@ -88,6 +89,12 @@ class Plan:
         """Buffers for a batch of ``n`` samples (made again only when ``n`` changes), the
         gradients' flat storage (made once) and the parameters as views into theirs."""
         if n != self.batch:
+            # net inputs, outputs, scratch and gradients of every unit, plus the sparse
+            # block's two unit-major copies: sized before they are made
+            units = sum(s.size for s in self.steps)
+            sets = 4 + (2 if self.block is not None else 0)
+            what = f"a pass over {n:,} samples ({units:,} units)"
+            check_bytes(sets * n * max(units, 1) * self.dtype.itemsize, what)
             self.nets = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
             if self.dense_only:
                 self.outbuf = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}

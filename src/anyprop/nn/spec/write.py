@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.fileio import atomic_write
+from anyprop.fileio import atomic_write, check_output
 from anyprop.nn.network import Network
 from anyprop.nn.spec.keys import FORMAT_VERSION, SpecError
 
@@ -120,6 +120,7 @@ def dumps(net: Network, weights: bool = False) -> str:
 
 def save(net: Network, path: str | os.PathLike, weights: bool = False) -> None:
     """Write the network's spec to ``path`` atomically (a temporary file, then a rename)."""
+    check_output(path, "spec", "the spec file")
     atomic_write(path, dumps(net, weights).encode("utf-8"))
 
 
