@@ -85,7 +85,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         dt = resolve_dtype(dtype)
     try:
         arr = np.asarray(data, dtype=dt)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise AnypropError(f"cannot make a tensor of {type(data).__name__}: {e}") from None
     return arr
 
@@ -221,7 +221,7 @@ class Tensor:
                 )
             g = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
-            g = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            g = as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
             if g.shape != self.shape:
                 raise ShapeError(
                     f"backward(): grad of shape {g.shape} does not match the tensor's "

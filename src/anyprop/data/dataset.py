@@ -43,6 +43,22 @@ class Dataset:
     weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.x, np.ndarray) or not isinstance(self.y, np.ndarray):
+            try:
+                self.x, self.y = np.asarray(self.x), np.asarray(self.y)
+            except (ValueError, TypeError, OverflowError):
+                raise DataError(f"{self.name}: inputs and targets must be arrays") from None
+        if self.x.dtype.kind not in "biuf":
+            raise DataError(
+                f"{self.name}: the inputs must be numbers, got an array of {self.x.dtype}"
+            )
+        if self.y.ndim == 0:
+            raise DataError(f"{self.name}: the targets must be one per sample, got one value")
+        if self.y.dtype.kind not in "biuf":
+            raise DataError(
+                f"{self.name}: the targets must be numbers (class indices or values), got an "
+                f"array of {self.y.dtype}; text labels: anyprop.train_model((x, labels))"
+            )
         if self.x.ndim != 2:
             raise DataError(
                 f"{self.name}: inputs must be a table (samples, features), got {self.x.shape}"
@@ -114,8 +130,12 @@ class Dataset:
         self, fraction: float, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         """(indices kept, indices held out) for a held-out part of ``fraction``."""
-        if not 0 < fraction < 1:
-            raise DataError(f"a split fraction must be between 0 and 1, got {fraction}")
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not (0 < fraction < 1)
+        ):
+            raise DataError(f"a split fraction must be a number between 0 and 1, got {fraction!r}")
         n = len(self)
         k = round(n * fraction)
         if k == 0 or k == n:

@@ -46,6 +46,8 @@ def dataset(name: str, source: str = "generated", cells: Callable[..., float] | 
 
 def parse_name(text: str) -> tuple[str, dict[str, Any]]:
     """'encoder:n=4,m=2' -> ('encoder', {'n': 4, 'm': 2}); numbers are converted."""
+    if not isinstance(text, str):
+        raise AnypropError(f"a data set is named by text (such as 'moons:n=200'), got {text!r}")
     name, _, rest = text.partition(":")
     options: dict[str, Any] = {}
     for item in filter(None, (s.strip() for s in rest.split(","))):

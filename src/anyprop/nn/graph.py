@@ -335,6 +335,8 @@ class Graph:
 
     def set_params(self, values: Mapping[str, Any]) -> None:
         """Copy new values into the parameters, in place (names and shapes checked)."""
+        if not isinstance(values, Mapping):
+            raise NetworkError(f"set_params() takes a dict by parameter name, got {values!r:.60}")
         for k, v in values.items():
             if k not in self.params:
                 raise UnknownNameError(f"unknown parameter '{k}'{suggest(k, self.params)}")

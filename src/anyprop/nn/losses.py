@@ -25,6 +25,7 @@ from scipy import special
 
 from anyprop.autodiff import Tensor, ops
 from anyprop.errors import AnypropError, ShapeError
+from anyprop.nn.values import numbers
 from anyprop.registry import Registry
 
 #: Every built-in loss, by name.
@@ -90,21 +91,21 @@ class Loss(ABC):
         """The target as a float (N, units) array; class indices become one-hot rows."""
         if type(t) is np.ndarray and t.dtype == dtype and t.ndim == 2 and t.shape[1] == units:
             return t  # already in shape: the common case in a training loop
-        t = np.asarray(t)
+        t = numbers(t, f"loss '{self.name}': targets", np.float64, copy=False)
         if t.ndim == 1 and units > 1 and self.accepts_indices:
-            if not np.issubdtype(t.dtype, np.integer) and not np.all(np.mod(t, 1) == 0):
+            if not np.all(np.mod(t, 1) == 0):
                 raise ShapeError(
                     f"loss '{self.name}': targets of shape {t.shape} for {units} outputs must be "
                     "class indices (whole numbers) or rows of one-hot targets"
                 )
-            idx = t.astype(np.int64)
-            bad = (idx < 0) | (idx >= units)
+            bad = (t < 0) | (t >= units)
             if bad.any():
                 k = int(np.argmax(bad))
                 raise ShapeError(
-                    f"loss '{self.name}': class index {int(idx[k])} (sample {k}) is out of range "
+                    f"loss '{self.name}': class index {t[k]:g} (sample {k}) is out of range "
                     f"for an output group of {units} units"
                 )
+            idx = t.astype(np.int64)
             onehot = np.zeros((t.shape[0], units), dtype=dtype)
             onehot[np.arange(t.shape[0]), idx] = 1
             return onehot

@@ -63,6 +63,8 @@ class Network(Graph):
         the last hidden layer's). ``shortcuts=True`` also connects every layer to every
         later layer (FANN's shortcut networks).
         """
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+            raise NetworkError(f"layered() takes a list of sizes such as [2, 3, 1], got {sizes!r}")
         sizes = list(sizes)
         if len(sizes) < 2:
             raise NetworkError(f"layered() needs at least an input and an output size, got {sizes}")

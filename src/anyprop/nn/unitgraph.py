@@ -190,9 +190,11 @@ def from_units(
     def pick(given: Sequence | None, default: np.ndarray, what: str) -> np.ndarray:
         if given is None:
             return np.flatnonzero(default)
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+            raise NetworkError(f"{what}s must be a list of units, got {given!r}")
         out = []
         for u in given:
-            if u not in index:
+            if not _is_unit(u) or u not in index:
                 raise NetworkError(f"{what} unit {u!r} appears in no connection")
             out.append(index[u])
         if len(set(out)) != len(out):

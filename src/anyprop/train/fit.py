@@ -63,7 +63,18 @@ def fit(
         group.loss = losses.get(loss)
         group.output = True
         network._changed()
-    cbs = list(callbacks)
+    cbs = [] if callbacks is None else callbacks
+    if isinstance(cbs, (str, bytes)) or not isinstance(cbs, Iterable):
+        raise AnypropError(f"callbacks must be a list of Callback objects, got {cbs!r:.60}")
+    cbs = list(cbs)
+    patience = early_stopping is None or isinstance(early_stopping, EarlyStopping)
+    if not patience and (isinstance(early_stopping, bool) or not isinstance(early_stopping, int)):
+        raise AnypropError(
+            f"early_stopping must be a patience (a whole number of epochs) or an "
+            f"EarlyStopping, got {early_stopping!r}"
+        )
+    if not isinstance(verbose, (bool, int)):
+        raise AnypropError(f"verbose must be True, False or every how many epochs, got {verbose!r}")
     if early_stopping is not None:
         es = (
             early_stopping

@@ -249,6 +249,8 @@ def default_network(data: Dataset, hidden: Any, transfer: Any, seed: int) -> Net
 
 
 def _check_fit(network: Any, data: Dataset) -> None:
+    if len(data) == 0:
+        raise AnypropError(f"the data '{data.name}' have no rows to train on")
     if not any(network.groups[g].loss is not None for g in network.outputs):
         raise AnypropError("the network has no output group with a loss to train")
     n_in, n_out = network.input_width, network.target_width

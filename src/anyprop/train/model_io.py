@@ -281,8 +281,15 @@ def _check_fields(info: dict[str, Any], source: str) -> None:
         raise FormatError(f"{source}: 'data.columns' must be a table")
     if not isinstance(info.get("anyprop", ""), str):
         raise FormatError(f"{source}: 'anyprop' (the version that wrote it) must be text")
-    if not isinstance((info.get("info") or {}).get("job", {}), dict):
+    job = (info.get("info") or {}).get("job", {})
+    if not isinstance(job, dict):
         raise FormatError(f"{source}: 'info.job' must be a table")
+    for key, kinds in _JOB_FIELDS.items():
+        value = job.get(key)
+        if not isinstance(value, kinds) or (
+            isinstance(value, bool) and bool not in kinds and value is not None
+        ):
+            raise FormatError(f"{source}: 'info.job.{key}' has the wrong type ({value!r})")
     history = info.get("history") or {}
     epochs = history.get("epochs", [])
     if not (isinstance(epochs, list) and all(isinstance(e, dict) for e in epochs)):
@@ -292,6 +299,9 @@ def _check_fields(info: dict[str, Any], source: str) -> None:
         for key in ("config", "optimizer", "rng"):
             if trainer.get(key) is not None and not isinstance(trainer[key], dict):
                 raise FormatError(f"{source}: 'trainer.{key}' must be a table")
+        seed = trainer.get("split_seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise FormatError(f"{source}: 'trainer.split_seed' must be a whole number >= 0")
         epoch = trainer.get("epoch", 0)
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise FormatError(f"{source}: 'trainer.epoch' must be a whole number >= 0")
@@ -350,6 +360,8 @@ def load_model(path: str | os.PathLike) -> Model:
             f"{source}: model format {fmt!r} is not one this anyprop reads "
             f"({MODEL_FORMAT}); it was written by anyprop {info.get('anyprop')}"
         )
+    if not isinstance(info.get("spec"), dict):
+        raise FormatError(f"{source}: the model holds no network spec (a table)")
     try:
         network = spec_io.from_dict(info["spec"])
     except AnypropError as e:
@@ -389,6 +401,7 @@ def load_model(path: str | os.PathLike) -> Model:
             raise FormatError(f"{source}: the targets' standardisation holds invalid values")
         target_scaler = Standardizer(mean, sd)
     data = info.get("data") or {}
+    _check_labels(data, net, source)
     trainer_state = None
     if "trainer" in info:
         try:
@@ -412,6 +425,38 @@ def load_model(path: str | os.PathLike) -> Model:
         target_scaler,
         "number" if data.get("label_kind") == "number" else "text",
     )
+
+
+def _check_labels(data: dict[str, Any], net: Any, source: str) -> None:
+    """A classifier's labels: one per output unit (two for one yes/no unit), and whole
+    numbers where they are said to be numbers."""
+    labels = data.get("labels")
+    if not labels or data.get("task") != "classification":
+        return
+    width = net.target_width
+    if len(labels) != width and not (width == 1 and len(labels) == 2):
+        raise FormatError(f"{source}: {len(labels)} class labels for an output of {width} units")
+    if data.get("label_kind") == "number":
+        for v in labels:
+            try:
+                int(v)
+            except ValueError:
+                raise FormatError(
+                    f"{source}: the class labels are said to be numbers, but {v!r} is not"
+                ) from None
+
+
+#: the types of what a model file says about the run that made it (info.job)
+_JOB_FIELDS = {
+    "epochs": (int, type(None)),
+    "seed": (int, type(None)),
+    "validation_split": (int, float, type(None)),
+    "test_split": (int, float, type(None)),
+    "early_stopping": (int, bool, type(None)),
+    "min_delta": (int, float, type(None)),
+    "restore_best": (bool, type(None)),
+    "recipe": (str, type(None)),
+}
 
 
 def _imputer(strategy: Any, tensors: dict[str, np.ndarray], source: str) -> Any:

@@ -183,10 +183,28 @@ class TrainSettings:
         """Settings from ``base`` with the fields found in ``options`` (removed from it:
         what stays there is for the optimizer)."""
         given = {k: options.pop(k) for k in list(options) if k in FIELDS}
+        if isinstance(base, Mapping):  # the settings as a dict by name
+            base = cls(**{**_known(base), **given})
+            return base
+        if base is not None and not isinstance(base, TrainSettings):
+            raise SettingsError(
+                f"settings must be a TrainSettings or a dict of settings, got {base!r:.60}"
+            )
         return dataclasses.replace(base or cls(), **given)
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainSettings))
+
+
+def _known(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` when every key is a setting's name; else an error naming the first that
+    is not, with the nearest."""
+    from anyprop.registry import suggest
+
+    for key in given:
+        if key not in FIELDS:
+            raise SettingsError(f"there is no training setting '{key}'{suggest(str(key), FIELDS)}")
+    return dict(given)
 
 
 def _is_number(v: Any) -> bool:

@@ -21,6 +21,8 @@ import numpy as np
 from anyprop.data import Dataset, from_pair
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.limits import check_bytes
+from anyprop.nn.graph import generator
+from anyprop.nn.values import numbers
 from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
@@ -41,6 +43,21 @@ def split_seed_for(seed: int | None) -> int:
     """The seed of the validation split of a run seeded ``seed`` (apart from the stream that
     shuffles the batches, so that the split does not depend on the epochs run)."""
     return int(np.random.default_rng(seed).integers(2**32))
+
+
+def _callbacks(callbacks: Any) -> list[Callback]:
+    """The callbacks as a list, each one a Callback (an error names the first that is not)."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (str, bytes, Callback)) or not isinstance(callbacks, Iterable):
+        raise AnypropError(f"callbacks must be a list of Callback objects, got {callbacks!r:.60}")
+    out = list(callbacks)
+    for cb in out:
+        if not isinstance(cb, Callback):
+            raise AnypropError(
+                f"callbacks must be Callback objects (anyprop.train.callbacks), got {cb!r:.60}"
+            )
+    return out
 
 
 def _as_dataset(data: Any, what: str) -> Dataset:
@@ -69,6 +86,8 @@ class Trainer:
         optimizer's (``momentum``, ``weight_decay``...)."""
         self.network = network
         self.settings = TrainSettings.take(options, settings)
+        self.callbacks = _callbacks(callbacks)
+        generator(seed)  # (a seed that is not one is refused here, by name)
         if isinstance(optimizer, Optimizer):
             if lr is not None or options:
                 raise AnypropError(
@@ -92,7 +111,6 @@ class Trainer:
         else:
             self.rng = np.random.default_rng(seed)
             self.split_seed = split_seed_for(seed)
-        self.callbacks = list(callbacks)
         self.history = History()
         self.epoch = 0  # the number of epochs done
         self.stop = False
@@ -125,11 +143,7 @@ class Trainer:
     def sample_weights(self, data: Dataset, sample_weight: Any) -> np.ndarray | None:
         """Each sample's weight in the loss: ``sample_weight`` times its class's weight
         (the settings' ``class_weight``), or None when every sample weighs 1."""
-        w = (
-            None
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        )
+        w = None if sample_weight is None else numbers(sample_weight, "sample_weight").reshape(-1)
         if w is not None and w.shape != (len(data),):
             raise ShapeError(f"sample_weight has {w.size} values for {len(data)} samples")
         if self.settings.class_weight:
@@ -369,7 +383,22 @@ class Trainer:
     def from_state(
         cls, network: Any, state: Mapping[str, Any], callbacks: Iterable[Callback] = ()
     ) -> Trainer:
-        """A trainer that continues exactly where the one that saved ``state`` stopped."""
+        """A trainer that continues exactly where the one that saved ``state`` stopped
+        (a state that is not one, or is damaged, is an AnypropError naming what is wrong)."""
+        if not isinstance(state, Mapping):
+            raise AnypropError(f"a trainer's state is a dict, got {type(state).__name__}")
+        try:
+            return cls._from_state(network, state, callbacks)
+        except AnypropError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            what = f"'{e.args[0]}' is missing" if isinstance(e, KeyError) and e.args else str(e)
+            raise AnypropError(f"the training state is damaged: {what}") from None
+
+    @classmethod
+    def _from_state(
+        cls, network: Any, state: Mapping[str, Any], callbacks: Iterable[Callback]
+    ) -> Trainer:
         cfg = dict(state.get("config") or {})
         opt_cfg = dict(state["optimizer"]["config"])
         name = opt_cfg.pop("name")

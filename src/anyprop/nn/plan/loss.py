@@ -15,6 +15,7 @@ import numpy as np
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.nn.plan.compile import fused_steepness
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Options
+from anyprop.nn.values import numbers
 
 
 def output_loss(
@@ -28,13 +29,17 @@ def output_loss(
     """(L, L per output group, and for each group either ('fused', δ) or ('out', ∂L/∂o)).
 
     The outputs and net inputs are those of the plan's last forward pass."""
-    targets = plan.targets(targets)
+    if not isinstance(options, Options):
+        raise AnypropError(f"options must be an Options, got {type(options).__name__}")
     n = plan.batch
+    if n == 0:
+        raise AnypropError("no samples: a loss needs a batch of at least one")
+    targets = plan.targets(targets)
     per_sample = 1.0 if options.reduction == "sum" else 1.0 / n
     atanh_error = options.atanh_error
     weights = None
     if sample_weight is not None:
-        s = np.asarray(sample_weight, dtype=plan.dtype).reshape(-1)
+        s = numbers(sample_weight, "sample_weight", plan.dtype, copy=False).reshape(-1)
         if s.shape != (n,):
             raise ShapeError(f"sample_weight has {s.size} values for {n} samples")
         if np.any(s < 0) or not np.all(np.isfinite(s)):

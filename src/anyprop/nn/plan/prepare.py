@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError, NetworkError, ShapeError
+from anyprop.nn.values import numbers
 
 
 def finite(x: np.ndarray) -> bool:
@@ -76,7 +77,7 @@ def prepare(
         if name not in batch:
             raise AnypropError(f"no {what}s given for {what} group '{name}'")
         units = groups[name].size
-        x = np.asarray(batch[name])
+        x = numbers(batch[name], f"{what}s for group '{name}'", dtype, copy=False)
         if x.ndim == 1 and units == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != units:

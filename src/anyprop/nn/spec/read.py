@@ -30,6 +30,8 @@ from anyprop.registry import suggest
 
 def loads(text: str, source: str = "<spec>") -> Network:
     """Read a network from TOML text; ``source`` names it in messages."""
+    if not isinstance(text, str):
+        raise SpecError(f"{source}: a spec is TOML text, got {type(text).__name__}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -48,6 +50,8 @@ def load(path: str | os.PathLike) -> Network:
 def from_dict(data: Mapping, loc: Locator | None = None) -> Network:
     """Build a network from a parsed spec (a dict as TOML gives it)."""
     loc = loc or Locator("", "<spec>")
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{loc.source}: a spec is a table of tables, got {type(data).__name__}")
     check_keys(data, TOP_KEYS, (), loc)
     meta = data.get("network", {})
     if not isinstance(meta, Mapping):

@@ -17,6 +17,8 @@ from anyprop.nn.spec.keys import FORMAT_VERSION, SpecError
 
 def to_dict(net: Network, weights: bool = False) -> dict:
     """The spec of a network as a dict (TOML-ready); ``weights`` includes the weights."""
+    if not isinstance(net, Network):
+        raise SpecError(f"a spec is written from a Network, got {type(net).__name__}")
     if net.units is not None:
         meta = {"format": FORMAT_VERSION, "dtype": str(net.dtype)}
         if net.name != "unit graph":
