@@ -94,6 +94,10 @@ def gradcheck(
     >>> report.passed
     True
     """
+    if not callable(f):
+        raise AnypropError(f"gradcheck() takes a function of tensors, got {type(f).__name__}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 1:
+        raise AnypropError(f"gradcheck: eps must be a number in (0, 1), got {eps!r}")
     dt = resolve_dtype(dtype)
     if atol is None:
         atol = 1e-6 if dt == np.float64 else 2e-3

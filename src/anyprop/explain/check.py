@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
+from anyprop.nn.values import numbers
 
 
 @dataclass
@@ -84,7 +85,10 @@ def _rows(data: Any, n: int, dtype: Any = None) -> Any:
     """The first n samples of an array, or of each array of a dict by group name."""
     if isinstance(data, dict):
         return {k: _rows(v, n, dtype) for k, v in data.items()}
-    return np.asarray(data, dtype=dtype)[:n]
+    arr = numbers(data, "the data") if dtype is None else numbers(data, "the data", dtype)
+    if arr.ndim == 0:
+        raise AnypropError(f"the data must be rows of samples, got one value ({arr.item()!r})")
+    return arr[:n]
 
 
 def random_batch(network: Any, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
@@ -129,8 +133,18 @@ def check_gradients(
     graph: arrays ordered as its inputs and outputs); the first ``samples`` rows
     are used. An element passes when |analytic − numeric| <= tolerance·max(1, |numeric|).
     """
-    if samples < 1:
-        raise AnypropError(f"check: samples must be >= 1, got {samples}")
+    if hasattr(network, "network") and hasattr(network, "predict"):  # a loaded model
+        network = network.network
+    if not hasattr(network, "astype") or not hasattr(network, "params"):
+        raise AnypropError(f"check: give a network or a model, got {type(network).__name__}")
+    for name, value, least in (("samples", samples, 1), ("per_parameter", per_parameter, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise AnypropError(f"check: {name} must be a whole number >= {least}, got {value!r}")
+    for name, value in (("eps", eps), ("tolerance", tolerance)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise AnypropError(f"check: {name} must be a number in (0, 1), got {value!r}")
+    if inputs is None or targets is None:
+        raise AnypropError("check: give inputs and targets (random_batch(network) makes some)")
     net64 = float64_copy(network)
     inner = net64
     x_in = _rows(inputs, samples, np.float64)

@@ -50,7 +50,25 @@ def last_gradient_norms(gradients: Any) -> dict[str, float] | None:
     return norms or None
 
 
+def _check_drawable(network: Any, strengths: Any, title: Any) -> None:
+    """A network with groups to draw; strengths a dict of numbers; a title of text."""
+    if not hasattr(network, "groups") or not hasattr(network, "connections"):
+        raise AnypropError(f"draw a network, got {type(network).__name__}")
+    if not network.groups:
+        raise AnypropError("the network has no groups to draw")
+    if strengths is not None:
+        if not isinstance(strengths, Mapping):
+            raise AnypropError(f"strengths must map connections to numbers, got {strengths!r:.60}")
+        for k, v in strengths.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or v != v:
+                raise AnypropError(f"strengths[{k!r}] must be a number, got {v!r}")
+    if title is not None and not isinstance(title, str):
+        raise AnypropError(f"title must be text, got {title!r}")
+
+
 def _check_suffix(path: str | os.PathLike) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise AnypropError(f"a diagram's path must be a file name, got {path!r}")
     if os.fspath(path).rsplit(".", 1)[-1].lower() not in ("png", "svg"):
         raise AnypropError(f"{path}: a diagram is written as .png or .svg")
 
@@ -69,6 +87,7 @@ def draw_network(
     from anyprop.train.plots import pyplot
 
     _check_suffix(path)
+    _check_drawable(network, strengths, title)
     plt = pyplot()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -196,6 +215,9 @@ def draw_units(
     from anyprop.train.plots import pyplot
 
     _check_suffix(path)
+    _check_drawable(network, None, title)
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
+        raise AnypropError(f"sample must be a whole number >= 0, got {sample!r}")
     net = network
     total = sum(g.size for g in net.groups.values())
     if total > MAX_UNITS:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.errors import AnypropError
 from anyprop.fileio import write_figure
 
 SHRINK = 10.0  # deltas falling (or rising) this many times from output to input: a warning
@@ -83,6 +84,10 @@ def network_warnings(network: Any, gradients: Sequence[Mapping[str, float]]) -> 
     """Warnings from the last epoch's record of a network's training."""
     if not gradients:
         return []
+    if isinstance(gradients, (str, bytes, Mapping)) or not all(
+        isinstance(g, Mapping) for g in gradients
+    ):
+        raise AnypropError("gradients must be a list of per-epoch records (dicts), as recorded")
     net = network
     order = [g for g in net.order() if not net.groups[g].is_input]
     transfers = {g: net.groups[g].transfer.name for g in order}

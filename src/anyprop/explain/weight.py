@@ -24,6 +24,7 @@ given optimizer) on a batch given whole.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from anyprop.explain.explanation import Delta, Explanation
 from anyprop.explain.names import Target, parse_target
 from anyprop.explain.step import StepRecord, copy_trainer, next_step, take_step
 from anyprop.nn.plan import Options
+from anyprop.nn.values import numbers
 from anyprop.train.settings import TrainSettings
 from anyprop.train.trainer import Trainer
 
@@ -90,8 +92,26 @@ def explain_step(
     shown term by term as its contribution. ``trainer`` is not changed."""
     from anyprop.data import from_pair
 
+    _check_explain_options(weight, depth, top, eps, 0.0)
+    if not isinstance(trainer, Trainer):
+        raise AnypropError(f"explain_step() takes a Trainer, got {type(trainer).__name__}")
     record = next_step(trainer, from_pair(data, "data"), sample_weight, batch)
     return _explain(record, weight, sample, depth, top, eps)
+
+
+def _check_explain_options(weight: Any, depth: Any, top: Any, eps: Any, lr: Any) -> None:
+    """The options of an explanation, each of its type and range, or an error naming it."""
+    if not isinstance(weight, str):
+        raise AnypropError(
+            f"weight must name a weight or bias, such as 'h1[0]->output[0]', got {weight!r}"
+        )
+    for name, value in (("depth", depth), ("top", top)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise AnypropError(f"{name} must be a whole number >= 0, got {value!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 1:
+        raise AnypropError(f"eps must be a number in (0, 1), got {eps!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr):
+        raise AnypropError(f"lr must be a finite number, got {lr!r}")
 
 
 def explain_weight(
@@ -112,6 +132,7 @@ def explain_weight(
     plain gradient descent with ``lr``, or ``optimizer`` (an Optimizer of this network, in
     its current state), with the given training ``settings`` (loss reduction, Fahlman's
     fixes). Sample ``sample`` of the batch is shown term by term. ``network`` is not changed."""
+    _check_explain_options(weight, depth, top, eps, lr)
     base = settings or TrainSettings()
     settings = TrainSettings.take({"batch_size": None, "shuffle": False}, base)
     if optimizer is not None:
@@ -120,7 +141,7 @@ def explain_weight(
         owner = Trainer(network, "sgd", lr=lr, settings=settings)
     tr = copy_trainer(owner)
     x, y = _rows(inputs, "inputs"), _rows(targets, "targets")
-    w = None if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
+    w = None if sample_weight is None else numbers(sample_weight, "sample_weight").reshape(-1)
     record = take_step(tr, x, y, w)
     record.batches = 0
     return _explain(record, weight, sample, depth, top, eps)

@@ -51,6 +51,11 @@ class Loss(ABC):
                 f"loss '{self.name}' has no parameter {sorted(unknown)} "
                 f"(parameters: {', '.join(sorted(self.defaults)) or 'none'})"
             )
+        for k, v in params.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1e300 < v < 1e300:
+                raise LossError(
+                    f"loss '{self.name}': parameter '{k}' must be a finite number, got {v!r}"
+                )
         self.params = {k: float(v) for k, v in params.items()}
         for k, v in {**self.defaults, **self.params}.items():
             setattr(self, k, v)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -104,7 +105,15 @@ class Optimizer(ABC):
         self.lr = self._number("lr", lr, minimum=0.0)
         self.weight_decay = self._number("weight_decay", weight_decay, minimum=0.0)
         self.clip_norm = None if clip_norm is None else self._number("clip_norm", clip_norm, 0.0)
+        if lr_scale is not None and not isinstance(lr_scale, Mapping):
+            raise OptimizerError(
+                f"lr_scale must map parameter patterns to factors, got {lr_scale!r:.60}"
+            )
         self.lr_scale = dict(lr_scale or {})
+        for pattern, factor in self.lr_scale.items():
+            if not isinstance(pattern, str):
+                raise OptimizerError(f"lr_scale's keys are name patterns, got {pattern!r}")
+            self._number(f"lr_scale['{pattern}']", factor, minimum=0.0)
         self.scales = {name: self._scale_for(name) for name in self.params}
         for pattern in self.lr_scale:
             if not any(fnmatch.fnmatchcase(n, pattern) for n in self.params):
@@ -154,7 +163,7 @@ class Optimizer(ABC):
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
-            or not math.isfinite(value)
+            or not abs(value) <= sys.float_info.max
         ):
             raise OptimizerError(
                 f"optimizer '{self.name}': {key} must be a finite number, got {value!r}"

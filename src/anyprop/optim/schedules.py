@@ -70,7 +70,10 @@ class ExponentialLR(Schedule):
         self.gamma = float(gamma)
 
     def lr(self, epoch: int) -> float:
-        return self.base_lr * self.gamma**epoch
+        try:
+            return self.base_lr * self.gamma**epoch
+        except OverflowError:  # (a gamma > 1 over many epochs)
+            return math.inf
 
 
 @_schedule("cosine")
@@ -137,6 +140,12 @@ def make(spec: Any, base_lr: float) -> Schedule:
         options = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")
     cls = SCHEDULES.get(spec)
+    for key, value in options.items():  # (every option but plateau's mode is a number)
+        if key == "mode":
+            continue
+        number = not isinstance(value, bool) and isinstance(value, (int, float))
+        if not number or not -1e300 < value < 1e300:
+            raise AnypropError(f"schedule '{spec}': {key} must be a finite number, got {value!r}")
     try:
         return cls(base_lr, **options)
     except TypeError as e:

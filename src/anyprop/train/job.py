@@ -35,7 +35,7 @@ from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, Gradien
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
-from anyprop.train.settings import TrainSettings, _is_number
+from anyprop.train.settings import TrainSettings, _is_number, known_settings
 from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
 from anyprop.train.task import TASKS, decide_task, model_task_data, one_hot_for
 from anyprop.train.trainer import Trainer, split_seed_for
@@ -139,7 +139,7 @@ class TrainJob:
         """The training settings as given (the recipe may yet fill the batch size)."""
         if isinstance(self.settings, TrainSettings):
             return self.settings
-        return TrainSettings(**self.settings)
+        return TrainSettings(**_given_settings(self.settings))
 
     @classmethod
     def default(cls, settings: Mapping[str, Any] | None = None, **overrides: Any) -> TrainJob:
@@ -150,8 +150,13 @@ class TrainJob:
                 "--recipe fills the options of a run on your data (--data); the embedded "
                 "default sets its own"
             )
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise AnypropError(f"a training job has no option '{unknown[0]}'")
         fields = {**DEFAULTS, "spec_text": DEFAULT_SPEC, **overrides}
-        fields["settings"] = dataclasses.replace(DEFAULT_SETTINGS, **(settings or {}))
+        given = _given_settings(settings or {})
+        fields["settings"] = dataclasses.replace(DEFAULT_SETTINGS, **given)
         return cls(**fields)
 
 
@@ -388,9 +393,11 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
         )
     settings = job.settings
     if "batch_size" in fields:
-        settings = TrainSettings(**{**given, "batch_size": fields.pop("batch_size")})
+        settings = TrainSettings(
+            **{**_given_settings(given), "batch_size": fields.pop("batch_size")}
+        )
     elif not isinstance(settings, TrainSettings):
-        settings = TrainSettings(**given)
+        settings = TrainSettings(**_given_settings(given))
     job = dataclasses.replace(job, settings=settings, **fields)
     return _check_stopping(_cosine_over_the_run(job)), filled.said
 
@@ -399,9 +406,20 @@ def _number(value: Any) -> bool:
     return _is_number(value) and value == value  # (a real number, not NaN)
 
 
+def _given_settings(settings: Any) -> dict[str, Any]:
+    """Settings given as a mapping by name, each a training setting's."""
+    if not isinstance(settings, Mapping):
+        raise AnypropError(
+            f"settings must be a TrainSettings or a dict of training settings, got {settings!r:.60}"
+        )
+    return known_settings(settings)
+
+
 def _check_numbers(job: TrainJob) -> None:
     """The stopping and splitting options, each a number in its range or an error
     naming its flag."""
+    if not isinstance(job.settings, TrainSettings):
+        _given_settings(job.settings)
     delta = job.min_delta
     if delta is not None and not (_number(delta) and 0 <= delta < math.inf):
         raise AnypropError(f"--min-delta must be a number >= 0, got {delta!r}")

@@ -121,7 +121,7 @@ class TrainSettings:
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.metrics is not None:
-            if isinstance(self.metrics, str):
+            if isinstance(self.metrics, str) or not isinstance(self.metrics, (list, tuple)):
                 raise SettingsError(f"metrics must be a list of names, got {self.metrics!r}")
             put("metrics", tuple(self.metrics))
             for m in self.metrics:
@@ -184,7 +184,7 @@ class TrainSettings:
         what stays there is for the optimizer)."""
         given = {k: options.pop(k) for k in list(options) if k in FIELDS}
         if isinstance(base, Mapping):  # the settings as a dict by name
-            base = cls(**{**_known(base), **given})
+            base = cls(**{**known_settings(base), **given})
             return base
         if base is not None and not isinstance(base, TrainSettings):
             raise SettingsError(
@@ -196,7 +196,7 @@ class TrainSettings:
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainSettings))
 
 
-def _known(given: Mapping[str, Any]) -> dict[str, Any]:
+def known_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     """``given`` when every key is a setting's name; else an error naming the first that
     is not, with the nearest."""
     from anyprop.registry import suggest

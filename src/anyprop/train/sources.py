@@ -14,6 +14,7 @@ import numpy as np
 
 from anyprop.data import Dataset, from_pair, load_file
 from anyprop.errors import AnypropError
+from anyprop.fileio import as_path
 
 
 def as_dataset(data: Any, target: Any = None, columns: Any = None) -> Dataset:
@@ -45,6 +46,12 @@ def load_data(
     a model's feature columns where some are text categories, reads a CSV as it did."""
     if isinstance(source, Dataset):
         return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise AnypropError(
+            f"the data are a data set's name, a file or a Dataset, got {type(source).__name__} "
+            "(an (inputs, targets) pair goes to anyprop.train_model)"
+        )
+    as_path(source, "the data")
     from anyprop.datasets import load as load_named  # (datasets sit beside train, on data)
 
     path = Path(source)
