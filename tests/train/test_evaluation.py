@@ -78,5 +78,5 @@ def test_inputs_that_are_not_finite_are_named_before_training():
 
     net = Network.layered([2, 2, 1], seed=0)
     x = np.array([[0.0, 1.0], [np.nan, 0.0]])
-    with pytest.raises(AnypropError, match=r"row 1, column 0 is nan"):
+    with pytest.raises(AnypropError, match=r"row 1, column 0 is not a finite number"):
         Trainer(net, seed=0).fit((x, np.array([[0.0], [1.0]])), 1)

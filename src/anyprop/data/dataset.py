@@ -185,20 +185,43 @@ class Standardizer:
         return z * self.std + self.mean
 
 
+def _missing_label(v: Any) -> bool:
+    """A missing label: None, NaN, or pandas' NA (which has no truth value)."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except (TypeError, ValueError):
+        return True
+
+
 def from_pair(data: Any, what: str = "data") -> Dataset:
     """``data`` as a Dataset: a Dataset as it is, or an (inputs, targets) pair (text
     labels become classes, whole-number class indices classification)."""
     if isinstance(data, Dataset):
         return data
     if isinstance(data, tuple) and len(data) == 2:
-        x, y = (np.asarray(a) for a in data)
+        try:
+            x, y = (np.asarray(a) for a in data)
+        except (ValueError, TypeError, OverflowError):
+            raise AnypropError(
+                f"{what}: the inputs and targets must be tables (rows of equal length)"
+            ) from None
         if x.ndim == 1:
             x = x[:, None]
+        if y.ndim == 0:
+            raise AnypropError(f"{what}: the targets must be one per sample, got one value")
+        if x.dtype.kind == "c" or y.dtype.kind == "c":
+            which = "inputs" if x.dtype.kind == "c" else "targets"
+            raise AnypropError(f"{what}: the {which} are complex numbers; anyprop takes real ones")
         if not np.issubdtype(x.dtype, np.number):
             raise AnypropError(f"{what}: the inputs must be numbers, got an array of {x.dtype}")
         if y.dtype.kind in "USO":  # labels as text: the classes, in sorted order
             if y.ndim != 1:
                 raise AnypropError(f"{what}: text labels must be one column, got shape {y.shape}")
+            gone = next((k for k, v in enumerate(y.tolist()) if _missing_label(v)), None)
+            if gone is not None:
+                raise AnypropError(f"{what}: the label of row {gone} is missing")
             try:
                 labels = sorted({str(v) for v in y.tolist()})
             except TypeError:

@@ -8,6 +8,7 @@ what runs on it (the plan, forward, backprop) and what a network is made from
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -95,7 +96,11 @@ class Graph:
             except AnypropError as e:
                 raise type(e)(f"group '{name}': {e}") from None
             output = True
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+        if (
+            isinstance(loss_weight, bool)
+            or not isinstance(loss_weight, (int, float))
+            or not 0 <= loss_weight < math.inf
+        ):
             raise NetworkError(
                 f"group '{name}': loss_weight must be a number >= 0, got {loss_weight!r}"
             )

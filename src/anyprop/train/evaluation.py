@@ -44,7 +44,10 @@ class Prepared:
         x = data.x.astype(network.dtype, copy=False)
         if not finite(x):  # checked once here: the steps then skip the scan
             i, j = np.argwhere(~np.isfinite(x))[0]
-            raise DataError(f"{data.name}: the input in row {i}, column {j} is {x[i, j]}")
+            raise DataError(
+                f"{data.name}: the input in row {i}, column {j} is not a finite number (NaN or "
+                "infinity; --impute fills missing values)"
+            )
         y = network.prepare_targets(data.y, network.dtype)
         exact = y if y.dtype == np.float64 else network.prepare_targets(data.y, np.float64)
         return cls(x, y, data, exact)
