@@ -183,6 +183,8 @@ class Tensor:
         return self.data
 
     def item(self) -> float:
+        if self.data.size != 1:
+            raise AnypropError(f"item() takes a tensor of one element, got shape {self.shape}")
         return self.data.item()
 
     def detach(self) -> Tensor:

@@ -143,6 +143,8 @@ def check_gradients(
     for name, value in (("eps", eps), ("tolerance", tolerance)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
             raise AnypropError(f"check: {name} must be a number in (0, 1), got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise AnypropError(f"check: seed must be a whole number >= 0, got {seed!r}")
     if inputs is None or targets is None:
         raise AnypropError("check: give inputs and targets (random_batch(network) makes some)")
     net64 = float64_copy(network)

@@ -18,6 +18,7 @@ import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.fileio import write_figure
+from anyprop.nn.values import numbers
 
 
 def plain(text: str) -> str:
@@ -229,7 +230,7 @@ def draw_units(
     if (inputs is None) != (targets is None):
         raise AnypropError("draw_units: give the inputs and the targets together (or neither)")
     if inputs is not None:
-        x = inputs if isinstance(inputs, Mapping) else np.asarray(inputs, dtype=np.float64)
+        x = inputs if isinstance(inputs, Mapping) else numbers(inputs, "the inputs")
         n = len(next(iter(x.values()))) if isinstance(x, Mapping) else len(x)
         if not 0 <= sample < n:
             raise AnypropError(f"sample {sample} is out of range (0 to {n - 1})")

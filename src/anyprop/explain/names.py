@@ -35,9 +35,17 @@ class Target:
     connection: str | None
 
 
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise AnypropError(
+            f"a weight or bias is named by text, such as 'h1[0]->output[0]', got {text!r}"
+        )
+
+
 def parse_target(network: Any, text: str) -> Target:
     """A weight ('h1[3]->out[0]', or '2->3' by unit names in a unit graph) or a bias
     ('h1.bias[3]', or '3.bias' by unit name)."""
+    _check_text(text)
     m = _BIAS.match(text)
     if m is not None:
         group, j = m.group(1).strip(), int(m.group(2))
@@ -62,6 +70,7 @@ def parse_target(network: Any, text: str) -> Target:
 def parse_weight(network: Any, text: str) -> tuple[Any, int, int, int]:
     """'h1[3]->out[0]' -> (connection, i, j, index into its weight parameter). A network
     compiled from a unit list also takes its units' names: '3->7'."""
+    _check_text(text)
     m = _WEIGHT.match(text)
     if m is None and network.units is not None:
         return _unit_weight(network, text)

@@ -19,6 +19,8 @@ def export_onnx(thing: Any, path: str | os.PathLike, dense_limit: int | None = N
             "ONNX export needs the onnx package: pip install 'anyprop[onnx]'"
         ) from None
     limit = exporter.DENSE_LIMIT if dense_limit is None else dense_limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise AnypropError(f"dense_limit must be a whole number >= 0, got {dense_limit!r}")
     return exporter.export_onnx(thing, path, limit)
 
 

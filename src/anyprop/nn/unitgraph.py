@@ -48,6 +48,10 @@ def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
     if isinstance(edges, tuple) and len(edges) in (2, 3) and all(np.ndim(e) == 1 for e in edges):
         cols = [np.asarray(e) for e in edges]  # (sources, targets[, weights]) arrays
     else:
+        if isinstance(edges, (str, bytes)) or not isinstance(edges, Sequence):
+            raise NetworkError(
+                f"a unit graph is a list of [source, target] connections, got {edges!r:.60}"
+            )
         rows = list(edges)
         if not rows:
             raise NetworkError("a unit graph needs at least one connection")

@@ -42,6 +42,9 @@ class FormulaRule(Optimizer):
         **options: Any,
     ) -> None:
         self.rule_text = rule
+        for what, table in (("state", state), ("initial", initial), ("constants", constants)):
+            if table is not None and not isinstance(table, Mapping):
+                raise OptimizerError(f"the rule's {what} must be a dict by name, got {table!r:.60}")
         self.state_formulas = dict(state or {})
         self.initial = {k: float(v) for k, v in (initial or {}).items()}
         self.constants = {k: float(v) for k, v in (constants or {}).items()}

@@ -71,9 +71,14 @@ class Model:
                 missing = next(w for w in wanted if w not in names)
                 raise AnypropError(f"the inputs have no column '{missing}' (the model's: {wanted})")
             x = x.to_numpy(dtype=object)
-        if categorical and isinstance(x, (np.ndarray, list, tuple)) and np.ndim(x) == 2:
-            cells = np.asarray(x, dtype=object)
-            if cells.shape[1] == len(wanted):  # the file's columns, text categories and all
+        if categorical and isinstance(x, (np.ndarray, list, tuple)):
+            try:
+                cells = np.asarray(x, dtype=object)
+            except ValueError:
+                raise AnypropError("the inputs are ragged: give rows of equal length") from None
+            if cells.ndim == 2 and cells.shape[1] == len(
+                wanted
+            ):  # the file's columns, text categories and all
                 text = [["" if _missing(v) else str(v) for v in row] for row in cells.tolist()]
                 lines = list(range(1, len(text) + 1))
                 return self.columns.encode(text, "the inputs", lines, self.imputer is not None)
@@ -466,6 +471,9 @@ def _imputer(strategy: Any, tensors: dict[str, np.ndarray], source: str) -> Any:
 
     if strategy not in IMPUTE or "data/impute" not in tensors:
         raise FormatError(f"{source}: the model's imputation is damaged")
+    values = tensors["data/impute"]
+    if values.ndim != 1 or not np.all(np.isfinite(values)):
+        raise FormatError(f"{source}: the model's imputation values are damaged")
     return Imputer(strategy, tensors["data/impute"])
 
 

@@ -162,6 +162,8 @@ class TrainSettings:
         ignored; fields missing from an older file take their defaults). A file that an
         older anyprop wrote with a value these checks now refuse (a negative prime
         offset, say) keeps it: a resumed run goes on as it was trained."""
+        if not isinstance(state, Mapping):
+            raise SettingsError(f"saved settings are a dict, got {type(state).__name__}")
         given = {k: v for k, v in state.items() if k in FIELDS}
         try:
             return cls(**given)
@@ -217,6 +219,8 @@ _DEFAULT = TrainSettings()
 
 def class_key(c: Any) -> str:
     """A class's key in ``class_weight``: 0, 0.0, np.int64(0) and "0" are all class 0."""
+    if isinstance(c, numbers.Integral) and not isinstance(c, bool):
+        return str(int(c))
     if isinstance(c, numbers.Real) and not isinstance(c, bool) and float(c).is_integer():
         return str(int(c))
     return str(c)

@@ -355,6 +355,19 @@ class Trainer:
         }
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Continue from a saved state (:meth:`state_dict`); a damaged one is an
+        AnypropError naming what is wrong."""
+        if not isinstance(sd, Mapping):
+            raise AnypropError(f"a trainer's state is a dict, got {type(sd).__name__}")
+        try:
+            self._load_state(sd)
+        except AnypropError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            what = f"'{e.args[0]}' is missing" if isinstance(e, KeyError) and e.args else str(e)
+            raise AnypropError(f"the training state is damaged: {what}") from None
+
+    def _load_state(self, sd: Mapping[str, Any]) -> None:
         self.epoch = int(sd["epoch"])
         self.rng.bit_generator.state = sd["rng"]
         self.split_seed = int(sd.get("split_seed", self.split_seed))
