@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.errors import NetworkError
+
 
 class ParamDict(dict):
     """The parameters by name; ``version`` counts assignments, so that a plan that
@@ -14,6 +16,21 @@ class ParamDict(dict):
     version = 0
 
     def __setitem__(self, key: str, value: np.ndarray) -> None:
+        old = self.get(key)
+        if old is not None and (
+            not isinstance(value, np.ndarray)
+            or value.shape != old.shape
+            or value.dtype != old.dtype
+        ):  # a replaced parameter keeps its shape and type (the plan relies on both)
+            got = (
+                f"{value.dtype} {value.shape}"
+                if isinstance(value, np.ndarray)
+                else type(value).__name__
+            )
+            raise NetworkError(
+                f"parameter '{key}' is a {old.dtype} array of shape {old.shape}; got {got} "
+                "(set_params() converts values)"
+            )
         super().__setitem__(key, value)
         self.version += 1
 
