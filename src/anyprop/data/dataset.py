@@ -185,8 +185,8 @@ class Standardizer:
         return z * self.std + self.mean
 
 
-def _missing_label(v: Any) -> bool:
-    """A missing label: None, NaN, or pandas' NA (which has no truth value)."""
+def is_missing(v: Any) -> bool:
+    """A missing cell or label: None, NaN, or pandas' NA (which has no truth value)."""
     if v is None:
         return True
     try:
@@ -219,7 +219,7 @@ def from_pair(data: Any, what: str = "data") -> Dataset:
         if y.dtype.kind in "USO":  # labels as text: the classes, in sorted order
             if y.ndim != 1:
                 raise AnypropError(f"{what}: text labels must be one column, got shape {y.shape}")
-            gone = next((k for k, v in enumerate(y.tolist()) if _missing_label(v)), None)
+            gone = next((k for k, v in enumerate(y.tolist()) if is_missing(v)), None)
             if gone is not None:
                 raise AnypropError(f"{what}: the label of row {gone} is missing")
             try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from anyprop._version import __version__
 from anyprop.data import Standardizer
+from anyprop.data.dataset import is_missing
 from anyprop.errors import AnypropError
 from anyprop.fileio import check_output
 from anyprop.nn import spec as spec_io
@@ -79,11 +80,11 @@ class Model:
             if cells.ndim == 2 and cells.shape[1] == len(
                 wanted
             ):  # the file's columns, text categories and all
-                text = [["" if _missing(v) else str(v) for v in row] for row in cells.tolist()]
+                text = [["" if is_missing(v) else str(v) for v in row] for row in cells.tolist()]
                 lines = list(range(1, len(text) + 1))
                 return self.columns.encode(text, "the inputs", lines, self.imputer is not None)
         if isinstance(x, np.ndarray) and x.dtype == object:
-            x = [[np.nan if _missing(v) else v for v in row] for row in x.tolist()]
+            x = [[np.nan if is_missing(v) else v for v in row] for row in x.tolist()]
         try:
             arr = numbers(x, "the inputs")
         except AnypropError as e:
@@ -164,16 +165,6 @@ class Model:
         if self.target_scaler is not None:  # back to the targets' own units
             out = self.target_scaler.inverse(out)
         return out
-
-
-def _missing(v: Any) -> bool:
-    """A missing cell: None, NaN, or pandas' NA."""
-    if v is None:
-        return True
-    try:
-        return bool(v != v)
-    except (TypeError, ValueError):  # pandas' NA has no truth value
-        return True
 
 
 def _flatten(obj: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
