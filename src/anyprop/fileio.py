@@ -166,7 +166,7 @@ def write_figure(fig: Any, path: str | os.PathLike, dpi: int) -> None:
     """A matplotlib figure saved atomically, in the format its suffix names."""
     import io
 
-    check_output(path, "picture", "the picture")
+    check_output(path, "picture", "the picture path")
     p = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=p.suffix.lower().lstrip(".") or "png", dpi=dpi)

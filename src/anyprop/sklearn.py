@@ -267,7 +267,9 @@ class _AnypropEstimator(BaseEstimator):
                 raise ValueError(str(e)) from None
         if isinstance(spec, (str, os.PathLike)):
             text = str(spec)
-            if "\n" in text or "[" in text:  # TOML text, not a file name
+            if "\n" in text:  # TOML text (a file name has no line break)
+                return {"spec_text": text}
+            if "[" in text:  # one line: TOML text if it reads as TOML, else a file name
                 with contextlib.suppress(tomllib.TOMLDecodeError):
                     tomllib.loads(text)
                     return {"spec_text": text}

@@ -124,7 +124,7 @@ def write_report(
         raise AnypropError(
             f"write_report() takes a model (anyprop.load's), got {type(model).__name__}"
         )
-    check_output(path, "page", "the report")
+    check_output(path, "page", "the report path")
     from anyprop.explain.diagram import (
         MAX_UNITS,
         draw_network,

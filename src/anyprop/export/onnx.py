@@ -220,7 +220,7 @@ def export_onnx(thing: Any, path: str | os.PathLike, dense_limit: int = DENSE_LI
     from anyprop.train.model_io import Model, load_model
 
     inputs = [thing] if isinstance(thing, (str, os.PathLike)) else []
-    check_output(path, "onnx", "the ONNX file", inputs)
+    check_output(path, "onnx", "the ONNX path", inputs)
     if isinstance(thing, (str, os.PathLike)):
         thing = load_model(thing)
     if isinstance(thing, Model):

@@ -316,7 +316,10 @@ def _network(job: TrainJob, data: Dataset) -> Any:
         return net if job.dtype in (None, net.dtype) else net.astype(job.dtype)
     else:
         net = (
-            spec_io.loads(job.spec_text, "<embedded default>")
+            spec_io.loads(
+                job.spec_text,
+                "<embedded default>" if job.spec_text == DEFAULT_SPEC else "<spec text>",
+            )
             if job.spec_text is not None
             else spec_io.load(job.spec)
         )

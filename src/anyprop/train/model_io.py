@@ -212,7 +212,7 @@ def save_model(
     """Write ``network`` (with the trainer's state, when given, for resuming: a Trainer,
     or the state a loaded model holds) to ``path``. An existing file there is replaced
     only if it is an anyprop model (and not read-only): :func:`~anyprop.fileio.check_output`."""
-    check_output(path, "model", "the model file")
+    check_output(path, "model", "the model path")
     tensors: dict[str, np.ndarray] = {f"param/{k}": v for k, v in network.params.items()}
     if standardizer is not None:
         tensors["data/mean"] = np.asarray(standardizer.mean, dtype=np.float64)

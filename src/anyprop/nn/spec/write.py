@@ -122,7 +122,7 @@ def dumps(net: Network, weights: bool = False) -> str:
 
 def save(net: Network, path: str | os.PathLike, weights: bool = False) -> None:
     """Write the network's spec to ``path`` atomically (a temporary file, then a rename)."""
-    check_output(path, "spec", "the spec file")
+    check_output(path, "spec", "the spec path")
     atomic_write(path, dumps(net, weights).encode("utf-8"))
 
 
