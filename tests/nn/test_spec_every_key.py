@@ -18,6 +18,7 @@ from anyprop.explain.check import random_batch
 from anyprop.limits import ENV
 from anyprop.nn import spec as spec_io
 from anyprop.nn.connections import KINDS
+from anyprop.nn.sequence import sequence_gradients
 from anyprop.nn.spec.keys import (
     CONNECTION_BASE_KEYS,
     GROUP_KEYS,
@@ -81,6 +82,7 @@ EVERY_KEY = {
         {"from": "h", "to": "y", "weights": [[0.1] * 3] * 4},
         {"from": "h", "to": "x2", "share": "enc", "transpose": True},
         {"from": "s", "to": "z", "kind": "dense", "init": "glorot_uniform"},
+        {"from": "y", "to": "h", "delay": 1, "name": "back"},
     ],
 }
 EVERY_KEY["groups"]["x2"] = {"size": 3, "transfer": "identity", "loss": "mse"}
@@ -142,9 +144,17 @@ def test_the_every_key_spec_uses_every_key_of_the_format():
 def _run(network):
     """One forward and backward pass on two random samples: the gradients are finite
     numbers or the network says why not."""
-    x, y = random_batch(network, 2)
     with np.errstate(all="ignore"):  # x/0 is a formula of infinities, not an error
-        grads = network.backprop(x, y).grads
+        if any(c.delay for c in network.connections.values()):  # 3 steps, through time
+            rng = np.random.default_rng(0)
+            shape = {g: (2, 3, network.groups[g].size) for g in network.groups}
+            xs = {g: rng.normal(size=shape[g]) for g in network.inputs}
+            losses = [g for g in network.outputs if network.groups[g].loss is not None]
+            ys = {g: rng.uniform(size=shape[g]) for g in losses}
+            grads = sequence_gradients(network, xs, ys)[1]
+        else:
+            x, y = random_batch(network, 2)
+            grads = network.backprop(x, y).grads
     for g in grads.values():
         assert np.asarray(g).dtype.kind == "f"
 

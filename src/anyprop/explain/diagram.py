@@ -30,7 +30,7 @@ def levels(net: Any) -> dict[str, int]:
     """Each group's longest distance from an input, in connections."""
     level: dict[str, int] = {}
     for g in net.order():
-        preds = [c.src for c in net.connections.values() if c.tgt == g]
+        preds = [c.src for c in net.connections.values() if c.tgt == g and not c.delay]
         level[g] = 0 if not preds else 1 + max(level[p] for p in preds)
     return level
 

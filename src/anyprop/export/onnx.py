@@ -34,6 +34,12 @@ DENSE_LIMIT = 1 << 22
 
 def _order(net: Any) -> list[str]:
     """The groups in an order where each comes after every group that feeds it."""
+    delayed = next((c.name for c in net.connections.values() if c.delay), None)
+    if delayed is not None:
+        raise AnypropError(
+            f"connection '{delayed}' is delayed (recurrent): ONNX export takes networks "
+            "without delays"
+        )
     incoming = {g: {c.src for c in net.connections.values() if c.tgt == g} for g in net.groups}
     done: list[str] = []
     seen: set[str] = set()

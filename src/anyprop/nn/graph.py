@@ -159,6 +159,7 @@ class Graph:
         share: str | None = None,
         transpose: bool = False,
         name: str | None = None,
+        delay: int = 0,
         **options: Any,
     ) -> Connection:
         """Connect group ``src`` to group ``tgt``.
@@ -179,14 +180,21 @@ class Graph:
             raise NetworkError(f"{where} already exists; give the second one a name=")
         if t.is_input:
             raise NetworkError(f"{where}: '{tgt}' is an input group; nothing can connect into it")
-        if src == tgt:
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
             raise NetworkError(
-                f"{where} connects a group to itself: that is a cycle ({src} -> {src})"
+                f"{where}: delay must be a whole number of steps >= 0, got {delay!r}"
             )
-        path = None if self._known_acyclic else self._path(tgt, src)
+        if src == tgt and not delay:
+            raise NetworkError(
+                f"{where} connects a group to itself: that is a cycle ({src} -> {src}); "
+                "give it a delay (delay=1) to make it recurrent"
+            )
+        path = None if self._known_acyclic or delay else self._path(tgt, src)
         if path is not None:
             cycle = " -> ".join([src, *path])
-            raise NetworkError(f"{where} would close a cycle: {cycle}")
+            raise NetworkError(
+                f"{where} would close a cycle: {cycle} (a delayed connection, delay=1, may)"
+            )
         cls = KINDS.get_or_none(kind)
         if share is not None:
             owner = self._owner(share, where)
@@ -214,6 +222,7 @@ class Graph:
                 except AnypropError as e:
                     raise type(e)(f"{where}: {e}") from None
             self.params[c.param] = w
+        c.delay = delay
         self.connections[cname] = c
         self._changed()
         return c
@@ -269,7 +278,8 @@ class Graph:
         """A path of groups from ``start`` to ``goal`` along connections, if any."""
         succ: dict[str, list[str]] = {}
         for c in self.connections.values():
-            succ.setdefault(c.src, []).append(c.tgt)
+            if not c.delay:  # (a delayed connection is no path within one step)
+                succ.setdefault(c.src, []).append(c.tgt)
         stack, prev = [start], {start: None}
         while stack:
             u = stack.pop()
@@ -305,6 +315,8 @@ class Graph:
             indeg = dict.fromkeys(self.groups, 0)
             succ: dict[str, list[str]] = {g: [] for g in self.groups}
             for c in self.connections.values():
+                if c.delay:  # (within one step, delayed connections order nothing)
+                    continue
                 indeg[c.tgt] += 1
                 succ[c.src].append(c.tgt)
             ready = deque(g for g in self.groups if indeg[g] == 0)

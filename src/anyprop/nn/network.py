@@ -136,6 +136,13 @@ class Network(Graph):
         """The compiled plan (made once, and again after the network changes)."""
         if self._plan is None:
             self.validate()
+            delayed = next((c.name for c in self.connections.values() if c.delay), None)
+            if delayed is not None:
+                raise NetworkError(
+                    f"connection '{delayed}' is delayed: a recurrent network runs over "
+                    "sequences (anyprop.nn.sequence: sequence_loss, sequence_gradients); "
+                    "single-step passes and the trainer take networks without delays"
+                )
             self._plan = Plan(self)
         return self._plan
 
@@ -197,6 +204,7 @@ class Network(Graph):
                 "trainable": c.trainable,
                 "name": c.name if c.name != f"{c.src}->{c.tgt}" else None,
                 "init": c.init,
+                "delay": c.delay,
             }
             if c.share:
                 new.connect(c.src, c.tgt, share=c.share, transpose=c.transpose, **common)

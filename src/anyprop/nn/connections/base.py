@@ -77,6 +77,9 @@ class Connection(ABC):
         self.share, self.transpose = share, bool(transpose)
         self.shape = shape
         self.explicit = False  # initial weights given by the user (kept by reinitialize)
+        #: time steps the source's output is delayed by: net(t) takes o_src(t − delay);
+        #: 0 is the same step (delayed connections may close cycles)
+        self.delay = 0
 
     @property
     def param(self) -> str:

@@ -21,7 +21,7 @@ GROUP_KEYS = {
 }
 #: keys of every connection; each kind adds its own options (``pairs``, ``density``...)
 CONNECTION_BASE_KEYS = {"from", "to", "kind", "name", "init", "weights", "trainable", "share"}
-CONNECTION_BASE_KEYS |= {"transpose"}
+CONNECTION_BASE_KEYS |= {"transpose", "delay"}
 
 
 def connection_keys() -> set[str]:

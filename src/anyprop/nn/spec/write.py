@@ -66,6 +66,8 @@ def to_dict(net: Network, weights: bool = False) -> dict:
                 t["weights"] = net.params[c.param].tolist()
         if not c.trainable:
             t["trainable"] = False
+        if c.delay:
+            t["delay"] = c.delay
         conns.append(t)
     out["connections"] = conns
     return out

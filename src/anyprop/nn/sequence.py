@@ -1,0 +1,146 @@
+"""Recurrent networks over sequences: the network unrolled in time on the engine's tape,
+and the general rule applied to it (backpropagation through time).
+
+A connection with ``delay = d`` feeds its target the source's output d steps earlier:
+
+    net_j(t) = Σ_c W_c · o_src(t − d_c) + b_j,      o_j(t) = f_j(net_j(t)),
+
+with o(t) = 0 before the first step. Connections without a delay form a DAG within a
+step; delayed ones may close any cycle (a group onto itself, the output back to a hidden
+group). The loss is the mean over the sequences' steps of the output groups' losses,
+each weighted by its ``loss_weight`` (a ``mask`` of 0/1 per sample and step leaves steps
+out, and the mean is over the steps kept):
+
+    L = Σ_g w_g · Σ_{n,t} m_{n,t} ℓ_g(o_g(n, t), t_g(n, t)) / Σ_{n,t} m_{n,t}.
+
+Backwards the engine applies the chain rule through the unrolled graph, which is the rule
+δ_j(t) = f'_j(net_j(t)) ⊙ (Σ_{j→k, no delay} W_cᵀ δ_k(t) + Σ_{j→k, delay d} W_cᵀ δ_k(t + d)
++ ∂L/∂o_j(t)), and ∂L/∂W_c = Σ_t o_src(t − d)ᵀ δ_tgt(t).
+
+This is the reference implementation (every connection kind and transfer function,
+through their op-level forms, ``on_tape``); the plan's fast recurrent passes and the
+trainer's sequence support are built on it and tested against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from anyprop.autodiff import Tensor, no_grad
+from anyprop.errors import AnypropError, ShapeError
+from anyprop.nn.values import numbers
+
+
+def _by_group(data: Any, names: list[str], what: str, net: Any) -> dict[str, np.ndarray]:
+    """(sequences, steps, units) arrays by group name, of the network's dtype."""
+    if not isinstance(data, Mapping):
+        if len(names) != 1:
+            raise AnypropError(
+                f"the network has {len(names)} {what} groups ({', '.join(names)}); give the "
+                f"{what}s as a dict by group name"
+            )
+        data = {names[0]: data}
+    out = {}
+    for name in names:
+        if name not in data:
+            raise AnypropError(f"no {what}s given for group '{name}'")
+        arr = numbers(data[name], f"{what}s for group '{name}'", net.dtype)
+        units = net.groups[name].size
+        if arr.ndim != 3 or arr.shape[2] != units:
+            raise ShapeError(
+                f"{what}s for group '{name}' must have shape (sequences, steps, {units}), "
+                f"got {arr.shape}"
+            )
+        out[name] = arr
+    shapes = {a.shape[:2] for a in out.values()}
+    if len(shapes) != 1:
+        raise ShapeError(f"the {what}s' (sequences, steps) differ between groups: {sorted(shapes)}")
+    return out
+
+
+def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict], int, int]:
+    """Every group's output at every step, as tensors: outs[t][group]."""
+    xs = _by_group(inputs, list(net.inputs), "input", net)
+    n, steps = next(iter(xs.values())).shape[:2]
+    order = net.order()
+    incoming = {g: [c for c in net.connections.values() if c.tgt == g] for g in net.groups}
+    outs: list[dict[str, Any]] = []
+    for t in range(steps):
+        now: dict[str, Any] = {}
+        for g in order:
+            group = net.groups[g]
+            if group.is_input:
+                now[g] = Tensor(xs[g][:, t])
+                continue
+            total = None
+            for c in incoming[g]:
+                if c.delay > t:
+                    continue  # o_src(t − d) before the first step: 0
+                src = now[c.src] if not c.delay else outs[t - c.delay][c.src]
+                part = c.on_tape(src, params[c.param])
+                total = part if total is None else total + part
+            if total is None:  # no input at this step (the first steps of a delayed one)
+                total = Tensor(np.zeros((n, group.size), net.dtype))
+            if group.bias_param is not None:
+                total = total + params[group.bias_param]
+            now[g] = group.transfer.on_tape(total)
+        outs.append(now)
+    return outs, n, steps
+
+
+def sequence_forward(net: Any, inputs: Any) -> dict[str, np.ndarray]:
+    """Every group's output over the sequences: (sequences, steps, units) by group."""
+    with no_grad():
+        params = {k: Tensor(v) for k, v in net.params.items()}
+        outs, _, _ = _unroll(net, inputs, params)
+    return {g: np.stack([o[g].data for o in outs], axis=1) for g in net.groups}
+
+
+def _loss(net: Any, inputs: Any, targets: Any, mask: Any, params: Mapping[str, Any]) -> Any:
+    outs, n, steps = _unroll(net, inputs, params)
+    groups = [g for g in net.outputs if net.groups[g].loss is not None]
+    if not groups:
+        raise AnypropError("no output group has a loss; give one with add_group(..., loss=)")
+    ts = _by_group(targets, groups, "target", net)
+    for g, arr in ts.items():
+        if arr.shape[:2] != (n, steps):
+            raise ShapeError(f"targets for '{g}' have shape {arr.shape[:2]}, inputs {(n, steps)}")
+    m = np.ones((n, steps)) if mask is None else numbers(mask, "mask")
+    if m.shape != (n, steps) or np.any((m != 0) & (m != 1)):
+        raise ShapeError(f"the mask must be 0 or 1 per sample and step, shape {(n, steps)}")
+    kept = float(m.sum())
+    if kept == 0:
+        raise AnypropError("the mask leaves no step to take a loss on")
+    total = None
+    for t in range(steps):
+        weight = Tensor(m[:, t].astype(net.dtype))
+        for g in groups:
+            group = net.groups[g]
+            per = group.loss.on_tape(outs[t][g], Tensor(ts[g][:, t]))
+            term = (per * weight).sum() * (group.loss_weight / kept)
+            total = term if total is None else total + term
+    return total
+
+
+def sequence_loss(net: Any, inputs: Any, targets: Any, mask: Any = None) -> float:
+    """L over the sequences (the mean over kept sample-steps; see the module)."""
+    with no_grad():
+        params = {k: Tensor(v) for k, v in net.params.items()}
+        return float(_loss(net, inputs, targets, mask, params).data)
+
+
+def sequence_gradients(
+    net: Any, inputs: Any, targets: Any, mask: Any = None
+) -> tuple[float, dict[str, np.ndarray]]:
+    """(L, ∂L/∂θ for every parameter): backpropagation through time over whole sequences
+    of (sequences, steps, units) inputs and targets."""
+    params = {k: Tensor(v, requires_grad=True) for k, v in net.params.items()}
+    loss = _loss(net, inputs, targets, mask, params)
+    loss.backward()
+    grads = {
+        k: (p.grad if p.grad is not None else np.zeros_like(p.data)) for k, p in params.items()
+    }
+    return float(loss.data), grads
