@@ -135,3 +135,50 @@ def test_sequences_of_the_wrong_shape_are_named():
         sequence_loss(net, np.zeros((3, 2)), np.zeros((3, 1)))
     with pytest.raises(AnypropError, match="mask"):
         sequence_loss(net, np.zeros((1, 3, 2)), np.zeros((1, 3, 1)), mask=np.full((1, 3), 2))
+
+
+def _units():
+    from anyprop.nn.unitgraph import from_units
+
+    edges = [[0, 2, 0.5, 0], [1, 2, -0.3, 0], [2, 3, 0.8, 0], [2, 2, 0.4, 1], [3, 2, 0.2, 2]]
+    return from_units([*edges, [3, 3, 0.1, 1]], transfer="tanh", dtype="float64", seed=0)
+
+
+def test_a_recurrent_unit_graph_compiles_to_delayed_sparse_connections():
+    net = _units()
+    delays = sorted((c.src, c.tgt, c.delay) for c in net.connections.values())
+    assert delays == [
+        ("L1", "L1", 1),
+        ("L1", "L2_out", 0),
+        ("L2_out", "L1", 2),
+        ("L2_out", "L2_out", 1),
+        ("in", "L1", 0),
+    ]
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(2, 5, 2)), rng.normal(size=(2, 5, 1))
+    loss, grads = sequence_gradients(net, x, t)
+    again = spec_io.loads(spec_io.dumps(net, weights=True))
+    assert sequence_loss(again, x, t) == pytest.approx(loss, rel=1e-12)
+    eps = 1e-6
+    for k, w in net.params.items():
+        flat = w.reshape(-1)
+        for i in range(flat.size):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = sequence_loss(net, x, t)
+            flat[i] = keep - eps
+            down = sequence_loss(net, x, t)
+            flat[i] = keep
+            assert grads[k].reshape(-1)[i] == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+
+
+def test_unit_graph_delays_are_checked():
+    from anyprop.nn.unitgraph import from_units
+
+    with pytest.raises(NetworkError, match="to itself: a cycle"):
+        from_units([[0, 1, 0.5, 0], [1, 1, 0.2, 0]])
+    with pytest.raises(NetworkError, match="is listed twice"):
+        from_units([[0, 1, 0.5, 1], [0, 1, 0.2, 1], [0, 1, 0.2, 0]])
+    for bad in (-1, 0.5, "a"):
+        with pytest.raises(NetworkError, match="delays must be whole numbers"):
+            from_units([[0, 1, 0.5, bad]])

@@ -35,6 +35,7 @@ from anyprop.errors import NetworkError, ShapeError
 from anyprop.nn import transfer as transfer_registry
 from anyprop.nn.network import Network
 from anyprop.nn.unitmap import UnitMap
+from anyprop.nn.values import numbers
 
 
 def _is_unit(u: Any) -> bool:
@@ -44,7 +45,10 @@ def _is_unit(u: Any) -> bool:
     return isinstance(u, (int, np.integer)) and not isinstance(u, bool) and abs(int(u)) < 2**62
 
 
-def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _edge_arrays(
+    edges: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(sources, targets, weights or None, delays or None) of the edges given."""
     if isinstance(edges, tuple) and len(edges) in (2, 3) and all(np.ndim(e) == 1 for e in edges):
         cols = [np.asarray(e) for e in edges]  # (sources, targets[, weights]) arrays
     else:
@@ -68,20 +72,21 @@ def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
                         "nor a name"
                     )
         widths = {len(r) for r in rows}
-        if not widths <= {2, 3} or len(widths) != 1:
+        if not widths <= {2, 3, 4} or len(widths) != 1:
             bad = next(
-                i for i, r in enumerate(rows) if len(r) not in (2, 3) or len(r) != len(rows[0])
+                i for i, r in enumerate(rows) if len(r) not in (2, 3, 4) or len(r) != len(rows[0])
             )
             raise NetworkError(
-                f"connection {bad}: expected (source, target) or (source, target, weight), "
-                f"got {rows[bad]!r}; all connections need the same form"
+                f"connection {bad}: expected (source, target), (source, target, weight) or "
+                f"(source, target, weight, delay), got {rows[bad]!r}; all connections need "
+                "the same form"
             )
         cols = [np.asarray([r[k] for r in rows]) for k in range(widths.pop())]
     src, tgt = cols[0], cols[1]
     if src.shape != tgt.shape:
         raise ShapeError(f"{src.size} sources but {tgt.size} targets")
     w = None
-    if len(cols) == 3:
+    if len(cols) >= 3:
         try:
             w = np.asarray(cols[2], dtype=np.float64)
         except (TypeError, ValueError):
@@ -91,7 +96,15 @@ def _edge_arrays(edges: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
         if not np.all(np.isfinite(w)):
             k = int(np.argmax(~np.isfinite(w)))
             raise NetworkError(f"connection {k}: weight {w[k]} is not finite")
-    return src, tgt, w
+    d = None
+    if len(cols) == 4:
+        try:
+            d = numbers(cols[3].tolist(), "connection delays", whole=True)
+        except NetworkError:
+            raise NetworkError("connection delays must be whole numbers of steps >= 0") from None
+        if d.shape != src.shape or np.any(d < 0):
+            raise NetworkError("connection delays must be whole numbers of steps >= 0")
+    return src, tgt, w, d
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -162,9 +175,9 @@ def from_units(
 ) -> Network:
     """A network given unit by unit (see the module's docstring), compiled into groups and
     sparse connections; ``net.units`` maps units to data columns, groups and indices."""
-    src_l, tgt_l, w = _edge_arrays(edges)
+    src_l, tgt_l, w, delays = _edge_arrays(edges)
     args = {
-        "edges": (src_l, tgt_l, w),
+        "edges": (src_l, tgt_l, w, delays),
         "transfer": transfer,
         "loss": loss,
         "bias": bias,
@@ -177,19 +190,26 @@ def from_units(
     n = labels.size
     src, tgt = inverse[: src_l.size].astype(np.int64), inverse[src_l.size :].astype(np.int64)
     index = {lab: i for i, lab in enumerate(labels.tolist())}
-    loops = src == tgt
+    d = np.zeros(src.size, dtype=np.int64) if delays is None else delays
+    loops = (src == tgt) & (d == 0)
     if loops.any():
         k = int(np.argmax(loops))
-        raise NetworkError(f"connection {k} joins unit {labels[src[k]]} to itself: a cycle")
-    key = src * n + tgt
-    order = np.argsort(key, kind="stable")
-    dup = np.diff(key[order]) == 0
+        raise NetworkError(
+            f"connection {k} joins unit {labels[src[k]]} to itself: a cycle (a delay of 1 "
+            "makes it recurrent)"
+        )
+    order = np.lexsort((np.arange(src.size), d, tgt, src))  # (stable: the later one is named)
+    same = [np.diff(a[order]) == 0 for a in (src, tgt, d)]
+    dup = same[0] & same[1] & same[2]
     if dup.any():
         k = int(order[np.argmax(dup) + 1])
         raise NetworkError(f"connection {k}: ({labels[src[k]]}, {labels[tgt[k]]}) is listed twice")
-    lev = levels(n, src, tgt)
+    now = d == 0  # the levels follow the edges within a step; delayed ones may loop
+    lev = levels(n, src[now], tgt[now])
     has_in = np.bincount(tgt, minlength=n) > 0
-    has_out = np.bincount(src, minlength=n) > 0
+    # an output feeds no unit within a step (a delayed loop back, as in a Jordan network, is
+    # still an output)
+    has_out = np.bincount(src[now], minlength=n) > 0
 
     def pick(given: Sequence | None, default: np.ndarray, what: str) -> np.ndarray:
         if given is None:
@@ -281,14 +301,24 @@ def from_units(
     gid = {g: i for i, g in enumerate(names)}
     gs = np.array([gid[g] for g in group_of[src]], dtype=np.int64)
     gt = np.array([gid[g] for g in group_of[tgt]], dtype=np.int64)
-    order = np.lexsort((pos[src], pos[tgt], gs, gt))
-    pair_key = gt[order] * len(names) + gs[order]
+    order = np.lexsort((pos[src], pos[tgt], gs, gt, d))
+    pair_key = (d[order] * len(names) + gt[order]) * len(names) + gs[order]
     cuts = np.flatnonzero(np.diff(pair_key)) + 1
     net._known_acyclic = True  # groups follow topological levels: no connection closes a cycle
     for chunk in np.split(order, cuts):
         a, b = names[gs[chunk[0]]], names[gt[chunk[0]]]
+        lag = int(d[chunk[0]])
         pairs = np.stack([pos[src[chunk]], pos[tgt[chunk]]], axis=1)
-        net.connect(a, b, "sparse", pairs=pairs, weights=None if w is None else w[chunk], init=init)
+        net.connect(
+            a,
+            b,
+            "sparse",
+            pairs=pairs,
+            weights=None if w is None else w[chunk],
+            init=init,
+            delay=lag,
+            name=f"{a}_to_{b}_delay{lag}" if lag else None,
+        )
     net._known_acyclic = False
     units_map = UnitMap(
         labels,

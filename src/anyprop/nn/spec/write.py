@@ -77,8 +77,10 @@ def _units_table(graph: Any) -> dict[str, Any]:
     """The [units] table a unit graph was made from."""
     from anyprop.nn import losses, transfer
 
-    src, tgt, w = graph.args["edges"]
+    src, tgt, w, d = graph.args["edges"]
     cols = [src.tolist(), tgt.tolist()] + ([w.tolist()] if w is not None else [])
+    if d is not None:
+        cols.append(d.tolist())
     t = graph.args["transfer"]
     if isinstance(t, Mapping) and "name" not in t:
         t = {str(k): _spec_of(transfer.get(v), f"unit {k}") for k, v in t.items()}
