@@ -1,0 +1,55 @@
+"""The unrolled gradients against PyTorch's autograd on the same recurrent networks
+written by hand in PyTorch (optional: skipped without torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from anyprop import Network  # noqa: E402
+from anyprop.nn.sequence import sequence_gradients  # noqa: E402
+
+
+def _net(jordan: bool) -> Network:
+    net = Network(seed=3, dtype="float64")
+    net.add_input("x", 2)
+    net.add_group("h", 5, transfer="tanh")
+    net.add_group("y", 2, transfer="sigmoid", loss="mse")
+    net.connect("x", "h")
+    net.connect("h", "h", delay=1)
+    net.connect("h", "y")
+    if jordan:
+        net.connect("y", "h", delay=2)
+    return net
+
+
+@pytest.mark.parametrize("jordan", [False, True], ids=["elman", "elman and jordan, delay 2"])
+def test_gradients_equal_pytorch_autograd(jordan):
+    net = _net(jordan)
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(4, 6, 2)), rng.uniform(size=(4, 6, 2))
+    mask = np.ones((4, 6))
+    mask[2, 3:] = 0
+    loss, grads = sequence_gradients(net, x, t, mask)
+
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in net.params.items()}
+    xs, ts, ms = (torch.tensor(a) for a in (x, t, mask))
+    hs, ys = [], []
+    total = torch.zeros((), dtype=torch.float64)
+    for step in range(6):
+        net_h = xs[:, step] @ p["x->h.weight"] + p["h.bias"]
+        if step >= 1:
+            net_h = net_h + hs[step - 1] @ p["h->h.weight"]
+        if jordan and step >= 2:
+            net_h = net_h + ys[step - 2] @ p["y->h.weight"]
+        hs.append(torch.tanh(net_h))
+        ys.append(torch.sigmoid(hs[-1] @ p["h->y.weight"] + p["y.bias"]))
+        per = 0.5 * ((ys[-1] - ts[:, step]) ** 2).sum(dim=1)
+        total = total + (per * ms[:, step]).sum()
+    total = total / ms.sum()
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-12)
+    for k, v in p.items():
+        np.testing.assert_allclose(grads[k], v.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
