@@ -63,15 +63,8 @@ def _data(net, n=3, steps=7, seed=0):
     return x, t
 
 
-@pytest.mark.parametrize("name", sorted(NETWORKS))
-def test_gradients_through_time_equal_central_differences(name):
-    net = NETWORKS[name]()
-    x, t = _data(net)
-    mask = np.ones(x.shape[:2])
-    mask[1, 5:] = 0  # a shorter sequence
-    loss, grads = sequence_gradients(net, x, t, mask)
-    assert loss == pytest.approx(sequence_loss(net, x, t, mask), rel=1e-12)
-    eps = 1e-6
+def _assert_central_differences(net, x, t, mask, grads, eps=1e-6):
+    """Every parameter's gradient equals (L(w + ε) − L(w − ε)) / 2ε, to 1e-8."""
     for k, w in net.params.items():
         flat = w.reshape(-1)
         for i in range(flat.size):
@@ -82,6 +75,17 @@ def test_gradients_through_time_equal_central_differences(name):
             down = sequence_loss(net, x, t, mask)
             flat[i] = keep
             assert grads[k].reshape(-1)[i] == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_gradients_through_time_equal_central_differences(name):
+    net = NETWORKS[name]()
+    x, t = _data(net)
+    mask = np.ones(x.shape[:2])
+    mask[1, 5:] = 0  # a shorter sequence
+    loss, grads = sequence_gradients(net, x, t, mask)
+    assert loss == pytest.approx(sequence_loss(net, x, t, mask), rel=1e-12)
+    _assert_central_differences(net, x, t, mask, grads)
 
 
 def test_the_unrolled_forward_is_the_recurrence_by_hand():
@@ -159,17 +163,7 @@ def test_a_recurrent_unit_graph_compiles_to_delayed_sparse_connections():
     loss, grads = sequence_gradients(net, x, t)
     again = spec_io.loads(spec_io.dumps(net, weights=True))
     assert sequence_loss(again, x, t) == pytest.approx(loss, rel=1e-12)
-    eps = 1e-6
-    for k, w in net.params.items():
-        flat = w.reshape(-1)
-        for i in range(flat.size):
-            keep = flat[i]
-            flat[i] = keep + eps
-            up = sequence_loss(net, x, t)
-            flat[i] = keep - eps
-            down = sequence_loss(net, x, t)
-            flat[i] = keep
-            assert grads[k].reshape(-1)[i] == pytest.approx((up - down) / (2 * eps), abs=1e-8)
+    _assert_central_differences(net, x, t, None, grads)
 
 
 def test_unit_graph_delays_are_checked():
