@@ -176,6 +176,14 @@ def test_python_code_cannot_be_exported_and_says_where(tmp_path):
     assert not (tmp_path / "n.onnx").exists()
 
 
+def test_a_model_of_text_columns_is_refused_naming_them(tmp_path):
+    data = Path(__file__).resolve().parents[2] / "examples" / "data" / "mydata.csv"
+    model = anyprop.train_model(str(data), target="label", epochs=2, out=None)
+    with pytest.raises(AnypropError, match=r"text column\(s\).*\(colour\)"):
+        anyprop.export_onnx(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
 def test_the_cli_exports_what_predict_prints(tmp_path):
     m, o = tmp_path / "m.anyprop", tmp_path / "m.onnx"
     argv = ["train", "--data", "iris", "--epochs", "5", "--out", str(m)]

@@ -111,15 +111,14 @@ def network_graph(
 
 
 def _check_model(model: Any) -> None:
+    """A model whose inputs include text columns (one-hot encoded in training) is refused:
+    its raw rows hold text, which this graph's float input cannot."""
     columns = model.columns
-    text = getattr(columns, "categories", None) or {}
-    if isinstance(columns, list):
-        text = {c.get("name"): c for c in columns if isinstance(c, dict) and c.get("categories")}
-    if text:
-        names = ", ".join(map(str, list(text)[:3]))
+    if columns is not None and columns.categorical:
+        text = [name for name, cats in columns.columns if cats is not None]
         raise AnypropError(
-            f"the model's inputs include text column(s) one-hot encoded in training ({names}): "
-            "ONNX export takes models of numeric columns"
+            f"the model's inputs include text column(s) one-hot encoded in training "
+            f"({', '.join(text[:3])}): ONNX export takes models of numeric columns"
         )
 
 
