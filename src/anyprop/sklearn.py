@@ -216,7 +216,7 @@ class _AnypropEstimator(BaseEstimator):
         if isinstance(hidden, tuple):
             hidden = list(hidden)
         seed = 0 if self.random_state is None else self.random_state
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"random_state must be a whole number >= 0 or None, got {seed!r}")
         if going_on:
             done = int(self.model_.trainer_state.get("epoch", 0))

@@ -139,7 +139,7 @@ class TrainJob:
         """The training settings as given (the recipe may yet fill the batch size)."""
         if isinstance(self.settings, TrainSettings):
             return self.settings
-        return TrainSettings(**_given_settings(self.settings))
+        return TrainSettings(**known_settings(self.settings))
 
     @classmethod
     def default(cls, settings: Mapping[str, Any] | None = None, **overrides: Any) -> TrainJob:
@@ -155,7 +155,7 @@ class TrainJob:
         if unknown:
             raise AnypropError(f"a training job has no option '{unknown[0]}'")
         fields = {**DEFAULTS, "spec_text": DEFAULT_SPEC, **overrides}
-        given = _given_settings(settings or {})
+        given = known_settings(settings or {})
         fields["settings"] = dataclasses.replace(DEFAULT_SETTINGS, **given)
         return cls(**fields)
 
@@ -397,10 +397,10 @@ def _filled(job: TrainJob, model: Any, rows: int) -> tuple[TrainJob, list[str]]:
     settings = job.settings
     if "batch_size" in fields:
         settings = TrainSettings(
-            **{**_given_settings(given), "batch_size": fields.pop("batch_size")}
+            **{**known_settings(given), "batch_size": fields.pop("batch_size")}
         )
     elif not isinstance(settings, TrainSettings):
-        settings = TrainSettings(**_given_settings(given))
+        settings = TrainSettings(**known_settings(given))
     job = dataclasses.replace(job, settings=settings, **fields)
     return _check_stopping(_cosine_over_the_run(job)), filled.said
 
@@ -409,20 +409,11 @@ def _number(value: Any) -> bool:
     return _is_number(value) and value == value  # (a real number, not NaN)
 
 
-def _given_settings(settings: Any) -> dict[str, Any]:
-    """Settings given as a mapping by name, each a training setting's."""
-    if not isinstance(settings, Mapping):
-        raise AnypropError(
-            f"settings must be a TrainSettings or a dict of training settings, got {settings!r:.60}"
-        )
-    return known_settings(settings)
-
-
 def _check_numbers(job: TrainJob) -> None:
     """The stopping and splitting options, each a number in its range or an error
     naming its flag."""
     if not isinstance(job.settings, TrainSettings):
-        _given_settings(job.settings)
+        known_settings(job.settings)
     delta = job.min_delta
     if delta is not None and not (_number(delta) and 0 <= delta < math.inf):
         raise AnypropError(f"--min-delta must be a number >= 0, got {delta!r}")

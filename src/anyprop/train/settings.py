@@ -185,14 +185,9 @@ class TrainSettings:
         """Settings from ``base`` with the fields found in ``options`` (removed from it:
         what stays there is for the optimizer)."""
         given = {k: options.pop(k) for k in list(options) if k in FIELDS}
-        if isinstance(base, Mapping):  # the settings as a dict by name
-            base = cls(**{**known_settings(base), **given})
-            return base
-        if base is not None and not isinstance(base, TrainSettings):
-            raise SettingsError(
-                f"settings must be a TrainSettings or a dict of settings, got {base!r:.60}"
-            )
-        return dataclasses.replace(base or cls(), **given)
+        if base is None or isinstance(base, TrainSettings):
+            return dataclasses.replace(base or cls(), **given)
+        return cls(**{**known_settings(base), **given})  # the settings as a dict by name
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainSettings))
@@ -203,6 +198,10 @@ def known_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     is not, with the nearest."""
     from anyprop.registry import suggest
 
+    if not isinstance(given, Mapping):
+        raise SettingsError(
+            f"settings must be a TrainSettings or a dict of training settings, got {given!r:.60}"
+        )
     for key in given:
         if key not in FIELDS:
             raise SettingsError(f"there is no training setting '{key}'{suggest(str(key), FIELDS)}")
