@@ -53,3 +53,40 @@ def test_gradients_equal_pytorch_autograd(jordan):
     assert loss == pytest.approx(total.item(), rel=1e-12)
     for k, v in p.items():
         np.testing.assert_allclose(grads[k], v.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_cells_equal_torch_nn_lstm_and_gru_with_copied_weights(cell):
+    """Outputs at every step and every weight's gradient (after copying back to PyTorch's
+    layout) equal torch.nn.LSTM / torch.nn.GRU's, through the fast plan."""
+    from anyprop.nn.cells import gru_from_torch, lstm_from_torch
+
+    torch.manual_seed(0)
+    module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(3, 4, batch_first=True).double()
+    net = Network(seed=0, dtype="float64")
+    net.add_input("x", 3)
+    (net.add_lstm if cell == "lstm" else net.add_gru)("h", 4, ["x"])
+    net.add_output("y", 4, transfer="identity", loss="mse", bias=False)
+    net.connect("h", "y", weights=np.eye(4), trainable=False)
+    (lstm_from_torch if cell == "lstm" else gru_from_torch)(net, "h", "x", module)
+
+    rng = np.random.default_rng(1)
+    x, t = rng.normal(size=(2, 7, 3)), rng.normal(size=(2, 7, 4))
+    bp = net.sequence_plan().backprop(x, t)
+    xt = torch.tensor(x)
+    out, _ = module(xt)
+    np.testing.assert_allclose(bp.outputs["h"], out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    # the plan's L is the mean over sample-steps of Σ_units ½(o − t)²
+    loss = 0.5 * ((out - torch.tensor(t)) ** 2).sum() / 14
+    loss.backward()
+    assert bp.loss == pytest.approx(loss.item(), rel=1e-12)
+    gates = ("i", "f", "g", "o") if cell == "lstm" else ("r", "z", "n")
+    wi = np.split(module.weight_ih_l0.grad.numpy(), len(gates))
+    wh = np.split(module.weight_hh_l0.grad.numpy(), len(gates))
+    bh = np.split(module.bias_hh_l0.grad.numpy(), len(gates))
+    for k, g in enumerate(gates):
+        np.testing.assert_allclose(bp.grads[f"x->h_{g}.weight"], wi[k].T, rtol=1e-9, atol=1e-12)
+        hidden = f"h->h_{g}.weight" if (cell == "lstm" or g != "n") else "h->h_hn.weight"
+        np.testing.assert_allclose(bp.grads[hidden], wh[k].T, rtol=1e-9, atol=1e-12)
+        bias = f"h_{g}.bias" if (cell == "lstm" or g != "n") else "h_hn.bias"
+        np.testing.assert_allclose(bp.grads[bias], bh[k], rtol=1e-9, atol=1e-12)

@@ -83,6 +83,8 @@ EVERY_KEY = {
         {"from": "h", "to": "x2", "share": "enc", "transpose": True},
         {"from": "s", "to": "z", "kind": "dense", "init": "glorot_uniform"},
         {"from": "y", "to": "h", "delay": 1, "name": "back"},
+        {"from": "h", "to": "z", "kind": "sparse", "pairs": [[0, 0]], "gate": "s"},
+        {"from": "z", "to": "z", "delay": 1, "gate": "s", "gate_delay": 2, "name": "loop"},
     ],
 }
 EVERY_KEY["groups"]["x2"] = {"size": 3, "transfer": "identity", "loss": "mse"}

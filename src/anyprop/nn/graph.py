@@ -56,12 +56,14 @@ class Graph:
         #: whether the weights were drawn from a seed the spec gave (a spec reader sets it)
         self.seeded = seed is not None
         self._plan: Any = None
+        self._sequence_plan: Any = None
         self._order: list[str] | None = None
         self._known_acyclic = False  # set by compilers that connect in topological order
 
     # --- building ----------------------------------------------------------
     def _changed(self) -> None:
         self._plan = None
+        self._sequence_plan = None
         self._order = None
 
     def add_input(self, name: str, size: int) -> Group:
@@ -160,6 +162,8 @@ class Graph:
         transpose: bool = False,
         name: str | None = None,
         delay: int = 0,
+        gate: str | None = None,
+        gate_delay: int = 0,
         **options: Any,
     ) -> Connection:
         """Connect group ``src`` to group ``tgt``.
@@ -172,6 +176,11 @@ class Graph:
         ``init`` names the scheme (glorot_uniform by default). ``share`` uses the
         weights of the named connection (``transpose`` to use them transposed);
         ``trainable=False`` fixes the weights.
+
+        ``delay=d`` feeds the target the source's output d steps earlier (a recurrent
+        connection, run over sequences). ``gate`` names a group of the target's size
+        whose output multiplies the contribution unit by unit (a multiplicative,
+        sigma-pi connection): net_tgt(t) += o_gate(t − gate_delay) ⊙ (o_src(t − delay) · W).
         """
         s, t = self.group(src), self.group(tgt)
         cname = check_name(name or f"{src}->{tgt}", "connection") if name else f"{src}->{tgt}"
@@ -195,6 +204,7 @@ class Graph:
             raise NetworkError(
                 f"{where} would close a cycle: {cycle} (a delayed connection, delay=1, may)"
             )
+        self._check_gate(gate, gate_delay, t, where)
         cls = KINDS.get_or_none(kind)
         if share is not None:
             owner = self._owner(share, where)
@@ -222,10 +232,38 @@ class Graph:
                 except AnypropError as e:
                     raise type(e)(f"{where}: {e}") from None
             self.params[c.param] = w
-        c.delay = delay
+        c.delay, c.gate, c.gate_delay = delay, gate, gate_delay
         self.connections[cname] = c
         self._changed()
         return c
+
+    def _check_gate(self, gate: Any, gate_delay: Any, t: Group, where: str) -> None:
+        """A gate must be a group of the target's size; undelayed, it must not depend on
+        the target within a step (that would be a cycle)."""
+        if isinstance(gate_delay, bool) or not isinstance(gate_delay, int) or gate_delay < 0:
+            raise NetworkError(
+                f"{where}: gate_delay must be a whole number of steps >= 0, got {gate_delay!r}"
+            )
+        if gate is None:
+            if gate_delay:
+                raise NetworkError(f"{where}: gate_delay= is given without a gate=")
+            return
+        if not isinstance(gate, str):
+            raise NetworkError(f"{where}: gate must be a group's name, got {gate!r}")
+        g = self.group(gate)
+        if g.size != t.size:
+            raise ShapeError(
+                f"{where}: the gate '{gate}' has {g.size} units, the target '{t.name}' "
+                f"{t.size}: a gate multiplies the target's net input unit by unit"
+            )
+        if not gate_delay:
+            path = [t.name] if gate == t.name else self._path(t.name, gate)
+            if path is not None:
+                cycle = " -> ".join([gate, *path])
+                raise NetworkError(
+                    f"{where}: the gate '{gate}' depends on the target within a step, a "
+                    f"cycle: {cycle} (give it a gate_delay=1)"
+                )
 
     def _draw(self, c: Connection) -> np.ndarray:
         """Initial weights for connection ``c`` from its initialiser (the kind's default,
@@ -280,6 +318,8 @@ class Graph:
         for c in self.connections.values():
             if not c.delay:  # (a delayed connection is no path within one step)
                 succ.setdefault(c.src, []).append(c.tgt)
+            if c.gate is not None and not c.gate_delay:  # (nor is a delayed gate)
+                succ.setdefault(c.gate, []).append(c.tgt)
         stack, prev = [start], {start: None}
         while stack:
             u = stack.pop()
@@ -315,6 +355,9 @@ class Graph:
             indeg = dict.fromkeys(self.groups, 0)
             succ: dict[str, list[str]] = {g: [] for g in self.groups}
             for c in self.connections.values():
+                if c.gate is not None and not c.gate_delay:  # a gate precedes its target
+                    indeg[c.tgt] += 1
+                    succ[c.gate].append(c.tgt)
                 if c.delay:  # (within one step, delayed connections order nothing)
                     continue
                 indeg[c.tgt] += 1

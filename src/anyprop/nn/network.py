@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import NetworkError
+from anyprop.nn import cells
 from anyprop.nn.graph import Graph
 from anyprop.nn.group import Group
 from anyprop.nn.params import ParamDict
 from anyprop.nn.plan import DEFAULT_OPTIONS, Plan
+from anyprop.nn.plan.recurrent import SequencePlan
 
 __all__ = ["Group", "Network", "ParamDict"]
 
@@ -136,15 +138,34 @@ class Network(Graph):
         """The compiled plan (made once, and again after the network changes)."""
         if self._plan is None:
             self.validate()
-            delayed = next((c.name for c in self.connections.values() if c.delay), None)
-            if delayed is not None:
+            odd = next((c for c in self.connections.values() if c.delay or c.gate), None)
+            if odd is not None:
+                what = "is delayed" if odd.delay else f"is gated by '{odd.gate}'"
                 raise NetworkError(
-                    f"connection '{delayed}' is delayed: a recurrent network runs over "
-                    "sequences (anyprop.nn.sequence: sequence_loss, sequence_gradients); "
-                    "single-step passes and the trainer take networks without delays"
+                    f"connection '{odd.name}' {what}: such a network runs over sequences "
+                    "of (sequences, steps, units) (Network.sequence_plan(), and the trainer "
+                    "on sequence data)"
                 )
             self._plan = Plan(self)
         return self._plan
+
+    def sequence_plan(self) -> Any:
+        """The compiled plan over sequences (any network: delayed and gated connections
+        too), made once and again after the network changes."""
+        if self._sequence_plan is None:
+            self.validate()
+            self._sequence_plan = SequencePlan(self)
+        return self._sequence_plan
+
+    def add_lstm(self, name: str, size: int, sources: Any, init: Any = None) -> str:
+        """Add an LSTM cell fed by ``sources`` (groups and connections; see
+        :mod:`anyprop.nn.cells`); returns its output group, ``name``."""
+        return cells.add_lstm(self, name, size, sources, init)
+
+    def add_gru(self, name: str, size: int, sources: Any, init: Any = None) -> str:
+        """Add a GRU cell fed by ``sources`` (see :mod:`anyprop.nn.cells`); returns its
+        output group, ``name``."""
+        return cells.add_gru(self, name, size, sources, init)
 
     def forward(self, inputs: Any) -> Any:
         """The outputs for ``inputs`` (an array for a single input group, else a dict by
@@ -205,6 +226,8 @@ class Network(Graph):
                 "name": c.name if c.name != f"{c.src}->{c.tgt}" else None,
                 "init": c.init,
                 "delay": c.delay,
+                "gate": c.gate,
+                "gate_delay": c.gate_delay,
             }
             if c.share:
                 new.connect(c.src, c.tgt, share=c.share, transpose=c.transpose, **common)

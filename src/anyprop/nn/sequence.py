@@ -1,9 +1,11 @@
 """Recurrent networks over sequences: the network unrolled in time on the engine's tape,
 and the general rule applied to it (backpropagation through time).
 
-A connection with ``delay = d`` feeds its target the source's output d steps earlier:
+A connection with ``delay = d`` feeds its target the source's output d steps earlier,
+and one with a ``gate`` multiplies its contribution by the gate group's output, unit by
+unit (a sigma-pi connection):
 
-    net_j(t) = Σ_c W_c · o_src(t − d_c) + b_j,      o_j(t) = f_j(net_j(t)),
+    net_j(t) = Σ_c [o_gate(c)(t − g_c) ⊙] (o_src(t − d_c) · W_c) + b_j,   o_j(t) = f_j(net_j(t)),
 
 with o(t) = 0 before the first step. Connections without a delay form a DAG within a
 step; delayed ones may close any cycle (a group onto itself, the output back to a hidden
@@ -77,10 +79,14 @@ def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict
                 continue
             total = None
             for c in incoming[g]:
-                if c.delay > t:
-                    continue  # o_src(t − d) before the first step: 0
+                if c.delay > t or (c.gate is not None and c.gate_delay > t):
+                    continue  # o_src(t − d) (or the gate's) before the first step: 0
                 src = now[c.src] if not c.delay else outs[t - c.delay][c.src]
                 part = c.on_tape(src, params[c.param])
+                if c.gate is not None:  # sigma-pi: o_gate(t − d_g) ⊙ (o_src(t − d) · W)
+                    part = part * (
+                        now[c.gate] if not c.gate_delay else outs[t - c.gate_delay][c.gate]
+                    )
                 total = part if total is None else total + part
             if total is None:  # no input at this step (the first steps of a delayed one)
                 total = Tensor(np.zeros((n, group.size), net.dtype))

@@ -80,6 +80,10 @@ class Connection(ABC):
         #: time steps the source's output is delayed by: net(t) takes o_src(t − delay);
         #: 0 is the same step (delayed connections may close cycles)
         self.delay = 0
+        #: a group whose output multiplies the contribution unit by unit (sigma-pi):
+        #: net(t) += o_gate(t − gate_delay) ⊙ (o_src(t − delay) · W); None for none
+        self.gate: str | None = None
+        self.gate_delay = 0
 
     @property
     def param(self) -> str:
@@ -165,4 +169,10 @@ class Connection(ABC):
             what += f", shares {self.share}" + (" transposed" if self.transpose else "")
         if not self.trainable:
             what += ", fixed"
+        if self.delay:
+            what += f", delay {self.delay}"
+        if self.gate is not None:
+            what += f", gated by {self.gate}" + (
+                f" (delay {self.gate_delay})" if self.gate_delay else ""
+            )
         return f"<connection {self.name}: {what}>"

@@ -21,7 +21,7 @@ GROUP_KEYS = {
 }
 #: keys of every connection; each kind adds its own options (``pairs``, ``density``...)
 CONNECTION_BASE_KEYS = {"from", "to", "kind", "name", "init", "weights", "trainable", "share"}
-CONNECTION_BASE_KEYS |= {"transpose", "delay"}
+CONNECTION_BASE_KEYS |= {"transpose", "delay", "gate", "gate_delay"}
 
 
 def connection_keys() -> set[str]:

@@ -68,6 +68,10 @@ def to_dict(net: Network, weights: bool = False) -> dict:
             t["trainable"] = False
         if c.delay:
             t["delay"] = c.delay
+        if c.gate is not None:
+            t["gate"] = c.gate
+            if c.gate_delay:
+                t["gate_delay"] = c.gate_delay
         conns.append(t)
     out["connections"] = conns
     return out
