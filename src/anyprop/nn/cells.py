@@ -34,7 +34,9 @@ import numpy as np
 
 from anyprop.errors import NetworkError
 
-LSTM_GATES = ("i", "f", "g", "o")
+LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order of the gates
+#: the order the groups are added in: the three sigmoid gates side by side run as one
+LSTM_ORDER = ("i", "f", "o", "g")
 GRU_GATES = ("r", "z", "n")
 
 
@@ -60,15 +62,15 @@ def add_lstm(net: Any, name: str, size: int, sources: Any, init: Any = None) -> 
     where = f"LSTM '{name}'"
     sources = _sources(net, sources, where)
     g = {k: f"{name}_{k}" for k in LSTM_GATES}
-    for k in LSTM_GATES:
+    for k in LSTM_ORDER:
         net.add_group(g[k], size, transfer="tanh" if k == "g" else "sigmoid")
     net.add_group(f"{name}_c", size, transfer="identity", bias=False)
     net.add_group(f"{name}_tanh", size, transfer="tanh", bias=False)
     net.add_group(name, size, transfer="identity", bias=False)
     for s in sources:
-        for k in LSTM_GATES:
+        for k in LSTM_ORDER:
             net.connect(s, g[k], init=init)
-    for k in LSTM_GATES:
+    for k in LSTM_ORDER:
         net.connect(name, g[k], delay=1, init=init)
     c = f"{name}_c"
     _fixed(net, c, c, delay=1, gate=g["f"], name=f"{name}_keep")  # f ⊙ c(t−1)
