@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset, from_pair
+from anyprop.data.sequences import Sequences, sequences_from
 from anyprop.errors import AnypropError, ShapeError
 from anyprop.limits import check_bytes
 from anyprop.nn.graph import generator
@@ -36,6 +37,7 @@ from anyprop.train.divergence import delta_sum, diverged
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
+from anyprop.train import sequence_epoch
 from anyprop.train.settings import TrainSettings
 
 
@@ -60,9 +62,23 @@ def _callbacks(callbacks: Any) -> list[Callback]:
     return out
 
 
-def _as_dataset(data: Any, what: str) -> Dataset:
-    """A Dataset, or one made from an (inputs, targets) pair (:func:`anyprop.data.from_pair`)."""
-    return from_pair(data, what)
+def _as_dataset(data: Any, what: str) -> Dataset | Sequences:
+    """A Dataset, or one made from an (inputs, targets) pair (:func:`anyprop.data.from_pair`);
+    Sequences, or ones made from (inputs, targets[, mask]) whose inputs have three axes."""
+    seqs = sequences_from(data, what)
+    return seqs if seqs is not None else from_pair(data, what)
+
+
+def _prepared(network: Any, data: Dataset | Sequences) -> Any:
+    if isinstance(data, Sequences):
+        return sequence_epoch.PreparedSequences.of(network, data)
+    return Prepared.of(network, data)
+
+
+def _evaluate(network: Any, data: Any, settings: TrainSettings, prefix: str) -> dict:
+    if isinstance(data, sequence_epoch.PreparedSequences):
+        return sequence_epoch.evaluate(network, data, settings, prefix)[0]
+    return evaluate_network(network, data, settings, prefix)[0]
 
 
 class Trainer:
@@ -126,11 +142,24 @@ class Trainer:
         them as they are; a data-parallel trainer averages them across processes here."""
         return grads
 
-    def step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int) -> Any:
-        """One step of the rule on one batch; returns the Backprop."""
-        plan = self.network.plan()
-        # no input gradients, no NaN scan of x (checked once per fit), this run's options
-        bp = plan.backprop(x, y, w, False, False, self.options)
+    def step(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray | None,
+        batch: int,
+        mask: np.ndarray | None = None,
+    ) -> Any:
+        """One step of the rule on one batch; returns the Backprop. A batch of sequences
+        ((sequences, steps, features) inputs, with their ``mask``) takes one step of
+        backpropagation through time over the whole sequences."""
+        if x.ndim == 3:
+            plan = self.network.sequence_plan()
+            bp = plan.backprop(x, y, mask, w, self.options)
+        else:
+            plan = self.network.plan()
+            # no input gradients, no NaN scan of x (checked once per fit), this run's options
+            bp = plan.backprop(x, y, w, False, False, self.options)
         grads = self.reduce_gradients(bp.grads)
         # one cheap sum says whether anything went non-finite; only then look for where,
         # before the update, so that the weights stay those of the last good step
@@ -181,6 +210,10 @@ class Trainer:
     def run_epoch(self, data: Prepared | Dataset, weights: np.ndarray | None) -> dict[str, float]:
         """One pass over ``data`` in batches, one step of the rule each; returns the
         epoch's figures (the loss and metrics of the outputs the steps saw)."""
+        if isinstance(data, Sequences):
+            data = _prepared(self.network, data)
+        if isinstance(data, sequence_epoch.PreparedSequences):
+            return sequence_epoch.run_epoch(self, data, weights)
         if not isinstance(data, Prepared):
             data = Prepared.of(self.network, data)
         settings = self.settings
@@ -275,10 +308,15 @@ class Trainer:
                     )
                 sample_weight = sample_weight[keep]
             train, val = train.subset(keep), train.subset(held)
-        self._check_memory(len(train), 0 if val is None else len(val))
+        if isinstance(train, Sequences):
+            sequence_epoch.check_memory(self, train, 0 if val is None else len(val))
+        else:
+            self._check_memory(len(train), 0 if val is None else len(val))
+        if isinstance(train, Sequences) != isinstance(val or train, Sequences):
+            raise AnypropError("train on sequences and validate on sequences, or neither")
         # inputs cast, targets laid out and both checked once for the whole run
-        p_train = Prepared.of(self.network, train)
-        p_val = None if val is None else Prepared.of(self.network, val)
+        p_train = _prepared(self.network, train)
+        p_val = None if val is None else _prepared(self.network, val)
         weights = self.sample_weights(train, sample_weight)
         rules: list[Callback] = []  # first, so that a later callback's reason wins as before
         if stop_when_solved:
@@ -313,7 +351,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 logs = self.run_epoch(train, weights)
                 if val is not None:
-                    logs.update(evaluate_network(self.network, val, self.settings, "val_")[0])
+                    logs.update(_evaluate(self.network, val, self.settings, "val_"))
                 logs["lr"] = self.optimizer.lr
                 logs["time"] = time.perf_counter() - t0
                 if self.schedule is not None:

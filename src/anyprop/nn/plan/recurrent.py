@@ -367,6 +367,20 @@ class SequencePlan:
             total, losses, self.grads, view(self.deltas), view(self.nets), view(outs), kept.T
         )
 
+    def evaluate(
+        self, inputs: Any, targets: Any, mask: Any = None, options: Options = DEFAULT_OPTIONS
+    ) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+        """(L, every group's outputs by sequence and step, the sample-steps the loss was
+        taken on) without gradients."""
+        xs = self.prepare(inputs, self.inputs, "input")
+        steps, n = next(iter(xs.values())).shape[:2]
+        self._forward(xs)
+        m = mask_of(mask, steps, n, self.dtype)
+        ts, kept = targets_of(self.groups, self.loss_groups, self.dtype, targets, m, steps, n)
+        total = sequence_loss(self, ts, kept, None, options)[0]
+        outs = {g: a.transpose(1, 0, 2) for g, a in {**xs, **self.outs}.items()}
+        return total, outs, kept.T
+
     # --- forward ---------------------------------------------------------------
     def _forward(self, xs: dict[str, np.ndarray]) -> None:
         steps, n = next(iter(xs.values())).shape[:2]
