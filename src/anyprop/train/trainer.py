@@ -28,6 +28,7 @@ from anyprop.optim import Optimizer
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
 from anyprop.optim.schedules import make as make_schedule
+from anyprop.train import sequence_epoch
 from anyprop.train.callbacks import (
     Callback,
     StopWhenSolved,
@@ -37,7 +38,6 @@ from anyprop.train.divergence import delta_sum, diverged
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.history import History
 from anyprop.train.metrics import METRICS
-from anyprop.train import sequence_epoch
 from anyprop.train.settings import TrainSettings
 
 
