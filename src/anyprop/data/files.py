@@ -17,6 +17,7 @@ import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
 from anyprop.data.encoding import Columns, csv_rows, number
+from anyprop.data.sequences import Sequences
 from anyprop.fileio import read_file
 from anyprop.limits import check_bytes
 
@@ -219,9 +220,13 @@ def load_csv(
     )
 
 
-def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
+def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset | Sequences:
     """From ``.npz`` (arrays ``x`` and ``y``, or ``X`` and ``y``) or ``.npy`` (one table:
-    the target column(s) as for CSV, the last by default). No pickles are loaded."""
+    the target column(s) as for CSV, the last by default). No pickles are loaded.
+
+    An ``.npz`` whose ``x`` has three axes holds sequences (:class:`Sequences`): ``x``
+    (sequences, steps, features), ``y`` per step or at the last step, and optionally
+    ``mask`` (sequences, steps) of 0/1 and ``weights`` (one per sequence)."""
     p = Path(path)
     source = str(p)
     try:
@@ -243,8 +248,11 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
                 )
             try:
                 x, y = data[xk], data["y"]
+                extra = {k: data[k] for k in ("mask", "weights") if k in keys}
             except ValueError as e:  # object arrays need pickles, which are never loaded
                 raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
+            if x.ndim == 3:
+                return _sequences(source, p.name, x, y, extra)
     else:
         if data.ndim != 2:
             raise DataError(
@@ -270,6 +278,51 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset:
         )
     task = "classification" if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 else "regression"
     return Dataset(x.astype(np.float64), y, p.name, task=task)
+
+
+def _sequences(source: str, name: str, x: Any, y: Any, extra: dict) -> Sequences:
+    """Sequences from an .npz's arrays, checked (the messages name the file)."""
+    for what, a in (("inputs", x), ("targets", y), *extra.items()):
+        if a.dtype.kind not in "biuf":
+            raise DataError(f"{source}: the {what} are not real numbers (dtype {a.dtype})")
+    check_bytes(2 * (x.nbytes + y.nbytes), source)
+    task = "classification" if y.dtype.kind in "iu" else "regression"
+    try:
+        return Sequences(
+            np.asarray(x, dtype=np.float64),
+            np.array(y),
+            extra.get("mask"),
+            name,
+            task,
+            weights=extra.get("weights"),
+        )
+    except DataError as e:
+        raise DataError(f"{source}: {str(e).removeprefix(name + ': ')}") from None
+
+
+def read_sequence_inputs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """(inputs (sequences, steps, features), mask or None) from an .npz's ``x`` (or
+    ``X``) and ``mask``, for predictions over sequences."""
+    source = str(path)
+    try:
+        data = np.load(path, allow_pickle=False, mmap_mode="r")
+    except FileNotFoundError:
+        raise DataError(f"{source}: no such file") from None
+    except (OSError, ValueError, MemoryError) as e:
+        raise DataError(f"{source}: not a NumPy file anyprop can read (no pickles): {e}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise DataError(f"{source}: sequences come in an .npz with an array 'x'")
+    with data:
+        xk = "x" if "x" in data.files else "X" if "X" in data.files else None
+        if xk is None:
+            raise DataError(f"{source}: an .npz of sequences needs an array named 'x'")
+        try:
+            x, mask = data[xk], data["mask"] if "mask" in data.files else None
+        except ValueError as e:
+            raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
+    y = np.zeros(len(x)) if x.ndim == 3 else np.zeros(0)
+    seqs = _sequences(source, Path(source).name, x, y, {} if mask is None else {"mask": mask})
+    return seqs.x, seqs.mask
 
 
 def load_file(

@@ -91,27 +91,40 @@ def _rows(data: Any, n: int, dtype: Any = None) -> Any:
     return arr[:n]
 
 
+#: steps of the random sequences a recurrent network is checked on
+RANDOM_STEPS = 5
+
+
+def is_recurrent(network: Any) -> bool:
+    """Whether the network runs over sequences only (delayed or gated connections)."""
+    return any(c.delay or c.gate is not None for c in network.connections.values())
+
+
 def random_batch(network: Any, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
     """Inputs and targets of the right shapes, drawn at random, for checking gradients
     where no data is given: inputs N(0, 1); targets that each output's loss takes (class
     indices for a loss of classes, values in (0, 1) for a binary one, ±1 for a hinge,
     positive rates for Poisson, N(0, 1) otherwise)."""
+    network.validate()  # (inputs and outputs to draw for)
     rng = np.random.default_rng(seed)
-    x = {g: rng.normal(size=(samples, network.groups[g].size)) for g in network.inputs}
+    lead = (samples, RANDOM_STEPS) if is_recurrent(network) else (samples,)
+    x = {g: rng.normal(size=(*lead, network.groups[g].size)) for g in network.inputs}
     y = {}
-    for g in network.plan().loss_groups:
+    for g in network.outputs:
+        if network.groups[g].loss is None:
+            continue
         group = network.groups[g]
         name, size = group.loss.name, group.size
         if getattr(group.loss, "accepts_indices", False):
-            y[g] = rng.integers(0, size, size=samples)
+            y[g] = rng.integers(0, size, size=(*lead, 1) if len(lead) > 1 else lead)
         elif name == "binary_cross_entropy":
-            y[g] = rng.uniform(0.05, 0.95, size=(samples, size))
+            y[g] = rng.uniform(0.05, 0.95, size=(*lead, size))
         elif name == "hinge":
-            y[g] = rng.choice([-1.0, 1.0], size=(samples, size))
+            y[g] = rng.choice([-1.0, 1.0], size=(*lead, size))
         elif name == "poisson":
-            y[g] = rng.uniform(0.5, 3.0, size=(samples, size))
+            y[g] = rng.uniform(0.5, 3.0, size=(*lead, size))
         else:
-            y[g] = rng.normal(size=(samples, size))
+            y[g] = rng.normal(size=(*lead, size))
     return (x if len(x) > 1 else next(iter(x.values()))), (
         y if len(y) > 1 else next(iter(y.values()))
     )
@@ -126,12 +139,16 @@ def check_gradients(
     tolerance: float = 1e-5,
     per_parameter: int = 64,
     seed: int = 0,
+    mask: Any = None,
 ) -> CheckReport:
     """Compare every parameter's backpropagated gradient with central differences.
 
     ``inputs`` and ``targets`` are as ``Network.backprop`` takes them (for a unit
     graph: arrays ordered as its inputs and outputs); the first ``samples`` rows
     are used. An element passes when |analytic − numeric| <= tolerance·max(1, |numeric|).
+    Sequences ((samples, steps, units) inputs, targets as the plan over sequences takes
+    them, and a ``mask``) are checked through time: backpropagation through time against
+    central differences of the loss over the whole sequences.
     """
     if hasattr(network, "network") and hasattr(network, "predict"):  # a loaded model
         network = network.network
@@ -151,12 +168,23 @@ def check_gradients(
     inner = net64
     x_in = _rows(inputs, samples, np.float64)
     y_in = _rows(targets, samples)
+    first = next(iter(x_in.values()), None) if isinstance(x_in, dict) else x_in
+    if (first is not None and first.ndim == 3) or is_recurrent(
+        network
+    ):  # through time, on the plan over sequences
+        m_in = None if mask is None else _rows(mask, samples)
 
-    def loss() -> float:
-        return inner.plan().loss(x_in, y_in)
+        def loss() -> float:
+            return inner.sequence_plan().evaluate(x_in, y_in, m_in)[0]
 
+        bp = inner.sequence_plan().backprop(x_in, y_in, m_in)
+    else:
+
+        def loss() -> float:
+            return inner.plan().loss(x_in, y_in)
+
+        bp = inner.backprop(x_in, y_in)
     base = loss()
-    bp = inner.backprop(x_in, y_in)
     analytic = {k: v.copy() for k, v in bp.grads.items()}
     rng = np.random.default_rng(seed)
     rows = []

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset
+from anyprop.data.sequences import Sequences
+from anyprop.train import sequence_task
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.reports import classification_report, multilabel_report, regression_report
 from anyprop.train.settings import TrainSettings
@@ -24,6 +26,11 @@ def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dic
     by the same code as the validation figures. The loss is on the targets as the network
     learnt them (standardised, where training standardised them); the other figures
     (MSE, MAE, RMSE, R²) are in the targets' own units."""
+    if isinstance(data, Sequences):  # at the sample-steps the loss is taken on
+        settings = model_settings(model)
+        if metrics is not None:
+            settings = TrainSettings.take({"metrics": metrics}, settings)
+        return sequence_task.model_figures(model, data, settings)
     data = model_task_data(model, data)  # numbers read as classes where the model learnt them
     scaler = model.target_scaler if model.task == "regression" else None
     prepared = Dataset(
@@ -57,7 +64,11 @@ def evaluate(model: Any, data: Dataset, metrics: list[str] | None = None) -> dic
 
 def predict_table(model: Any, x: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:
     """(column names, outputs, predicted labels or None) for raw inputs ``x``."""
-    out = model.predict(x)
+    return output_table(model, model.predict(x))
+
+
+def output_table(model: Any, out: np.ndarray) -> tuple[list[str], np.ndarray, list[str] | None]:
+    """(column names, outputs, predicted labels or None) for a model's outputs (rows)."""
     if model.task == "classification" and model.labels:
         cols = [f"p_{lab}" for lab in model.labels]
         return cols, out, [model.labels[k] for k in out.argmax(axis=1)]
@@ -67,3 +78,17 @@ def predict_table(model: Any, x: np.ndarray) -> tuple[list[str], np.ndarray, lis
         else [f"y{k}" for k in range(out.shape[1])]
     )
     return names, out, None
+
+
+def predict_sequence_table(model: Any, x: np.ndarray, mask: np.ndarray | None) -> list[list]:
+    """Predictions for sequences in long form: a header, then one row per sequence and
+    kept step: (the label, for classes,) ``sequence``, ``step``, the outputs."""
+    outputs = model.predict(x)
+    keep = np.ones(outputs.shape[:2], bool) if mask is None else mask != 0
+    seq, step = np.nonzero(keep)
+    cols, values, labels = output_table(model, outputs[keep])
+    lines: list[list[Any]] = [(["label"] if labels else []) + ["sequence", "step", *cols]]
+    for r in range(len(values)):
+        head = [labels[r]] if labels else []
+        lines.append([*head, int(seq[r]), int(step[r]), *(f"{v:.6g}" for v in values[r])])
+    return lines

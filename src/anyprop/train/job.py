@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset, Imputer, Standardizer
+from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.fileio import check_output
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
+from anyprop.train import sequence_task
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
@@ -306,13 +308,31 @@ def _target_scaler(job: TrainJob, network: Any, data: Dataset) -> Standardizer |
     return Standardizer.fit(y, data.weights)
 
 
+def _decide(data: Any, task: str | None, network: Any = None) -> tuple[Any, str]:
+    """The task of a table's data set or of sequences, and why."""
+    if isinstance(data, Sequences):
+        return sequence_task.decide_task(data, task, network)
+    return decide_task(data, task, network)
+
+
+def _check_sequence_job(job: TrainJob) -> None:
+    """What a job on sequences cannot do, named."""
+    if job.impute is not None:
+        raise AnypropError("--impute is for tables; sequences hold no missing values")
+    if job.standardize or job.standardize_targets:
+        raise AnypropError(
+            "--standardize is for tables; sequences are taken as they are (scale them first)"
+        )
+
+
 def _network(job: TrainJob, data: Dataset) -> Any:
     """The job's network. A spec's weights come from the spec's own seed; without one (or
     when ``reseed``), from the job's seed, so that every run is reproducible."""
     if job.network is not None:
         net = copy.deepcopy(job.network)
     elif job.spec_text is None and job.spec is None:
-        net = default_network(data, job.hidden, job.transfer, job.seed)
+        make = sequence_task.default_network if isinstance(data, Sequences) else default_network
+        net = make(data, job.hidden, job.transfer, job.seed)
         return net if job.dtype in (None, net.dtype) else net.astype(job.dtype)
     else:
         net = (
@@ -535,7 +555,7 @@ def run(
         )
         network = model.network
         saved_task = model.task if model.task in TASKS else None
-        data, task_reason = decide_task(data, job.task or saved_task, network)
+        data, task_reason = _decide(data, job.task or saved_task, network)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
         kept = saved.get("test_split") or 0.0  # the rows it held out stay out
         if job.test_split and job.test_split != kept:
@@ -549,16 +569,21 @@ def run(
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
         data = load_data(job.data, job.target, missing=job.impute is not None)
         if job.spec is None and job.spec_text is None and job.network is None:  # the task shapes it
-            data, why = decide_task(data, job.task)
+            data, why = _decide(data, job.task)
             network = _network(job, data)
         else:  # the spec's output decides how to read the targets
             network = _network(job, data)
-            data, why = decide_task(data, job.task, network)
+            data, why = _decide(data, job.task, network)
         task_reason = why
         split_seed = split_seed_for(job.seed)
     task_reason = f"{data.task}: {task_reason}"
-    _check_fit(network, data)
-    data = one_hot_for(data, network)
+    sequences = isinstance(data, Sequences)
+    if sequences:
+        _check_sequence_job(job)
+        sequence_task.check_fit(network, data)
+    else:
+        _check_fit(network, data)
+        data = one_hot_for(data, network)
     test = None
     if job.test_split and job.test and model is None:
         raise AnypropError("give a test file (--test) or a test split (--test-split), not both")
@@ -566,8 +591,10 @@ def run(
         data, test = held_out_test(data, job.test_split, split_seed)
     if job.test:  # (resumed with a test file: the split stays out, the file is scored)
         read = load_data(job.test, job.target, data.columns, job.impute is not None)
-        test = decide_task(read, data.task if data.task in TASKS else None, network)[0]
-        test = one_hot_for(test, network)
+        if isinstance(read, Sequences) != sequences:
+            raise AnypropError(f"{job.test}: test on sequences when training on them, or neither")
+        test = _decide(read, data.task if data.task in TASKS else None, network)[0]
+        test = test if sequences else one_hot_for(test, network)
     job, said = _filled(job, model, len(data))
     train, val = data, None
     if job.validation_split:
@@ -577,9 +604,12 @@ def run(
         imputer = Imputer.fit(train.x, job.impute)
     if imputer is not None:
         train, val = _imputed(train, imputer), _imputed(val, imputer)
-    std = model.standardizer if model is not None else _standardizer(job, train)
-    ystd = model.target_scaler if model is not None else _target_scaler(job, network, train)
-    train, val = _standardized(train, std, ystd), _standardized(val, std, ystd)
+    if sequences:  # taken as they are (see train/sequence_task.py)
+        std = ystd = None
+    else:
+        std = model.standardizer if model is not None else _standardizer(job, train)
+        ystd = model.target_scaler if model is not None else _target_scaler(job, network, train)
+        train, val = _standardized(train, std, ystd), _standardized(val, std, ystd)
     source, target = job.data, job.target
     if model is not None and not job.data:  # a resumed run goes on with the data it had
         saved = model.info.get("job", {})

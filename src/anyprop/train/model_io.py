@@ -158,8 +158,11 @@ class Model:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for raw inputs (standardised as in training), laid out like the targets
-        (:meth:`Network.gather`)."""
+        (:meth:`Network.gather`); for sequences ((sequences, steps, features) inputs), the
+        primary output at every step, (sequences, steps, outputs)."""
         net = self.network
+        if isinstance(x, np.ndarray) and x.ndim == 3:
+            return net.sequence_plan().forward(x)[net.primary_output].copy()
         outs = net.plan().forward(self.prepare(x).astype(net.dtype))
         out = net.gather(outs).copy()  # (the plan's buffers)
         if self.target_scaler is not None:  # back to the targets' own units

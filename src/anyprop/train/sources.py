@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset, from_pair, load_file
+from anyprop.data.sequences import sequences_from
 from anyprop.errors import AnypropError
 from anyprop.fileio import as_path
 
@@ -24,6 +25,9 @@ def as_dataset(data: Any, target: Any = None, columns: Any = None) -> Dataset:
         return load_data(str(data), target, columns)
     if isinstance(data, Dataset):
         return data
+    seqs = sequences_from(data, "data")
+    if seqs is not None:
+        return seqs
     if isinstance(data, tuple) and len(data) == 2:
         x, y = data
         names = [str(c) for c in getattr(x, "columns", [])]  # a pandas DataFrame's

@@ -153,7 +153,7 @@ class Trainer:
         """One step of the rule on one batch; returns the Backprop. A batch of sequences
         ((sequences, steps, features) inputs, with their ``mask``) takes one step of
         backpropagation through time over the whole sequences."""
-        if x.ndim == 3:
+        if getattr(x, "ndim", 2) == 3:
             plan = self.network.sequence_plan()
             bp = plan.backprop(x, y, mask, w, self.options)
         else:

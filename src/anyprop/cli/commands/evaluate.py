@@ -10,9 +10,11 @@ from typing import Any, TextIO
 from anyprop.cli.output import table, to_json
 from anyprop.data import read_inputs
 from anyprop.data.dataset import DataError
+from anyprop.data.files import read_sequence_inputs
+from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.fileio import atomic_write, check_output, read_file
-from anyprop.train.evaluate import evaluate, predict_table
+from anyprop.train.evaluate import evaluate, predict_sequence_table, predict_table
 from anyprop.train.job import load_data
 from anyprop.train.model_io import load_model
 
@@ -31,6 +33,8 @@ def evaluate_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else job.get("target")
     )
     data = load_data(source, target, model.columns, model.imputer is not None)
+    if args.plot and isinstance(data, Sequences):
+        raise AnypropError("--plot draws a table's evaluation; for sequences, give no --plot")
     result = evaluate(model, data)
     if args.plot:
         from anyprop.train.plots import plot_evaluation
@@ -76,6 +80,8 @@ def predict_command(
     if args.out != "-":
         check_output(args.out, "table", "--out", (args.model, args.input))
     model = load_model(args.model)
+    if args.input != "-" and args.input.lower().endswith(".npz"):
+        return _predict_sequences(model, args, out, err)
     if args.input == "-":
         text, source = (stdin or sys.stdin).read(), "<standard input>"
     else:
@@ -91,16 +97,35 @@ def predict_command(
     lines: list[list[Any]] = [(["label"] if labels else []) + cols]
     for k, row in enumerate(values):
         lines.append(([labels[k]] if labels else []) + [f"{v:.6g}" for v in row])
-    if args.out == "-":
-        csv.writer(out, lineterminator="\n").writerows(lines)
-    else:
-        import io
-
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(lines)
-        atomic_write(args.out, buf.getvalue().encode("utf-8"))
-        err.write(f"{len(values)} predictions written to {args.out}\n")
+    _write_rows(args.out, lines, out, err, f"{len(values)} predictions")
     return 0
+
+
+def _predict_sequences(model: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Predictions for sequences (an .npz's ``x``, ``mask``) in long form: one row per
+    sequence and step (the steps the mask keeps), ``sequence``, ``step``, then the
+    outputs (and the label first, for classes)."""
+    x, mask = read_sequence_inputs(args.input)
+    if x.shape[2] != model.network.input_width:
+        raise AnypropError(
+            f"{args.input}: {x.shape[2]} input features per step, but the model takes "
+            f"{model.network.input_width}"
+        )
+    lines = predict_sequence_table(model, x, mask)
+    _write_rows(args.out, lines, out, err, f"{len(lines) - 1} predictions")
+    return 0
+
+
+def _write_rows(path: str, lines: list, out: TextIO, err: TextIO, what: str) -> None:
+    if path == "-":
+        csv.writer(out, lineterminator="\n").writerows(lines)
+        return
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(lines)
+    atomic_write(path, buf.getvalue().encode("utf-8"))
+    err.write(f"{what} written to {path}\n")
 
 
 def info_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from anyprop.cli.output import table, to_json
+from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.explain import check_gradients, explain_step, explain_weight
 from anyprop.fileio import check_output
 from anyprop.nn import spec as spec_io
+from anyprop.train import sequence_task
 from anyprop.train.evaluate import model_settings
 from anyprop.train.job import load_data, training_data
 from anyprop.train.model_io import load_model
@@ -18,37 +20,44 @@ from anyprop.train.task import model_task_data
 from anyprop.train.trainer import Trainer
 
 
-def _model_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
-    """(prepared inputs, targets): --data, else the data the model was trained on, else Nones."""
+def _model_data(args: argparse.Namespace, model: Any) -> tuple[Any, Any, Any]:
+    """(prepared inputs, targets, mask): --data, else the data the model was trained on,
+    else Nones (the mask: sequences' only)."""
     job = model.info.get("job", {})
     source = args.data or job.get("data")
     if source is None:
-        return None, None
+        return None, None, None
     target = args.target if args.data else job.get("target")
     if isinstance(target, list) and len(target) == 1:
         target = target[0]
+    read = load_data(source, target, model.columns, model.imputer is not None)
+    if isinstance(read, Sequences):  # (taken as they are: see train/sequence_task.py)
+        task = model.task if model.task != "binary" else None
+        seqs = sequence_task.decide_task(read, task, model.network)[0]
+        return seqs.x, seqs.y, seqs.mask
     # read as the model reads its data: its feature columns, imputation and classes
-    data = model_task_data(
-        model, load_data(source, target, model.columns, model.imputer is not None)
-    )
-    return model.prepare(data.x), data.y
+    data = model_task_data(model, read)
+    return model.prepare(data.x), data.y, None
 
 
-def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, Any, Any]:
-    """(network, prepared inputs, targets, the model or None) from a model or a spec file
-    and --data."""
+def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, Any, Any, Any]:
+    """(network, prepared inputs, targets, the model or None, the mask of sequences or
+    None) from a model or a spec file and --data."""
     if Path(args.network).suffix.lower() == ".toml":
         network = spec_io.load(args.network)
         if args.data is None:
             raise AnypropError(f"give the data to {what} on: --data NAME or --data FILE")
         target = args.target[0] if args.target and len(args.target) == 1 else args.target
         data = load_data(args.data, target)
-        return network, data.x, data.y, None
+        if isinstance(data, Sequences):
+            data = sequence_task.decide_task(data, None, network)[0]
+            return network, data.x, data.y, None, data.mask
+        return network, data.x, data.y, None, None
     model = load_model(args.network)
-    x, y = _model_data(args, model)
+    x, y, mask = _model_data(args, model)
     if x is None:
         raise AnypropError(f"{args.network} does not say what it was trained on: give --data")
-    return model.network, x, y, model
+    return model.network, x, y, model, mask
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -107,10 +116,13 @@ def check_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         network = spec_io.load(args.network)  # no data: random inputs of the right shape
         x, y = random_batch(network, args.samples)
+        mask = None
         err.write(f"no --data: checking on {args.samples} random inputs and targets\n")
     else:
-        network, x, y, _ = _network_and_data(args, "check")
-    report = check_gradients(network, x, y, samples=args.samples, tolerance=args.tolerance)
+        network, x, y, _, mask = _network_and_data(args, "check")
+    report = check_gradients(
+        network, x, y, samples=args.samples, tolerance=args.tolerance, mask=mask
+    )
     if args.json:
         to_json(out, report.to_dict())
     else:
@@ -171,7 +183,7 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.units:
         from anyprop.explain.diagram import draw_units
 
-        x, t = _model_data(args, model)
+        x, t, _mask = _model_data(args, model)
         if x is None:
             raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
         draw_units(model.network, args.units, x, t, sample=args.sample)

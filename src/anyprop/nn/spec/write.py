@@ -62,7 +62,9 @@ def to_dict(net: Network, weights: bool = False) -> dict:
             t.update({k: np.asarray(v).tolist() for k, v in c.structure().items()})
             if c.init is not None:
                 t["init"] = c.init
-            if weights:
+            # fixed weights given by hand are part of the network's structure (a GRU's
+            # −1 for 1 − z): always written
+            if weights or (c.explicit and not c.trainable):
                 t["weights"] = net.params[c.param].tolist()
         if not c.trainable:
             t["trainable"] = False
