@@ -90,3 +90,36 @@ def test_the_cells_equal_torch_nn_lstm_and_gru_with_copied_weights(cell):
         np.testing.assert_allclose(bp.grads[hidden], wh[k].T, rtol=1e-9, atol=1e-12)
         bias = f"h_{g}.bias" if (cell == "lstm" or g != "n") else "h_hn.bias"
         np.testing.assert_allclose(bp.grads[bias], bh[k], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_example_specs_equal_torch_with_copied_weights(cell):
+    """examples/specs/{lstm,gru}.toml, weights copied from torch.nn.LSTM/GRU and the
+    output layer from a torch Linear: outputs and every gradient equal, in float64."""
+    from pathlib import Path
+
+    from anyprop.nn import spec as spec_io
+    from anyprop.nn.cells import gru_from_torch, lstm_from_torch
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "specs" / f"{cell}.toml"
+    net = spec_io.load(path).astype("float64")
+    torch.manual_seed(1)
+    module = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(2, 32, batch_first=True).double()
+    head = torch.nn.Linear(32, 1).double()
+    (lstm_from_torch if cell == "lstm" else gru_from_torch)(net, "h", "x", module)
+    net.set_params(
+        {"h->y.weight": head.weight.detach().numpy().T, "y.bias": head.bias.detach().numpy()}
+    )
+    rng = np.random.default_rng(2)
+    x, t = rng.normal(size=(3, 9, 2)), rng.normal(size=(3, 9, 1))
+    bp = net.sequence_plan().backprop(x, t)
+    out, _ = module(torch.tensor(x))
+    y = head(out)
+    np.testing.assert_allclose(bp.outputs["y"], y.detach().numpy(), rtol=1e-11, atol=1e-13)
+    loss = 0.5 * ((y - torch.tensor(t)) ** 2).sum() / 27
+    loss.backward()
+    assert bp.loss == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(bp.grads["h->y.weight"], head.weight.grad.numpy().T, rtol=1e-9)
+    wi = module.weight_ih_l0.grad.numpy()
+    first = "h_i" if cell == "lstm" else "h_r"
+    np.testing.assert_allclose(bp.grads[f"x->{first}.weight"], wi[:32].T, rtol=1e-9, atol=1e-13)

@@ -8,7 +8,7 @@
 written as one string (as ``--data`` takes it on the command line).
 """
 
-from anyprop.datasets import classic, real  # noqa: F401  (fill the registry)
+from anyprop.datasets import classic, real, sequences  # noqa: F401  (fill the registry)
 from anyprop.datasets.registry import DATASETS, DatasetInfo, load, parse_name
 
 __all__ = ["DATASETS", "DatasetInfo", "load", "parse_name"]

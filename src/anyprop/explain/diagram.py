@@ -109,20 +109,36 @@ def draw_network(
     width = 3.2 * (max(cols) + 1)
     height = 1.8 * max(len(v) for v in cols.values()) + 1.2
     fig, ax = plt.subplots(figsize=(max(5.0, width * 0.9), max(3.0, height * 0.9)))
+    arcs: list[tuple[str, str]] = []
     for c in net.connections.values():
         (x0, y0), (x1, y1) = pos[c.src], pos[c.tgt]
         style = "-" if c.kind == "dense" and c.share is None and c.trainable else "--"
         lw = 0.6 + 5.0 * values[c.name] / top
-        bend = 0.0 if level[c.tgt] - level[c.src] == 1 else 0.35  # skips arc over the layers
+        color = "#57606a"
+        if c.delay and c.src == c.tgt:  # a loop onto the group itself, over its box
+            start, end, bend, color = (
+                (x0 - 0.35, y0 + 0.45),
+                (x0 + 0.35, y0 + 0.45),
+                -1.6,
+                "#8250df",
+            )
+        elif c.delay:  # back in time: an arc below the boxes, of its own colour
+            start, end, color = (x0, y0 - 0.45), (x1, y1 - 0.45), "#8250df"
+            k = sum(1 for d in arcs if d == (c.src, c.tgt))  # (parallel ones bend further)
+            arcs.append((c.src, c.tgt))
+            bend = (0.45 + 0.25 * k) * (-1 if x1 < x0 else 1)
+        else:
+            start, end = (x0 + 0.75, y0), (x1 - 0.75, y1)
+            bend = 0.0 if level[c.tgt] - level[c.src] == 1 else 0.35  # skips arc over layers
         ax.add_patch(
             FancyArrowPatch(
-                (x0 + 0.75, y0),
-                (x1 - 0.75, y1),
+                start,
+                end,
                 arrowstyle="-|>",
                 mutation_scale=12,
                 lw=lw,
                 linestyle=style,
-                color="#57606a",
+                color=color,
                 connectionstyle=f"arc3,rad={bend}",
                 alpha=0.85,
             )
@@ -130,15 +146,19 @@ def draw_network(
         tags = [] if c.kind == "dense" else [c.kind.replace("_", "-")]
         tags += ["shared" + (" T" if c.transpose else "")] if c.share else []
         tags += [] if c.trainable else ["fixed"]
+        tags += [f"delay {c.delay}"] if c.delay else []
+        if c.gate is not None:
+            tags.append(f"× {c.gate}" + (f" (delay {c.gate_delay})" if c.gate_delay else ""))
         if tags:
-            ax.text(
-                (x0 + x1) / 2,
-                (y0 + y1) / 2 + 0.22 + bend,
-                plain(", ".join(tags)),
-                fontsize=7,
-                ha="center",
-                color="#57606a",
-            )
+            if c.delay and c.src == c.tgt:
+                where = (x0, y0 + 1.05)
+            elif c.delay:  # at the arc's lowest point: half its control point's offset
+                dx, dy = end[0] - start[0], end[1] - start[1]
+                mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+                where = (mx + bend * dy / 2, my - bend * dx / 2 - 0.25)
+            else:
+                where = ((x0 + x1) / 2, (y0 + y1) / 2 + 0.22 + bend)
+            ax.text(*where, plain(", ".join(tags)), fontsize=7, ha="center", color=color)
     for name, (x, y) in pos.items():
         g = net.groups[name]
         loss = f"\nloss {g.loss!r}" if g.loss is not None else ""
@@ -158,7 +178,12 @@ def draw_network(
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
-    ax.set_ylim(min(ys) - 1.2, max(ys) + 1.2)
+    ax.set_ylim(
+        min(ys) - 1.2 - (0.8 if any(c.delay for c in net.connections.values()) else 0),
+        max(ys)
+        + 1.2
+        + (0.6 if any(c.delay and c.src == c.tgt for c in net.connections.values()) else 0),
+    )
     ax.set_aspect("equal")
     ax.axis("off")
     what = "gradient norm" if strengths is not None else "weight norm"
@@ -229,6 +254,11 @@ def draw_units(
     values: dict[str, np.ndarray] = {}
     if (inputs is None) != (targets is None):
         raise AnypropError("draw_units: give the inputs and the targets together (or neither)")
+    if inputs is not None and any(c.delay or c.gate for c in net.connections.values()):
+        raise AnypropError(
+            f"{net.name} is recurrent: its deltas differ at every step, which draw_units "
+            "does not show yet; draw its units without data, or its groups (draw_network)"
+        )
     if inputs is not None:
         x = inputs if isinstance(inputs, Mapping) else numbers(inputs, "the inputs")
         n = len(next(iter(x.values()))) if isinstance(x, Mapping) else len(x)

@@ -34,11 +34,12 @@ DENSE_LIMIT = 1 << 22
 
 def _order(net: Any) -> list[str]:
     """The groups in an order where each comes after every group that feeds it."""
-    delayed = next((c.name for c in net.connections.values() if c.delay), None)
-    if delayed is not None:
+    odd = next((c for c in net.connections.values() if c.delay or c.gate is not None), None)
+    if odd is not None:
+        what = "delayed (recurrent)" if odd.delay else f"gated by '{odd.gate}' (sigma-pi)"
         raise AnypropError(
-            f"connection '{delayed}' is delayed (recurrent): ONNX export takes networks "
-            "without delays"
+            f"connection '{odd.name}' is {what}: ONNX export takes networks without delays "
+            "or gates (for now; their Scan form is not written yet)"
         )
     incoming = {g: {c.src for c in net.connections.values() if c.tgt == g} for g in net.groups}
     done: list[str] = []

@@ -52,8 +52,8 @@ def _sources(net: Any, sources: Any, where: str) -> list[str]:
 
 def _fixed(net: Any, src: str, tgt: str, sign: float = 1.0, **kw: Any) -> None:
     """A fixed one-to-one connection of weight ``sign`` (carries, never trained)."""
-    size = net.groups[src].size
-    net.connect(src, tgt, "one_to_one", weights=np.full(size, sign), trainable=False, **kw)
+    init = None if sign == 1 else {"name": "constant", "value": sign}  # (1: the kind's own)
+    net.connect(src, tgt, "one_to_one", init=init, trainable=False, **kw)
 
 
 def add_lstm(net: Any, name: str, size: int, sources: Any, init: Any = None) -> str:

@@ -261,6 +261,12 @@ class Network(Graph):
             if c.share:
                 tags.append(f"shares {c.share}{' (transposed)' if c.transpose else ''}")
             tags += c.tags()
+            if c.delay:
+                tags.append(f"delay {c.delay}")
+            if c.gate is not None:
+                tags.append(
+                    f"gated by {c.gate}" + (f" (delay {c.gate_delay})" if c.gate_delay else "")
+                )
             lines.append(f"  {c.name}: {', '.join(tags)}")
         return "\n".join(lines)
 

@@ -73,7 +73,9 @@ def decide_task(data: Sequences, task: str | None, network: Any = None) -> tuple
             task, why = "binary", f"the spec's output loss takes 0/1 targets ({loss!r})"
         elif loss is not None:
             task, why = "regression", f"the spec's output loss takes values ({loss!r})"
-        elif y.dtype.kind in "iub":
+        elif data.task == "binary":
+            task, why = "binary", "the data set's targets are yes/no (0/1) outputs"
+        elif y.dtype.kind in "iub" or data.task == "classification":
             task, why = "classification", "the targets are whole numbers"
         else:
             task, why = "regression", "the targets are numbers"
