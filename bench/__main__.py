@@ -12,13 +12,14 @@ import platform
 
 import numpy as np
 
-from bench import engine, networks, unit_graph, workloads
+from bench import engine, networks, recurrent, unit_graph, workloads
 
 BENCHMARKS = {
     "engine": engine,
     "networks": networks,
     "workloads": workloads,
     "unit_graph": unit_graph,
+    "recurrent": recurrent,
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset, from_pair, load_file
-from anyprop.data.sequences import sequences_from
+from anyprop.data.sequences import Sequences, sequences_from
 from anyprop.errors import AnypropError
 from anyprop.fileio import as_path
 
@@ -48,7 +48,7 @@ def load_data(
 ) -> Dataset:
     """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz); ``columns``,
     a model's feature columns where some are text categories, reads a CSV as it did."""
-    if isinstance(source, Dataset):
+    if isinstance(source, (Dataset, Sequences)):
         return source
     if not isinstance(source, (str, os.PathLike)):
         raise AnypropError(

@@ -64,6 +64,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     common = {"sample": args.sample, "depth": args.depth}
     if Path(args.network).suffix.lower() == ".toml":  # a spec: one plain step on all the data
         network = spec_io.load(args.network)
+        _not_through_time(network, "explaining a step")
         if args.data is None:
             raise AnypropError("give the data to explain on: --data NAME or --data FILE")
         _no_batch(args, "a spec has no trainer yet: its first step is on all the data")
@@ -74,6 +75,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         e = explain_weight(network, data.x, data.y, args.weight, lr=lr, **common)
     else:
         model = load_model(args.network)
+        _not_through_time(model.network, "explaining a step")
         gaps = model.imputer is not None
         given = load_data(args.data, _target(args), model.columns, gaps) if args.data else None
         data = training_data(model, given)
@@ -99,6 +101,18 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(e.to_text() + "\n")
     return 0
+
+
+def _not_through_time(network: Any, what: str) -> None:
+    """Refuse, by connection, what does not run through time yet."""
+    odd = next((c for c in network.connections.values() if c.delay or c.gate), None)
+    if odd is not None:
+        kind = "delayed" if odd.delay else "gated"
+        raise AnypropError(
+            f"connection '{odd.name}' is {kind}: {what} of a recurrent network, through time, "
+            "is not there yet (anyprop check runs through time; anyprop report --diagram "
+            "draws it)"
+        )
 
 
 def _no_batch(args: argparse.Namespace, why: str) -> None:
@@ -183,9 +197,11 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.units:
         from anyprop.explain.diagram import draw_units
 
-        x, t, _mask = _model_data(args, model)
+        x, t, mask = _model_data(args, model)
         if x is None:
             raise AnypropError(f"{args.model} does not say what it was trained on: give --data")
+        if mask is not None or getattr(x, "ndim", 2) == 3:
+            _not_through_time(model.network, "drawing one sample's deltas")
         draw_units(model.network, args.units, x, t, sample=args.sample)
     if args.out:
         _html_report(args, model, err)
@@ -241,6 +257,7 @@ def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     """The HTML report; a weight is explained on the training data (or --data) when it loads."""
     from anyprop.explain.html import write_report
 
+    _not_through_time(model.network, "the HTML report")
     try:
         data = training_data(model, load_data(args.data, _target(args)) if args.data else None)
         x, t = data.x, data.y
