@@ -33,40 +33,20 @@ import numpy as np
 
 from anyprop.autodiff import Tensor, no_grad
 from anyprop.errors import AnypropError, ShapeError
+from anyprop.nn.plan.sequence_data import prepare_sequences
 from anyprop.nn.values import numbers
 
 
 def _by_group(data: Any, names: list[str], what: str, net: Any) -> dict[str, np.ndarray]:
-    """(sequences, steps, units) arrays by group name, of the network's dtype."""
-    if not isinstance(data, Mapping):
-        if len(names) != 1:
-            raise AnypropError(
-                f"the network has {len(names)} {what} groups ({', '.join(names)}); give the "
-                f"{what}s as a dict by group name"
-            )
-        data = {names[0]: data}
-    out = {}
-    for name in names:
-        if name not in data:
-            raise AnypropError(f"no {what}s given for group '{name}'")
-        arr = numbers(data[name], f"{what}s for group '{name}'", net.dtype)
-        units = net.groups[name].size
-        if arr.ndim != 3 or arr.shape[2] != units:
-            raise ShapeError(
-                f"{what}s for group '{name}' must have shape (sequences, steps, {units}), "
-                f"got {arr.shape}"
-            )
-        out[name] = arr
-    shapes = {a.shape[:2] for a in out.values()}
-    if len(shapes) != 1:
-        raise ShapeError(f"the {what}s' (sequences, steps) differ between groups: {sorted(shapes)}")
-    return out
+    """Time-major (steps, sequences, units) arrays by group name, checked as the plan
+    over sequences checks them."""
+    return prepare_sequences(net.groups, net.dtype, data, names, what)
 
 
 def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict], int, int]:
     """Every group's output at every step, as tensors: outs[t][group]."""
     xs = _by_group(inputs, list(net.inputs), "input", net)
-    n, steps = next(iter(xs.values())).shape[:2]
+    steps, n = next(iter(xs.values())).shape[:2]
     order = net.order()
     incoming = {g: [c for c in net.connections.values() if c.tgt == g] for g in net.groups}
     outs: list[dict[str, Any]] = []
@@ -75,7 +55,7 @@ def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict
         for g in order:
             group = net.groups[g]
             if group.is_input:
-                now[g] = Tensor(xs[g][:, t])
+                now[g] = Tensor(xs[g][t])
                 continue
             total = None
             for c in incoming[g]:
@@ -112,8 +92,11 @@ def _loss(net: Any, inputs: Any, targets: Any, mask: Any, params: Mapping[str, A
         raise AnypropError("no output group has a loss; give one with add_group(..., loss=)")
     ts = _by_group(targets, groups, "target", net)
     for g, arr in ts.items():
-        if arr.shape[:2] != (n, steps):
-            raise ShapeError(f"targets for '{g}' have shape {arr.shape[:2]}, inputs {(n, steps)}")
+        if arr.shape[:2] != (steps, n):
+            raise ShapeError(
+                f"targets for '{g}' have {arr.shape[1]} sequences of {arr.shape[0]} steps, "
+                f"the inputs {n} of {steps}"
+            )
     m = np.ones((n, steps)) if mask is None else numbers(mask, "mask")
     if m.shape != (n, steps) or np.any((m != 0) & (m != 1)):
         raise ShapeError(f"the mask must be 0 or 1 per sample and step, shape {(n, steps)}")
@@ -125,7 +108,7 @@ def _loss(net: Any, inputs: Any, targets: Any, mask: Any, params: Mapping[str, A
         weight = Tensor(m[:, t].astype(net.dtype))
         for g in groups:
             group = net.groups[g]
-            per = group.loss.on_tape(outs[t][g], Tensor(ts[g][:, t]))
+            per = group.loss.on_tape(outs[t][g], Tensor(ts[g][t]))
             term = (per * weight).sum() * (group.loss_weight / kept)
             total = term if total is None else total + term
     return total
