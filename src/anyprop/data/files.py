@@ -284,7 +284,7 @@ def _sequences(source: str, name: str, x: Any, y: Any, extra: dict) -> Sequences
     """Sequences from an .npz's arrays, checked (the messages name the file)."""
     for what, a in (("inputs", x), ("targets", y), *extra.items()):
         if a.dtype.kind not in "biuf":
-            raise DataError(f"{source}: the {what} are not real numbers (dtype {a.dtype})")
+            raise DataError(f"{source}: '{what}' is not an array of real numbers (dtype {a.dtype})")
     check_bytes(2 * (x.nbytes + y.nbytes), source)
     task = "classification" if y.dtype.kind in "iu" else "regression"
     try:

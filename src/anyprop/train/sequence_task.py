@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data.sequences import Sequences
-from anyprop.errors import AnypropError
+from anyprop.errors import AnypropError, ShapeError
 from anyprop.nn import Network
 from anyprop.train.reports import classification_report, regression_report
 from anyprop.train.sequence_epoch import PreparedSequences, evaluate
@@ -94,7 +94,16 @@ def check_fit(network: Any, data: Sequences) -> None:
     """The sequences fit the network (inputs, outputs); the message names both."""
     if not any(network.groups[g].loss is not None for g in network.outputs):
         raise AnypropError("the network has no output group with a loss to train")
-    PreparedSequences.of(network, data)  # (the shapes, named)
+    try:
+        PreparedSequences.of(network, data)  # (the shapes, named)
+    except ShapeError as e:
+        if data.per_step:
+            raise
+        raise ShapeError(
+            f"{data.name}: {e} (these targets, of shape {data.y.shape}, are read as one per "
+            "sequence, at its last step; targets at every step have shape (sequences, steps, "
+            "outputs))"
+        ) from None
 
 
 def model_figures(model: Any, data: Sequences, settings: Any) -> dict[str, Any]:
