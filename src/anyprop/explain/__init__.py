@@ -6,6 +6,7 @@ from anyprop.explain.explanation import Delta, Explanation, Term
 from anyprop.explain.flow import flow_warnings, group_figures, network_warnings, plot_flow
 from anyprop.explain.html import write_report
 from anyprop.explain.names import parse_target, parse_weight
+from anyprop.explain.time_flow import deltas_through_time
 from anyprop.explain.weight import explain_step, explain_weight
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ParameterCheck",
     "Term",
     "check_gradients",
+    "deltas_through_time",
     "draw_network",
     "draw_units",
     "explain_step",
