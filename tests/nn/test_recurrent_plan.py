@@ -185,3 +185,26 @@ def test_bad_sequences_are_named():
     bad[0, 0, 0] = np.nan
     with pytest.raises(AnypropError, match="NaN or infinity"):
         plan.backprop(bad, t)
+
+
+def test_a_refused_cell_leaves_the_network_as_it_was():
+    net = Network()
+    net.add_input("x", 2)
+    net.add_group("h_c", 3)
+    before = (list(net.groups), list(net.connections))
+    with pytest.raises(NetworkError, match="a group 'h_c' already exists"):
+        net.add_lstm("h", 3, ["x"])
+    with pytest.raises(NetworkError, match="size must be a whole number"):
+        net.add_gru("g", 0, ["x"])
+    with pytest.raises(NetworkError, match="give the groups that feed the cell"):
+        net.add_gru("g", 2, [])
+    assert (list(net.groups), list(net.connections)) == before
+
+
+def test_targets_that_are_not_numbers_or_of_too_many_axes_are_named():
+    net = _elman()
+    x, t = _data(net)
+    with pytest.raises(AnypropError, match="NaN or infinity"):
+        net.sequence_plan().backprop(x, np.full_like(t, np.nan))
+    with pytest.raises(ShapeError, match="for every step or"):
+        net.sequence_plan().backprop(x, t[..., None])

@@ -33,11 +33,28 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import NetworkError
+from anyprop.nn.group import check_name
 
 LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order of the gates
 #: the order the groups are added in: the three sigmoid gates side by side run as one
 LSTM_ORDER = ("i", "f", "o", "g")
 GRU_GATES = ("r", "z", "n")
+
+
+def _free(
+    net: Any, name: str, size: Any, parts: Sequence[str], links: Sequence[str], where: str
+) -> None:
+    """Refuse, before anything is added, a cell whose groups and connections would not
+    all fit (so that a refused cell leaves the network as it was)."""
+    check_name(name, "cell")
+    for link in links:
+        if f"{name}_{link}" in net.connections:
+            raise NetworkError(f"{where}: a connection '{name}_{link}' already exists")
+    for part in parts:
+        group = f"{name}_{part}" if part else name
+        if group in net.groups:
+            raise NetworkError(f"{where}: a group '{group}' already exists; name the cell apart")
+    net._size(size, name)  # (a size that is not one is refused, naming the cell)
 
 
 def _sources(net: Any, sources: Any, where: str) -> list[str]:
@@ -61,6 +78,7 @@ def add_lstm(net: Any, name: str, size: int, sources: Any, init: Any = None) -> 
     (``name``: h(t)), which later groups connect from (see the module's equations)."""
     where = f"LSTM '{name}'"
     sources = _sources(net, sources, where)
+    _free(net, name, size, (*LSTM_ORDER, "c", "tanh", ""), ("keep", "write", "read"), where)
     g = {k: f"{name}_{k}" for k in LSTM_GATES}
     for k in LSTM_ORDER:
         net.add_group(g[k], size, transfer="tanh" if k == "g" else "sigmoid")
@@ -85,6 +103,8 @@ def add_gru(net: Any, name: str, size: int, sources: Any, init: Any = None) -> s
     (``name``: h(t)) (see the module's equations)."""
     where = f"GRU '{name}'"
     sources = _sources(net, sources, where)
+    links = ("reset", "prev", "minus_n", "new", "update")
+    _free(net, name, size, ("r", "z", "hn", "n", "d", ""), links, where)
     r, z, hn, n, d = (f"{name}_{k}" for k in ("r", "z", "hn", "n", "d"))
     net.add_group(r, size, transfer="sigmoid")
     net.add_group(z, size, transfer="sigmoid")

@@ -101,6 +101,13 @@ def targets_of(
             raise AnypropError(f"no targets given for group '{g}'")
         group = groups[g]
         t = numbers(targets[g], f"targets for group '{g}'", np.float64, copy=False)
+        if t.ndim > 3 or t.ndim == 0:
+            raise ShapeError(
+                f"targets for group '{g}' have shape {t.shape}: give (sequences, steps, "
+                f"{group.size}) for every step or (sequences, {group.size}) for the last"
+            )
+        if not np.all(np.isfinite(t)):
+            raise AnypropError(f"the targets for group '{g}' contain NaN or infinity")
         per_step = t.ndim == 3
         if per_step:
             if t.shape[:2] != (n, steps):
