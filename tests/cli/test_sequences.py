@@ -125,3 +125,15 @@ def test_what_does_not_run_through_time_yet_says_so(xor_file, tmp_path):
         status, _, err = run(*argv)
         assert status == 2 and "bug" not in err and err.strip(), err
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_predict_takes_a_table_in_an_npz_too(tmp_path):
+    model = tmp_path / "t.anyprop"
+    assert run("train", "--data", "xor", "--epochs", "3", "--out", model)[0] == 0
+    x = np.array([[0.0, 1.0], [1.0, 1.0]])
+    np.savez(tmp_path / "tab.npz", x=x)
+    status, out, err = run("predict", model, tmp_path / "tab.npz")
+    assert status == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    want = anyprop.load(model).predict(x)
+    assert len(rows) == 3 and float(rows[1][-1]) == pytest.approx(want[0, -1], rel=1e-5)

@@ -301,8 +301,8 @@ def _sequences(source: str, name: str, x: Any, y: Any, extra: dict) -> Sequences
 
 
 def read_sequence_inputs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
-    """(inputs (sequences, steps, features), mask or None) from an .npz's ``x`` (or
-    ``X``) and ``mask``, for predictions over sequences."""
+    """(inputs, mask or None) from an .npz's ``x`` (or ``X``) and ``mask``, for
+    predictions: sequences (sequences, steps, features), or a table (samples, features)."""
     source = str(path)
     try:
         data = np.load(path, allow_pickle=False, mmap_mode="r")
@@ -320,6 +320,10 @@ def read_sequence_inputs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarra
             x, mask = data[xk], data["mask"] if "mask" in data.files else None
         except ValueError as e:
             raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
+    if x.ndim == 2 and mask is None:  # a table of inputs, one row per sample
+        if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
+            raise DataError(f"{source}: the inputs must be finite real numbers")
+        return np.asarray(x, dtype=np.float64), None
     y = np.zeros(len(x)) if x.ndim == 3 else np.zeros(0)
     seqs = _sequences(source, Path(source).name, x, y, {} if mask is None else {"mask": mask})
     return seqs.x, seqs.mask

@@ -93,12 +93,18 @@ def predict_command(
     else:
         names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
         x = read_inputs(text, source, names, gaps)
+    lines = _table_lines(model, x)
+    _write_rows(args.out, lines, out, err, f"{len(lines) - 1} predictions")
+    return 0
+
+
+def _table_lines(model: Any, x: Any) -> list[list[Any]]:
+    """A header, then one row of predictions per sample (the label first, for classes)."""
     cols, values, labels = predict_table(model, x)
     lines: list[list[Any]] = [(["label"] if labels else []) + cols]
     for k, row in enumerate(values):
         lines.append(([labels[k]] if labels else []) + [f"{v:.6g}" for v in row])
-    _write_rows(args.out, lines, out, err, f"{len(values)} predictions")
-    return 0
+    return lines
 
 
 def _predict_sequences(model: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -106,6 +112,10 @@ def _predict_sequences(model: Any, args: argparse.Namespace, out: TextIO, err: T
     sequence and step (the steps the mask keeps), ``sequence``, ``step``, then the
     outputs (and the label first, for classes)."""
     x, mask = read_sequence_inputs(args.input)
+    if x.ndim == 2:  # a table in an .npz: one row per sample, as from a CSV
+        lines = _table_lines(model, x)
+        _write_rows(args.out, lines, out, err, f"{len(lines) - 1} predictions")
+        return 0
     if x.shape[2] != model.network.input_width:
         raise AnypropError(
             f"{args.input}: {x.shape[2]} input features per step, but the model takes "
