@@ -386,7 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sample's x and t, o_i, δ_j expanded by the general rule over every connection "
         "leaving the unit, f' and ∂L/∂o with their formulas, the gradient, then the "
         "optimizer's rule with this weight's state, ending in the new weight; and the "
-        "gradient by finite differences beside it.",
+        "gradient by finite differences beside it. A recurrent model is explained through "
+        "time: the gradient's terms step by step, δ at one step (--step) expanded over the "
+        "paths at that step and the delayed paths to later steps.",
     )
     x.add_argument("network", help="a model file or a spec file (.toml)")
     x.add_argument(
@@ -410,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="explain step K of the next epoch (the steps before it are taken first; 0: "
         "the very next step)",
+    )
+    x.add_argument(
+        "--step",
+        type=_at_least(0),
+        metavar="T",
+        help="a recurrent network on sequences: the time step whose δ is expanded (default: "
+        "the step whose term of the gradient is largest)",
     )
     x.add_argument(
         "--depth", type=_at_least(0), default=2, help="how deep to expand the deltas (2)"

@@ -23,6 +23,8 @@ class Term:
     delta: float
     product: float
     expansion: Delta | None = None
+    factor: str = "w"  # what multiplies δ_k: w_jk, or (o_src · W)_j for a connection j gates
+    gate: float | None = None  # the gate's output, for a gated connection
 
 
 @dataclass
@@ -95,6 +97,15 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
     textbook: dict[str, str] = field(default_factory=dict)
     digits: int = 6  # significant digits in the text (9 for a float64 network)
+    # through time (a recurrent network over sequences): the sample's term at every step
+    # (t, o_i(t − d), the gate's output, δ_j(t), the term, whether the loss was taken at t)
+    through_time: list[dict[str, Any]] | None = None
+    steps: int = 0  # the sequences' steps
+    step_shown: int | None = None  # the step whose δ_j is expanded
+    delay: int = 0  # the connection's
+    gate: str | None = None  # the group gating the connection
+    gate_delay: int = 0
+    source_at: str | None = None  # o_i's unit at the step it is read at, t − d
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -131,7 +142,9 @@ def _text(e: Explanation) -> list[str]:
     )
     lines.append("")
     grad = f"∂L/∂{'b' if e.kind == 'bias' else 'w'}"
-    if e.samples == 1:
+    if e.through_time is not None:
+        lines += _time_lines(e, grad, _num)
+    elif e.samples == 1:
         lines.append(
             f"  {grad} = o_i · δ_j = {_num(e.o_i)} · {_num(e.delta.value)} = {_num(e.gradient)}"
         )
@@ -148,9 +161,17 @@ def _text(e: Explanation) -> list[str]:
         )
     if e.kind == "bias":
         lines.append("  o_i = 1: a bias is a weight from a unit whose output is always 1 (BP3)")
-    else:
+    elif e.through_time is None:
         lines.append(f"  o_i = output of {e.source} = {_num(e.o_i)}")
-    lines.append("  the sample: " + _values("x", e.x, _num) + "; " + _values("t", e.t, _num))
+    if e.through_time is None:
+        lines.append("  the sample: " + _values("x", e.x, _num) + "; " + _values("t", e.t, _num))
+    else:
+        lines.append(
+            f"  the sequence at t={e.step_shown}: "
+            + _values("x", e.x, _num)
+            + "; "
+            + _values("t", e.t, _num)
+        )
     lines.append("")
     lines += _delta_lines(e.delta, "  ", _num)
     lines.append("")
@@ -189,8 +210,13 @@ def _text(e: Explanation) -> list[str]:
         )
     if e.per_sample is not None and len(e.per_sample) > 1:
         ps = np.array(e.per_sample)
+        what = (
+            "per sequence, Σ_t of its terms"
+            if e.through_time is not None
+            else "per sample, o_i·δ_j"
+        )
         lines.append(
-            f"per sample, o_i·δ_j: mean {_num(ps.mean())}, sd {_num(ps.std())}, "
+            f"{what}: mean {_num(ps.mean())}, sd {_num(ps.std())}, "
             f"min {_num(ps.min())}, max {_num(ps.max())}"
         )
     if e.textbook:
@@ -256,8 +282,9 @@ def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
             f"t = {_num(d.target)}   (scale: loss weight × 1/N of the mean × sample weight)"
         )
     for t in d.terms:
+        gate = "" if t.gate is None else f" · gate {_num(t.gate)}"
         lines.append(
-            f"{pad}  + w = {_num(t.weight)} ({t.connection}) · δ of {t.unit} = "
+            f"{pad}  + {t.factor} = {_num(t.weight)} ({t.connection}){gate} · δ of {t.unit} = "
             f"{_num(t.delta)}  →  {_num(t.product)}"
         )
         if t.expansion is not None:
@@ -266,4 +293,54 @@ def _delta_lines(d: Delta, pad: str, _num: Any) -> list[str]:
         lines.append(f"{pad}  + ... {d.terms_left_out} smaller terms")
     if d.terms or d.terms_left_out:
         lines.append(f"{pad}  Σ_k w_jk δ_k = {_num(d.terms_sum)}")
+    return lines
+
+
+#: a sequence's terms shown one by one up to this many steps; beyond, the largest
+TIME_ROWS = 16
+
+
+def _time_lines(e: Explanation, grad: str, _num: Any) -> list[str]:
+    """The gradient as a sum over sequences and steps, and the sample's terms by step."""
+    d = e.delay
+    lag = f"t − {d}" if d else "t"
+    gd = e.gate_delay
+    gate = "" if e.gate is None else f" · o_{e.gate}(t{f' − {gd}' if gd else ''})"
+    o_i = "1" if e.kind == "bias" else f"o_i({lag})"
+    seqs = f"{e.samples} sequence{'s' if e.samples != 1 else ''}"
+    lines = [
+        f"  {grad} = Σ over the {seqs} and their {e.steps} steps of {o_i}{gate} · δ_j(t) = "
+        f"{_num(e.gradient)}"
+    ]
+    if e.kind == "weight":
+        lines.append(
+            f"  o_i = output of {e.source}"
+            + (f", {d} step{'s' if d != 1 else ''} earlier (0 before the first step)" if d else "")
+            + (f"; the gate: output of {e.gate}[{e.target.split('[')[1]}" if e.gate else "")
+        )
+    row = "" if e.sample_row is None else f" (row {e.sample_row} of the data the steps draw from)"
+    rows = e.through_time or []
+    total = sum(r["term"] for r in rows)
+    lines.append(f"  sequence {e.sample} of the batch{row}, its terms step by step:")
+    shown = rows
+    if len(rows) > TIME_ROWS:
+        keep = sorted(rows, key=lambda r: -abs(r["term"]))[:TIME_ROWS]
+        keep_t = {r["t"] for r in keep} | {e.step_shown}
+        shown = [r for r in rows if r["t"] in keep_t]
+    for r in shown:
+        g = "" if r["gate"] is None else f" · {_num(r['gate'])}"
+        mark = "   ← expanded below" if r["t"] == e.step_shown else ""
+        loss = "" if r["taken"] else " (no loss at this step)"
+        lines.append(
+            f"    t={r['t']}: {_num(r['o_i'])}{g} · {_num(r['delta'])} = {_num(r['term'])}"
+            f"{loss}{mark}"
+        )
+    if len(shown) < len(rows):
+        lines.append(f"    ... {len(rows) - len(shown)} smaller terms (all in --json)")
+    lines.append(f"    Σ over its steps = {_num(total)}")
+    if e.samples > 1:
+        lines.append(
+            "  (each δ carries the loss's 1/N over the sample-steps taken, the loss weight "
+            "and the sample weight)"
+        )
     return lines

@@ -59,6 +59,11 @@ class StepRecord:
     steps: int  # the optimizer's step count t during the step (from 1)
     clip_scale: float | None  # the factor clipping applied to every gradient, if it did
     norm: float | None  # the gradients' global norm before clipping, where clipping is on
+    # over sequences: the batch's mask, where the loss was taken (sequences, steps), and
+    # the targets at every step as the loss took them
+    mask: np.ndarray | None = None
+    kept: np.ndarray | None = None
+    targets: dict[str, np.ndarray] | None = None
 
 
 def copy_trainer(trainer: Trainer) -> Trainer:
@@ -117,11 +122,8 @@ def take_step(tr: Trainer, x: Any, y: Any, w: np.ndarray | None, batch: int = 0)
         {k: v.copy() for k, v in bp.nets.items()},
         {k: (kind, v.copy()) for k, (kind, v) in loss_grads.items()},
     )
+    clip, norm = clipping(tr.optimizer)
     opt = tr.optimizer
-    norm = opt.last_norm if opt.clip_norm is not None else None
-    clip = None
-    if norm is not None and norm > opt.clip_norm > 0:
-        clip = opt.clip_norm / (norm + 1e-12)
     return StepRecord(
         tr,
         tr.epoch + 1,
@@ -142,3 +144,12 @@ def take_step(tr: Trainer, x: Any, y: Any, w: np.ndarray | None, batch: int = 0)
         clip,
         norm,
     )
+
+
+def clipping(opt: Any) -> tuple[float | None, float | None]:
+    """(the factor clipping applied to every gradient in the last step, if it did; the
+    global norm it measured, where clipping is on)."""
+    norm = opt.last_norm if opt.clip_norm is not None else None
+    if norm is not None and norm > opt.clip_norm > 0:
+        return opt.clip_norm / (norm + 1e-12), norm
+    return None, norm

@@ -29,13 +29,18 @@ from typing import Any
 
 import numpy as np
 
+from anyprop.data.sequences import sequences_from
 from anyprop.errors import AnypropError
 from anyprop.explain.delta import unit_delta
 from anyprop.explain.explanation import Delta, Explanation
 from anyprop.explain.names import Target, parse_target
+from anyprop.explain.rule import notes, rule_lines
 from anyprop.explain.step import StepRecord, copy_trainer, next_step, take_step
+from anyprop.explain.time_step import next_sequence_step, take_sequence_step
+from anyprop.explain.time_weight import explain_through_time
 from anyprop.nn.plan import Options
 from anyprop.nn.values import numbers
+from anyprop.train.sequence_epoch import PreparedSequences
 from anyprop.train.settings import TrainSettings
 from anyprop.train.trainer import Trainer
 
@@ -85,18 +90,44 @@ def explain_step(
     depth: int = 2,
     top: int = 8,
     eps: float = 1e-6,
+    step: int | None = None,
 ) -> Explanation:
     """Explain the step ``trainer`` takes next on ``data`` (its training data: a Dataset or
     an (inputs, targets) pair) for one weight or bias: step ``batch`` of the next epoch
     (the first by default), with sample ``sample`` of that batch (the first by default)
-    shown term by term as its contribution. ``trainer`` is not changed."""
+    shown term by term as its contribution. ``trainer`` is not changed.
+
+    A recurrent network is explained on sequences (Sequences, or (inputs, targets[,
+    mask]) with (sequences, steps, features) inputs), through time: ``sample`` is a
+    sequence of the batch, and ``step`` the time step whose δ is expanded (by default
+    the one whose term is largest)."""
     from anyprop.data import from_pair
 
     _check_explain_options(weight, depth, top, eps, 0.0)
     if not isinstance(trainer, Trainer):
         raise AnypropError(f"explain_step() takes a Trainer, got {type(trainer).__name__}")
+    seqs = sequences_from(data, "data")
+    if seqs is not None or trainer.network.recurrent:
+        if seqs is None:
+            raise AnypropError(_NEEDS_SEQUENCES.format(name=trainer.network.name))
+        record = next_sequence_step(trainer, seqs, sample_weight, batch)
+        return explain_through_time(record, weight, sample, step, depth, top, eps)
+    _no_step(step)
     record = next_step(trainer, from_pair(data, "data"), sample_weight, batch)
     return _explain(record, weight, sample, depth, top, eps)
+
+
+_NEEDS_SEQUENCES = (
+    "{name} has delayed or gated connections: it runs over sequences, so explain it on "
+    "sequences ((sequences, steps, features) inputs)"
+)
+
+
+def _no_step(step: Any) -> None:
+    if step is not None:
+        raise AnypropError(
+            f"step={step!r} names a time step: it applies to a recurrent network on sequences"
+        )
 
 
 def _check_explain_options(weight: Any, depth: Any, top: Any, eps: Any, lr: Any) -> None:
@@ -127,11 +158,15 @@ def explain_weight(
     optimizer: Any = None,
     settings: TrainSettings | None = None,
     sample_weight: Any = None,
+    step: int | None = None,
+    mask: Any = None,
 ) -> Explanation:
     """Explain one step on the whole batch (``inputs``, ``targets``) for one weight or bias:
     plain gradient descent with ``lr``, or ``optimizer`` (an Optimizer of this network, in
     its current state), with the given training ``settings`` (loss reduction, Fahlman's
-    fixes). Sample ``sample`` of the batch is shown term by term. ``network`` is not changed."""
+    fixes). Sample ``sample`` of the batch is shown term by term. ``network`` is not changed.
+    A recurrent network takes (sequences, steps, features) ``inputs`` (with their
+    ``mask``) and is explained through time (see :func:`explain_step`)."""
     _check_explain_options(weight, depth, top, eps, lr)
     base = settings or TrainSettings()
     settings = TrainSettings.take({"batch_size": None, "shuffle": False}, base)
@@ -140,8 +175,20 @@ def explain_weight(
     else:
         owner = Trainer(network, "sgd", lr=lr, settings=settings)
     tr = copy_trainer(owner)
-    x, y = _rows(inputs, "inputs"), _rows(targets, "targets")
     w = None if sample_weight is None else numbers(sample_weight, "sample_weight").reshape(-1)
+    if getattr(inputs, "ndim", 0) == 3 or network.recurrent:
+        seqs = sequences_from((inputs, targets, mask), "inputs")
+        if seqs is None:
+            raise AnypropError(_NEEDS_SEQUENCES.format(name=network.name))
+        x = np.asarray(seqs.x, network.dtype)
+        y = PreparedSequences.of(network, seqs).y
+        record = take_sequence_step(tr, x, y, w, None if mask is None else seqs.mask)
+        record.batches = 0
+        return explain_through_time(record, weight, sample, step, depth, top, eps)
+    _no_step(step)
+    if mask is not None:
+        raise AnypropError("mask= applies to sequences ((sequences, steps, features) inputs)")
+    x, y = _rows(inputs, "inputs"), _rows(targets, "targets")
     record = take_step(tr, x, y, w)
     record.batches = 0
     return _explain(record, weight, sample, depth, top, eps)
@@ -187,25 +234,7 @@ def _explain(
     w1 = float(record.after[target.param].reshape(-1)[k])
     gradient = float(p.grads[target.param].reshape(-1)[k]) if target.param in p.grads else 0.0
     opt = tr.optimizer
-    trained = target.param in opt.scales  # a fixed connection's weights are not
-    used = gradient * (record.clip_scale if record.clip_scale is not None else 1.0)
-    if trained and opt.weight_decay and not opt.decoupled_decay:
-        used = used + opt.weight_decay * w0
-    before = {
-        name: float(v.reshape(-1)[k])
-        for name, v in record.state_before.get(target.param, {}).items()
-    }
-    lr = opt.lr * opt.scales.get(target.param, 1.0)
-    if trained:
-        saved = opt.steps
-        opt.steps = record.steps  # the rule's arithmetic as it was during the step
-        try:
-            lines = [line._asdict() for line in opt.explain(used, w0, before, lr)]
-        finally:
-            opt.steps = saved
-    else:
-        fixed = "0: a fixed weight (trainable = false) carries signals and deltas, never changes"
-        used, lines = 0.0, [{"name": "Δw", "formula": fixed, "value": 0.0}]
+    used, lines, before, lr = rule_lines(record, target, gradient)
     numeric, plain, rounding = _check(record, target, eps)
     rel = abs(plain - numeric) / max(abs(plain), abs(numeric), 1e-12)
     x_by = record.x if isinstance(record.x, dict) else {net.inputs[0]: record.x}
@@ -252,7 +281,7 @@ def _explain(
         rounding,
         (o * d).tolist() if n > 1 else None,
         None if record.rows is None else [int(v) for v in record.rows],
-        _notes(record, n, target),
+        notes(record, n, target),
     )
     if _layered_names(net) is not None:
         e.textbook = {
@@ -265,46 +294,6 @@ def _explain(
     if net.units is not None:
         _relabel(e, net.units)
     return e
-
-
-def _notes(record: StepRecord, n: int, target: Target | None = None) -> list[str]:
-    """What a learner could misread, in words."""
-    tr = record.trainer
-    notes = []
-    if target is not None and target.kind == "weight":
-        uses = [c.name for c in tr.network.connections.values() if c.param == target.param]
-        if len(uses) > 1:
-            notes.append(
-                f"this weight is shared by {len(uses)} connections ({', '.join(uses)}): its "
-                f"gradient sums o_i·δ_j over every use; the terms shown are {target.connection}'s"
-            )
-    if n > 1:
-        notes.append(
-            f"the step is the batch's: its gradient sums the {n} samples' terms; one sample "
-            "alone would not make this step"
-        )
-    if record.batches > 1:
-        notes.append(
-            f"mini-batch training: this is batch {record.batch + 1} of the {record.batches} of "
-            "the next epoch, in the order the trainer draws them"
-        )
-    name = tr.optimizer.name
-    if name in ("irprop", "quickprop") and record.batches > 1:
-        notes.append(
-            f"{name} is a full-batch method: here it adapts its steps from each mini-batch's "
-            "gradient, which changes from batch to batch"
-        )
-    if tr.optimizer.state_names:
-        notes.append(
-            "the rule keeps state from earlier steps (shown above): the step depends on them, "
-            "not on this gradient alone"
-        )
-    if tr.settings.prime_offset or tr.settings.atanh_error:
-        notes.append(
-            "Fahlman's changes make the step follow a modified gradient; the check below is "
-            "of the true ∂L/∂w, without them"
-        )
-    return notes
 
 
 def _check(record: StepRecord, target: Target, eps: float) -> tuple[float, float, float]:

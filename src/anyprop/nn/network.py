@@ -101,6 +101,11 @@ class Network(Graph):
         return next((g for g in outs if self.groups[g].loss is not None), outs[0] if outs else "")
 
     @property
+    def recurrent(self) -> bool:
+        """Whether the network runs over sequences: it has a delayed or a gated connection."""
+        return any(c.delay or c.gate for c in self.connections.values())
+
+    @property
     def input_width(self) -> int:
         """The number of input columns: the units of every input group."""
         return sum(self.groups[g].size for g in self.inputs)

@@ -735,7 +735,7 @@ def held_out_test(data: Dataset, fraction: float, split_seed: int) -> tuple[Data
     return data.split(fraction, np.random.default_rng(test_seed))
 
 
-def training_data(model: Any, data: Dataset | None = None) -> Dataset:
+def training_data(model: Any, data: Dataset | Sequences | None = None) -> Dataset | Sequences:
     """The data a model's trainer takes its next steps on: ``data`` (raw, standardised as
     the model's inputs are), else the training part of the data it was trained on, split
     off and standardised as ``run`` did."""
@@ -750,6 +750,9 @@ def training_data(model: Any, data: Dataset | None = None) -> Dataset:
         fraction = job.get("validation_split") or 0.0
         if fraction:
             data, _ = data.split(fraction, np.random.default_rng(seed))
+    if isinstance(data, Sequences):  # taken as they are (see train/sequence_task.py)
+        task = model.task if model.task != "binary" else None
+        return sequence_task.decide_task(data, task, model.network)[0]
     data = model_task_data(model, data)
     if model.imputer is not None:
         data = _imputed(data, model.imputer)

@@ -61,21 +61,22 @@ def _network_and_data(args: argparse.Namespace, what: str) -> tuple[Any, Any, An
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    common = {"sample": args.sample, "depth": args.depth}
+    common = {"sample": args.sample, "depth": args.depth, "step": args.step}
     if Path(args.network).suffix.lower() == ".toml":  # a spec: one plain step on all the data
         network = spec_io.load(args.network)
-        _not_through_time(network, "explaining a step")
         if args.data is None:
             raise AnypropError("give the data to explain on: --data NAME or --data FILE")
         _no_batch(args, "a spec has no trainer yet: its first step is on all the data")
         if not network.seeded:  # the weights `anyprop train` would start from (seed 0)
             network.reinitialize(0)
         data = load_data(args.data, _target(args))
+        if isinstance(data, Sequences):
+            data = sequence_task.decide_task(data, None, network)[0]
+            common["mask"] = data.mask
         lr = 0.01 if args.lr is None else args.lr
         e = explain_weight(network, data.x, data.y, args.weight, lr=lr, **common)
     else:
         model = load_model(args.network)
-        _not_through_time(model.network, "explaining a step")
         gaps = model.imputer is not None
         given = load_data(args.data, _target(args), model.columns, gaps) if args.data else None
         data = training_data(model, given)
@@ -83,6 +84,8 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _no_batch(args, "--lr explains one plain step on all the data")
             settings = model_settings(model)
             lr = 0.01 if args.lr is None else args.lr
+            if isinstance(data, Sequences):
+                common["mask"] = data.mask
             e = explain_weight(
                 model.network, data.x, data.y, args.weight, lr=lr, settings=settings, **common
             )
