@@ -72,7 +72,13 @@ EVERY_KEY = {
         "g": {"size": 4, "transfer": "x/(1+abs(x))", "bias_weights": [0.1, 0.2, 0.3, 0.4]},
         "s": {"size": 2, "transfer": "tanh"},
         "y": {"size": 3, "transfer": "sigmoid", "loss": "mse", "loss_weight": 1.0},
-        "z": {"size": 2, "transfer": "identity", "output": True},
+        "z": {
+            "size": 2,
+            "transfer": "identity",
+            "output": True,
+            "initial_state": "learned",
+            "initial_weights": [0.5, -0.5],
+        },
     },
     "connections": [
         {"from": "x", "to": "h", "init": {"name": "uniform", "r": 0.5}, "name": "enc"},

@@ -82,9 +82,13 @@ class Graph:
         loss: Any = None,
         loss_weight: float = 1.0,
         bias_init: Any = "zeros",
+        initial_state: str = "zero",
     ) -> Group:
         """A group of ``size`` units with a transfer function (a name, a formula in x,
-        an ops function or a :class:`Transfer`) and, by default, a bias."""
+        an ops function or a :class:`Transfer`) and, by default, a bias.
+        ``initial_state="learned"``: over sequences, its output before the first step is a
+        parameter ``NAME.initial`` trained with the weights (zeros at first), instead
+        of zero."""
         check_name(name, "group")
         size = self._size(size, name)
         try:
@@ -106,9 +110,14 @@ class Graph:
             raise NetworkError(
                 f"group '{name}': loss_weight must be a number >= 0, got {loss_weight!r}"
             )
+        if initial_state not in ("zero", "learned"):
+            raise NetworkError(
+                f"group '{name}': initial_state must be 'zero' or 'learned', got {initial_state!r}"
+            )
         group = Group(
             name, size, t, bool(bias), False, bool(output), lo, float(loss_weight), bias_init
         )
+        group.initial_state = initial_state
         values = None
         if group.bias:  # made before the group joins: a failure leaves the network as it was
             try:
@@ -118,6 +127,8 @@ class Graph:
         g = self._add(group)
         if values is not None:
             self.params[g.bias_param] = values
+        if g.initial_param is not None:
+            self.params[g.initial_param] = np.zeros(size, self.dtype)
         return g
 
     def add_output(
@@ -389,9 +400,16 @@ class Graph:
             raise NetworkError("the network has no input group; add one with add_input()")
         if not self.outputs:
             raise NetworkError("the network has no output group; add one with add_output()")
+        read_earlier = {c.src for c in self.connections.values() if c.delay}
+        read_earlier |= {c.gate for c in self.connections.values() if c.gate and c.gate_delay}
         for g in self.groups.values():
             if not g.is_input and not self.incoming(g.name) and not g.bias:
                 raise NetworkError(f"group '{g.name}' has no incoming connection and no bias")
+            if g.initial_param is not None and g.name not in read_earlier:
+                raise NetworkError(
+                    f"group '{g.name}' has a learned initial state, but no delayed connection "
+                    "reads it at an earlier step"
+                )
 
     def set_params(self, values: Mapping[str, Any]) -> None:
         """Copy new values into the parameters, in place (names and shapes checked)."""

@@ -25,10 +25,17 @@ class Group:
     bias_init: Any = "zeros"
     explicit_bias: bool = False  # bias values given by the user (kept by reinitialize)
     meta: dict = field(default_factory=dict)
+    #: o(t) before the first step over sequences: "zero", or "learned" (a parameter)
+    initial_state: str = "zero"
 
     @property
     def bias_param(self) -> str | None:
         return f"{self.name}.bias" if self.bias and not self.is_input else None
+
+    @property
+    def initial_param(self) -> str | None:
+        """The learned initial state's parameter: o_j(t < 0) = s_j, one per unit."""
+        return f"{self.name}.initial" if self.initial_state == "learned" else None
 
     def __repr__(self) -> str:
         if self.is_input:

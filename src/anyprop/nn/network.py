@@ -223,6 +223,7 @@ class Network(Graph):
                     loss=g.loss,
                     loss_weight=g.loss_weight,
                     bias_init=g.bias_init,
+                    initial_state=g.initial_state,
                 )
                 new.groups[g.name].explicit_bias = g.explicit_bias
         for c in self.connections.values():

@@ -43,13 +43,32 @@ def _by_group(data: Any, names: list[str], what: str, net: Any) -> dict[str, np.
     return prepare_sequences(net.groups, net.dtype, data, names, what)
 
 
-def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict], int, int]:
-    """Every group's output at every step, as tensors: outs[t][group]."""
+def _unroll(
+    net: Any, inputs: Any, params: Mapping[str, Any], state: Any = None
+) -> tuple[list[dict], int, int]:
+    """Every group's output at every step, as tensors: outs[t][group]. Before the first
+    step: ``state`` ((sequences, H, units) by group) if given, else each group's learned
+    initial state, else 0 (None)."""
     xs = _by_group(inputs, list(net.inputs), "input", net)
     steps, n = next(iter(xs.values())).shape[:2]
     order = net.order()
     incoming = {g: [c for c in net.connections.values() if c.tgt == g] for g in net.groups}
     outs: list[dict[str, Any]] = []
+
+    def before(g: str, k: int) -> Any:
+        """o_g(−k), k ≥ 1: the state's, the learned one's, or None for 0."""
+        if state is not None:
+            return Tensor(np.asarray(state[g], net.dtype)[:, -k])
+        name = net.groups[g].initial_param
+        if name is None:
+            return None
+        return Tensor(np.zeros((n, net.groups[g].size), net.dtype)) + params[name]
+
+    def read(now: dict, g: str, t: int, d: int) -> Any:
+        if not d:
+            return now[g]
+        return outs[t - d][g] if t >= d else before(g, d - t)
+
     for t in range(steps):
         now: dict[str, Any] = {}
         for g in order:
@@ -59,14 +78,13 @@ def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict
                 continue
             total = None
             for c in incoming[g]:
-                if c.delay > t or (c.gate is not None and c.gate_delay > t):
+                src = read(now, c.src, t, c.delay)
+                gate = None if c.gate is None else read(now, c.gate, t, c.gate_delay)
+                if src is None or (c.gate is not None and gate is None):
                     continue  # o_src(t − d) (or the gate's) before the first step: 0
-                src = now[c.src] if not c.delay else outs[t - c.delay][c.src]
                 part = c.on_tape(src, params[c.param])
-                if c.gate is not None:  # sigma-pi: o_gate(t − d_g) ⊙ (o_src(t − d) · W)
-                    part = part * (
-                        now[c.gate] if not c.gate_delay else outs[t - c.gate_delay][c.gate]
-                    )
+                if gate is not None:  # sigma-pi: o_gate(t − d_g) ⊙ (o_src(t − d) · W)
+                    part = part * gate
                 total = part if total is None else total + part
             if total is None:  # no input at this step (the first steps of a delayed one)
                 total = Tensor(np.zeros((n, group.size), net.dtype))
@@ -77,16 +95,18 @@ def _unroll(net: Any, inputs: Any, params: Mapping[str, Any]) -> tuple[list[dict
     return outs, n, steps
 
 
-def sequence_forward(net: Any, inputs: Any) -> dict[str, np.ndarray]:
+def sequence_forward(net: Any, inputs: Any, state: Any = None) -> dict[str, np.ndarray]:
     """Every group's output over the sequences: (sequences, steps, units) by group."""
     with no_grad():
         params = {k: Tensor(v) for k, v in net.params.items()}
-        outs, _, _ = _unroll(net, inputs, params)
+        outs, _, _ = _unroll(net, inputs, params, state)
     return {g: np.stack([o[g].data for o in outs], axis=1) for g in net.groups}
 
 
-def _loss(net: Any, inputs: Any, targets: Any, mask: Any, params: Mapping[str, Any]) -> Any:
-    outs, n, steps = _unroll(net, inputs, params)
+def _loss(
+    net: Any, inputs: Any, targets: Any, mask: Any, params: Mapping[str, Any], state: Any = None
+) -> Any:
+    outs, n, steps = _unroll(net, inputs, params, state)
     groups = [g for g in net.outputs if net.groups[g].loss is not None]
     if not groups:
         raise AnypropError("no output group has a loss; give one with add_group(..., loss=)")
@@ -122,12 +142,12 @@ def sequence_loss(net: Any, inputs: Any, targets: Any, mask: Any = None) -> floa
 
 
 def sequence_gradients(
-    net: Any, inputs: Any, targets: Any, mask: Any = None
+    net: Any, inputs: Any, targets: Any, mask: Any = None, state: Any = None
 ) -> tuple[float, dict[str, np.ndarray]]:
     """(L, ∂L/∂θ for every parameter): backpropagation through time over whole sequences
-    of (sequences, steps, units) inputs and targets."""
+    of (sequences, steps, units) inputs and targets, from ``state`` if given."""
     params = {k: Tensor(v, requires_grad=True) for k, v in net.params.items()}
-    loss = _loss(net, inputs, targets, mask, params)
+    loss = _loss(net, inputs, targets, mask, params, state)
     loss.backward()
     grads = {
         k: (p.grad if p.grad is not None else np.zeros_like(p.data)) for k, p in params.items()

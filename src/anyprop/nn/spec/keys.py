@@ -18,6 +18,8 @@ GROUP_KEYS = {
     "output",
     "loss",
     "loss_weight",
+    "initial_state",
+    "initial_weights",
 }
 #: keys of every connection; each kind adds its own options (``pairs``, ``density``...)
 CONNECTION_BASE_KEYS = {"from", "to", "kind", "name", "init", "weights", "trainable", "share"}

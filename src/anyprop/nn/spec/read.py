@@ -173,6 +173,10 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: Locator) -> Networ
         for key in ("transfer", "loss", "bias_init"):
             if key in g:
                 _wrap(loc, (*path, key), _check_spec_value, key, g[key])
+        if g.get("initial_state", "zero") not in ("zero", "learned"):
+            raise loc.error(
+                (*path, "initial_state"), f"must be 'zero' or 'learned', got {g['initial_state']!r}"
+            )
         _wrap(
             loc,
             (*path, "transfer") if "transfer" in g else path,
@@ -185,7 +189,16 @@ def _groups(data: Mapping, dtype: str, seed: int | None, loc: Locator) -> Networ
             loss=g.get("loss"),
             loss_weight=g.get("loss_weight", 1.0),
             bias_init=g.get("bias_init", "zeros"),
+            initial_state=g.get("initial_state", "zero"),
         )
+        if "initial_weights" in g:
+            if g.get("initial_state") != "learned":
+                raise loc.error(
+                    (*path, "initial_weights"),
+                    "given for a group without initial_state = 'learned'",
+                )
+            values = {f"{name}.initial": g["initial_weights"]}
+            _wrap(loc, (*path, "initial_weights"), net.set_params, values)
         if "bias_weights" in g:
             if not g.get("bias", True):
                 raise loc.error((*path, "bias_weights"), "given for a group with bias = false")

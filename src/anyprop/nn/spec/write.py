@@ -39,6 +39,10 @@ def to_dict(net: Network, weights: bool = False) -> dict:
             t["bias_init"] = g.bias_init
         if weights and g.bias:
             t["bias_weights"] = net.params[g.bias_param].tolist()
+        if g.initial_param is not None:
+            t["initial_state"] = "learned"
+            if weights:
+                t["initial_weights"] = net.params[g.initial_param].tolist()
         if g.output:
             t["output"] = True
         if g.loss is not None:
