@@ -25,6 +25,7 @@ GIVEN = {
     "prime_offset": 0.1,
     "atanh_error": True,
     "class_weight": {"0": 2.0},
+    "bptt": 20,
 }
 
 
@@ -48,6 +49,8 @@ def test_every_field_round_trips_through_the_state():
         ("metrics", "mse", "metrics must be a list of names"),
         ("metrics", ["acuracy"], "unknown metric 'acuracy'"),
         ("class_weight", {0: -1}, "class_weight of 0 must be a number >= 0"),
+        ("bptt", 2.5, "bptt must be a whole number of steps >= 1"),
+        ("bptt", True, "bptt must be a whole number of steps >= 1"),
     ],
 )
 def test_bad_values_name_the_setting(field, value, message):
@@ -71,7 +74,8 @@ def test_the_command_line_offers_every_setting_it_defines():
         if isinstance(default, bool):
             argv = [cli["flag"] if not default else "--no-" + cli["flag"][2:]]
         else:
-            argv = [cli["flag"], {"batch_size": "5", "loss_reduction": "sum"}.get(name, "0.5")]
+            values = {"batch_size": "5", "loss_reduction": "sum", "bptt": "7"}
+            argv = [cli["flag"], values.get(name, "0.5")]
         args = parser.parse_args(["train", *argv])
         assert getattr(args, name) != default, name
         assert not hasattr(parser.parse_args(["train"]), name)  # not given: the job's default

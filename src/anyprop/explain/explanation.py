@@ -106,6 +106,7 @@ class Explanation:
     gate: str | None = None  # the group gating the connection
     gate_delay: int = 0
     source_at: str | None = None  # o_i's unit at the step it is read at, t − d
+    before_first: str = "0"  # what o_i is before the first step
 
     def to_dict(self) -> dict[str, Any]:
         def conv(o: Any) -> Any:
@@ -315,7 +316,12 @@ def _time_lines(e: Explanation, grad: str, _num: Any) -> list[str]:
     if e.kind == "weight":
         lines.append(
             f"  o_i = output of {e.source}"
-            + (f", {d} step{'s' if d != 1 else ''} earlier (0 before the first step)" if d else "")
+            + (
+                f", {d} step{'s' if d != 1 else ''} earlier ({e.before_first} before the "
+                "first step)"
+                if d
+                else ""
+            )
             + (f"; the gate: output of {e.gate}[{e.target.split('[')[1]}" if e.gate else "")
         )
     row = "" if e.sample_row is None else f" (row {e.sample_row} of the data the steps draw from)"

@@ -64,6 +64,11 @@ class StepRecord:
     mask: np.ndarray | None = None
     kept: np.ndarray | None = None
     targets: dict[str, np.ndarray] | None = None
+    #: the outputs before the first step, (sequences, H, units) by group (None: zero), and
+    #: whether they were a state carried in (no gradient flows into it) or learned ones
+    state: dict[str, np.ndarray] | None = None
+    carried: bool = False
+    chunk: tuple[int, int] | None = None  # the steps of the sequences taken (truncated BPTT)
 
 
 def copy_trainer(trainer: Trainer) -> Trainer:

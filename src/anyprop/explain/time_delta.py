@@ -27,6 +27,17 @@ def at(group: str, unit: int, t: int) -> str:
     return f"{group}[{unit}] at t={t}"
 
 
+def output_at(record: StepRecord, group: str, r: int, t: int) -> np.ndarray | None:
+    """Group ``group``'s outputs on sequence r at step t; before the first step, the
+    state the pass started from (carried or learned), or None where it is zero."""
+    if t >= 0:
+        return record.passed.outputs[group][r, t]
+    state = record.state
+    if state is None or group not in state or -t > state[group].shape[1]:
+        return None
+    return state[group][r, t]  # (H rows, the last the step just before the first)
+
+
 def _terms(net: Any, record: StepRecord, group: str, unit: int, r: int, t: int) -> list[tuple]:
     """(connection, unit reached, factor's name, factor, gate, δ_k) for every way o_j(t)
     reaches a later net input: the connections it feeds (at t + d) and those it gates."""
@@ -45,13 +56,15 @@ def _terms(net: Any, record: StepRecord, group: str, unit: int, r: int, t: int) 
                 k = int(tgt[hit])
                 gate = None
                 if c.gate is not None:
-                    gate = float(p.outputs[c.gate][r, gd, k]) if gd >= 0 else 0.0
+                    row = output_at(record, c.gate, r, gd)
+                    gate = 0.0 if row is None else float(row[k])
                 name = c.name + (f" (delay {c.delay})" if c.delay else "")
                 delta = float(p.deltas[c.tgt][r, tk, k])
                 out.append((name, at(c.tgt, k, tk), "w", float(w[index[hit]]), gate, delta))
-        if c.gate == group and t + c.gate_delay < steps and t + c.gate_delay >= c.delay:
+        src_row = output_at(record, c.src, r, t + c.gate_delay - c.delay)
+        if c.gate == group and t + c.gate_delay < steps and src_row is not None:
             tk = t + c.gate_delay  # unit j gates unit j of the target
-            o = p.outputs[c.src][r : r + 1, tk - c.delay]
+            o = np.asarray(src_row, params[c.param].dtype)[None, :]
             made = c.forward(o, c.operand(params[c.param], {}))[0, unit]
             delta = float(p.deltas[c.tgt][r, tk, unit])
             name = f"{c.name}, which {group} gates" + (

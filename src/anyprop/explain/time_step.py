@@ -5,11 +5,15 @@ As :mod:`anyprop.explain.step` does for tables: the trainer's own
 batch of sequences it would take next, and everything the pass through time used is
 copied off the plan's buffers: every group's net input, output and δ at every step,
 (sequences, steps, units); each output's ∂L/∂o(t) (or the fused δ(t)) as the loss gave
-it; the targets at every step and the sample-steps the loss was taken on.
+it; the targets at every step and the sample-steps the loss was taken on; and the state
+before the first step (a chunk's, under truncated backpropagation through time, or the
+learned initial states). The steps of the epoch are those :func:`~anyprop.train.
+sequence_epoch.run_epoch` takes: a batch of sequences each, or a chunk of ``bptt`` steps.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -18,7 +22,7 @@ from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.explain.step import Pass, StepRecord, _state, clipping, copy_trainer
 from anyprop.nn.plan.sequence_data import sequence_loss, targets_of, weights_of
-from anyprop.train.sequence_epoch import PreparedSequences
+from anyprop.train.sequence_epoch import PreparedSequences, epoch_chunks, run_chunk
 from anyprop.train.trainer import Trainer
 
 
@@ -31,40 +35,54 @@ def next_sequence_step(
     prepared = PreparedSequences.of(tr.network, data)
     weights = tr.sample_weights(data, sample_weight)
     tr.begin_epoch()
-    batches = tr.next_batches(len(prepared))
-    if isinstance(batch, bool) or not isinstance(batch, int) or not 0 <= batch < len(batches):
+    order = tr.epoch_order(len(prepared), copy.deepcopy(tr.rng))
+    chunks = epoch_chunks(tr, prepared, order)
+    steps = sum(c.trains for c in chunks)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 0 <= batch < steps:
         raise AnypropError(
-            f"explain: batch {batch!r} is out of range: the next epoch has {len(batches)} "
-            f"batch{'es' if len(batches) != 1 else ''} (0 to {len(batches) - 1})"
+            f"explain: batch {batch!r} is out of range: the next epoch has {steps} "
+            f"step{'s' if steps != 1 else ''} (0 to {steps - 1})"
         )
-
-    def rows_of(rows: np.ndarray) -> tuple:
-        mask = None if prepared.mask is None else prepared.mask[rows]
-        w = None if weights is None else weights[rows]
-        return prepared.x[rows], prepared.y[rows], w, mask
-
+    plan = tr.network.sequence_plan()
+    step, state = 0, None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as fit() runs
-        for b in range(batch):  # the steps of the epoch before this one
-            x, y, w, mask = rows_of(batches[b])
-            tr.step(x, y, w, b, mask=mask)
-    x, y, w, mask = rows_of(batches[batch])
-    record = take_sequence_step(tr, x, y, w, mask, batch)
-    record.rows, record.batches = batches[batch], len(batches)
+        for chunk in chunks:  # the steps of the epoch before this one, as run_epoch takes them
+            state = None if chunk.start == 0 else state
+            if chunk.trains and step == batch:
+                break
+            run_chunk(tr, prepared, chunk, weights, step, state)
+            state = plan.final_state() if tr.settings.bptt else None
+            step += chunk.trains
+    rows, a, z = chunk.rows, chunk.start, chunk.stop
+    if tr.settings.bptt:
+        y_all, taken = prepared.by_step()
+        y, mask = y_all[rows, a:z], taken[rows, a:z]
+    else:
+        y, mask = prepared.y[rows], None if prepared.mask is None else prepared.mask[rows]
+    w = None if weights is None else weights[rows]
+    record = take_sequence_step(tr, prepared.x[rows, a:z], y, w, mask, batch, state)
+    record.rows, record.batches = rows, steps
+    record.chunk = (a, z) if tr.settings.bptt else None
     return record
 
 
 def take_sequence_step(
-    tr: Trainer, x: Any, y: Any, w: Any, mask: Any, batch: int = 0
+    tr: Trainer, x: Any, y: Any, w: Any, mask: Any, batch: int = 0, state: Any = None
 ) -> StepRecord:
-    """Take one step of ``tr`` (a copy: it is changed) on a batch of sequences, and
-    record everything it used and did (arrays by sequence, step, unit)."""
+    """Take one step of ``tr`` (a copy: it is changed) on a batch of sequences (from
+    ``state``, if given), and record everything it used and did (arrays by sequence,
+    step, unit)."""
+    plan = tr.network.sequence_plan()
+    # the outputs before the first step the pass reads: the state given, else the
+    # learned initial states (None: zero)
+    start = state if state is not None else plan.initial_state(len(x))
+    start = None if start is None else {g: np.array(v) for g, v in start.items()}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         before = {k: v.copy() for k, v in tr.network.params.items()}
         state_before = _state(tr.optimizer)
         steps_taken = tr.optimizer.steps + 1
-        bp = tr.step(x, y, w, batch, mask=mask)
+        bp = tr.step(x, y, w, batch, mask=mask, state=state)
         # right after the step the plan still holds its pass: the loss's seeds it used
-        plan = tr.network.sequence_plan()
         steps, n = x.shape[1], x.shape[0]
         m = np.ones((steps, n), plan.dtype) if mask is None else np.asarray(mask, plan.dtype).T
         ts, kept = targets_of(plan.groups, plan.loss_groups, plan.dtype, y, m, steps, n)
@@ -102,4 +120,6 @@ def take_sequence_step(
         None if mask is None else np.asarray(mask),
         kept.T.copy(),
         {g: by_step(t) for g, t in ts.items()},
+        start,
+        state is not None,
     )

@@ -36,9 +36,14 @@ def _terms(record: StepRecord, target: Target, conn: Any) -> tuple[np.ndarray, n
     n, steps = d.shape
 
     def delayed(group: str, unit: int, lag: int) -> np.ndarray:
+        """o(t − lag) at every step t: the state's before the first step, or 0."""
         o = np.zeros((n, steps))
         if lag < steps:
             o[:, lag:] = p.outputs[group][:, : steps - lag, unit]
+        state = record.state
+        if lag and state is not None and group in state:
+            early = min(lag, steps)  # steps t < lag read row t − lag of the state
+            o[:, :early] = state[group][:, state[group].shape[1] - lag :][:, :early, unit]
         return o
 
     o = delayed(target.src, target.i, conn.delay)
@@ -152,6 +157,18 @@ def explain_through_time(
         for s in range(steps)
     ]
     e.source_at = None if target.kind == "bias" else at(target.src, target.i, t - lag)
+    if record.carried:
+        e.before_first = "the state the chunk before left"
+    elif record.state is not None and target.src in record.state:
+        learned = net.groups[target.src].initial_param is not None
+        e.before_first = "its learned initial state" if learned else "0"
+    if record.chunk is not None:
+        a, z = record.chunk
+        e.notes.append(
+            f"truncated backpropagation through time: this step takes steps {a} to {z - 1} "
+            f"of the sequences (t counts from the chunk's first); the state the chunk before "
+            "left is its start, carried without a gradient"
+        )
     if record.mask is not None:
         e.notes.append(
             "the mask leaves some steps out of the loss: no ∂L(t)/∂o there, yet their δ "
@@ -175,7 +192,10 @@ def _check(record: StepRecord, target: Target, eps: float) -> tuple[float, float
     options = Options(record.trainer.settings.loss_reduction)
     x = np.asarray(record.x, np.float64)
     plan = net64.sequence_plan()
-    args = (record.y, record.mask, record.sample_weight, options)
+    state = None
+    if record.carried:
+        state = {g: np.asarray(v, np.float64) for g, v in record.state.items()}
+    args = (record.y, record.mask, record.sample_weight, options, state)
     grads = plan.backprop(x, *args).grads
     plain = float(grads[target.param].reshape(-1)[target.index])
     flat = net64.params[target.param].reshape(-1)

@@ -6,6 +6,14 @@ Each step is one pass of the plan over sequences (:class:`~anyprop.nn.plan.recur
 SequencePlan`): L is the mean of the loss over the batch's kept sample-steps (each
 sequence's last kept step for last-step targets). The epoch's figures (loss, metrics)
 are those of the outputs at the sample-steps the loss was taken on.
+
+Truncated backpropagation through time (``bptt = K``): each batch of sequences is cut
+into chunks of K steps, taken in order; each chunk with a loss at some kept step is
+one step of the rule (its loss the mean over its own kept sample-steps), a chunk
+without one is run forward only, and the state the chunk leaves (each group's outputs
+at its last steps) is the next chunk's state before its first step, with no gradient
+flowing back into it. A new batch of sequences starts from the initial state again
+(zero, or the learned one), so nothing is carried from one batch, or epoch, to the next.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ class PreparedSequences:
     y: np.ndarray  # (sequences, steps, outputs) or (sequences, outputs)
     mask: np.ndarray | None
     data: Sequences
+    _by_step: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(cls, network: Any, data: Sequences) -> PreparedSequences:
@@ -60,6 +69,23 @@ class PreparedSequences:
     def __len__(self) -> int:
         return len(self.x)
 
+    def by_step(self) -> tuple[np.ndarray, np.ndarray]:
+        """(targets at every step, where the loss is taken): last-step targets placed at
+        each sequence's last kept step, for cutting the sequences into chunks."""
+        if self._by_step is None:
+            n, steps = self.x.shape[:2]
+            m = np.ones((n, steps)) if self.mask is None else np.asarray(self.mask, np.float64)
+            if self.data.per_step:
+                self._by_step = (self.y, m)
+            else:
+                ends = steps - 1 - np.argmax(m[:, ::-1] != 0, axis=1)
+                y = np.zeros((n, steps, self.y.shape[1]), self.y.dtype)
+                y[np.arange(n), ends] = self.y
+                taken = np.zeros((n, steps))
+                taken[np.arange(n), ends] = m[np.arange(n), ends]
+                self._by_step = (y, taken)
+        return self._by_step
+
     def kept_targets(self, kept: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The targets of the sample-steps in ``kept`` ((n, steps) of the sequences
         ``rows``): per-step targets there, or each sequence's last-step target."""
@@ -77,30 +103,84 @@ def check_memory(trainer: Any, data: Sequences, val_rows: int) -> None:
     params = sum(p.size for p in net.params.values())
     units = sum(g.size for g in net.groups.values())
     batch = trainer.settings.batch_size or len(data)
-    cells = 6 * params + 4 * units * data.steps * max(batch, val_rows) + 2 * data.x.size
+    steps = min(trainer.settings.bptt or data.steps, data.steps)
+    cells = 6 * params + 4 * units * max(steps * batch, data.steps * val_rows) + 3 * data.x.size
     what = f"training this network on sequences of {data.steps:,} steps, batches of {batch:,}"
     check_bytes(cells * np.dtype(net.dtype).itemsize, what)
 
 
+@dataclass
+class Chunk:
+    """Steps ``start`` … ``stop − 1`` of the sequences ``rows``: one step of the rule when
+    it ``trains`` (a loss at some kept step), else run forward only."""
+
+    rows: np.ndarray
+    start: int
+    stop: int
+    trains: bool
+    batch: int  # the batch of sequences it belongs to
+
+
+def epoch_chunks(trainer: Any, data: PreparedSequences, order: np.ndarray) -> list[Chunk]:
+    """The chunks of an epoch in the order the steps take them: per batch of sequences
+    (in ``order``), its chunks of ``bptt`` steps (one chunk: whole sequences)."""
+    settings = trainer.settings
+    n, steps = data.x.shape[:2]
+    size = settings.batch_size or n
+    k = settings.bptt or steps
+    taken = data.by_step()[1] if settings.bptt else None
+    out = []
+    for b, start in enumerate(range(0, n, size)):
+        rows = order[start : start + size]
+        for a in range(0, steps, k):
+            z = min(a + k, steps)
+            trains = taken is None or bool(taken[rows, a:z].any())
+            out.append(Chunk(rows, a, z, trains, b))
+    return out
+
+
+def run_chunk(
+    trainer: Any, data: PreparedSequences, chunk: Chunk, weights: Any, step: int, state: Any
+) -> Any:
+    """Take a chunk: a step of the trainer's rule (returning its Backprop) or, without a
+    loss, a forward pass only (None); the state it leaves is the plan's final_state()."""
+    rows, a, z = chunk.rows, chunk.start, chunk.stop
+    x = data.x[rows, a:z]
+    if not chunk.trains:
+        trainer.network.sequence_plan().forward(x, state)
+        return None
+    w = None if weights is None else weights[rows]
+    if trainer.settings.bptt:
+        y_all, taken = data.by_step()
+        y, mask = y_all[rows, a:z], taken[rows, a:z]
+    else:
+        y, mask = data.y[rows], None if data.mask is None else data.mask[rows]
+    return trainer.step(x, y, w, step, mask=mask, state=state)
+
+
 def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None) -> dict:
     """One pass over the sequences in batches, one step of the rule each (BPTT over the
-    batch's whole sequences); returns the epoch's figures."""
+    batch's whole sequences, or over each chunk of ``bptt`` steps); returns the epoch's
+    figures."""
     settings = trainer.settings
-    n = len(data)
-    order = trainer.epoch_order(n)
-    size = settings.batch_size or n
     summed = settings.loss_reduction == "sum"
     loss_sum, weight_sum = 0.0, 0.0
     seen, wanted = [], []
     primary = trainer.network.primary_output
-    for b, start in enumerate(range(0, n, size)):
-        rows = order[start : start + size]
-        mask = None if data.mask is None else data.mask[rows]
-        w = None if weights is None else weights[rows]
-        bp = trainer.step(data.x[rows], data.y[rows], w, b, mask=mask)
+    plan = trainer.network.sequence_plan()
+    step, state = 0, None
+    for chunk in epoch_chunks(trainer, data, trainer.epoch_order(len(data))):
+        state = None if chunk.start == 0 else state  # a new batch: the initial state
+        bp = run_chunk(trainer, data, chunk, weights, step, state)
+        state = plan.final_state() if settings.bptt else None
+        if bp is None:
+            continue
         kept = bp.mask
         seen.append(bp.outputs[primary][kept != 0])  # (a copy: the buffers are reused)
-        wanted.append(data.kept_targets(kept, rows))
+        if settings.bptt:
+            wanted.append(data.by_step()[0][chunk.rows, chunk.start : chunk.stop][kept != 0])
+        else:
+            wanted.append(data.kept_targets(kept, chunk.rows))
         if summed:
             loss_sum += bp.loss
             weight_sum = 1.0
@@ -109,7 +189,8 @@ def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None)
             loss_sum += bp.loss * k
             weight_sum += k
         for cb in trainer.callbacks:
-            cb.on_batch_end(trainer, b, bp)
+            cb.on_batch_end(trainer, step, bp)
+        step += 1
     outputs, targets = np.concatenate(seen), np.concatenate(wanted)
     logs = {"loss": loss_sum / weight_sum}
     logs.update(data.figures(outputs, targets, settings))

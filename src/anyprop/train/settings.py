@@ -54,6 +54,8 @@ class TrainSettings:
     batch) or "sum" (as the classic papers, whose learning rates assume it).
     ``prime_offset``, ``atanh_error``: Fahlman's (1988) fixes for the flat spot of
     sigmoid units. ``class_weight``: a weight per class, multiplying each sample's loss.
+    ``bptt``: over sequences, truncated backpropagation through time in chunks of this
+    many steps (None: whole sequences).
     """
 
     batch_size: int | None = field(
@@ -92,6 +94,16 @@ class TrainSettings:
         default=False, metadata=_cli("--atanh-error", "Fahlman's atanh error at outputs")
     )
     class_weight: Mapping[str, float] | None = None
+    bptt: int | None = field(
+        default=None,
+        metadata=_cli(
+            "--bptt",
+            "sequences: truncated backpropagation through time, a step of the rule every K "
+            "steps of the sequences, the state carried from chunk to chunk (default: whole "
+            "sequences)",
+            type=int,
+        ),
+    )
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -113,6 +125,9 @@ class TrainSettings:
             if not math.isfinite(v):
                 raise SettingsError(f"{name} must be finite, got {v!r}")
             put(name, float(v))
+        k = self.bptt
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise SettingsError(f"bptt must be a whole number of steps >= 1, got {k!r}")
         if self.loss_reduction not in ("mean", "sum"):
             raise SettingsError(
                 f"loss_reduction must be 'mean' or 'sum', got {self.loss_reduction!r}"

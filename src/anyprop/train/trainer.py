@@ -149,13 +149,15 @@ class Trainer:
         w: np.ndarray | None,
         batch: int,
         mask: np.ndarray | None = None,
+        state: dict[str, np.ndarray] | None = None,
     ) -> Any:
         """One step of the rule on one batch; returns the Backprop. A batch of sequences
         ((sequences, steps, features) inputs, with their ``mask``) takes one step of
-        backpropagation through time over the whole sequences."""
+        backpropagation through time over the whole sequences, from ``state`` (the state
+        a previous chunk of them left) if given."""
         if getattr(x, "ndim", 2) == 3:
             plan = self.network.sequence_plan()
-            bp = plan.backprop(x, y, mask, w, self.options)
+            bp = plan.backprop(x, y, mask, w, self.options, state)
         else:
             plan = self.network.plan()
             # no input gradients, no NaN scan of x (checked once per fit), this run's options
@@ -311,6 +313,11 @@ class Trainer:
         if isinstance(train, Sequences):
             sequence_epoch.check_memory(self, train, 0 if val is None else len(val))
         else:
+            if self.settings.bptt:
+                raise AnypropError(
+                    f"bptt = {self.settings.bptt} truncates backpropagation through time: it "
+                    "applies to sequences ((sequences, steps, features) inputs), not a table"
+                )
             self._check_memory(len(train), 0 if val is None else len(val))
         if isinstance(train, Sequences) != isinstance(val or train, Sequences):
             raise AnypropError("train on sequences and validate on sequences, or neither")
