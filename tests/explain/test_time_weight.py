@@ -5,6 +5,7 @@ its terms, and the gradient checked against finite differences."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from anyprop.explain import explain_step, explain_weight
 from anyprop.explain.names import parse_target
 from anyprop.train.trainer import Trainer
 from tests.nn.test_recurrent_plan import NETWORKS, _data
+
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 
 def _weights(net):
@@ -149,7 +152,7 @@ def test_bad_steps_and_data_of_the_wrong_kind_are_named():
 
 def test_the_cli_explains_a_trained_recurrent_model_through_time(tmp_path, capsys):
     model = tmp_path / "elman.anyprop"
-    spec = "examples/specs/elman.toml"
+    spec = str(SPECS / "elman.toml")
     args = ["train", spec, "--data", "temporal_xor", "--epochs", "2", "--out", str(model)]
     assert main(args) == 0
     capsys.readouterr()

@@ -5,6 +5,7 @@ chunk by chunk; whole sequences when K covers them; explain's promise and exact 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from anyprop.explain.names import parse_target
 from anyprop.nn.sequence import sequence_forward, sequence_gradients
 from anyprop.train.settings import SettingsError, TrainSettings
 from anyprop.train.trainer import Trainer
+
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 
 def _net(learned=False):
@@ -129,7 +132,7 @@ def test_bptt_is_checked_and_refused_on_tables():
 
 def test_the_cli_trains_with_bptt_and_keeps_it(tmp_path, capsys):
     model = tmp_path / "m.anyprop"
-    args = ["train", "examples/specs/elman.toml", "--data", "temporal_xor", "--epochs", "2"]
+    args = ["train", str(SPECS / "elman.toml"), "--data", "temporal_xor", "--epochs", "2"]
     assert main([*args, "--bptt", "10", "--out", str(model)]) == 0
     capsys.readouterr()
     assert main(["explain", str(model), "--weight", "h[0]->h[1]", "--batch", "1", "--json"]) == 0

@@ -17,6 +17,7 @@ import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
 from anyprop.data.encoding import Columns, csv_rows, number
+from anyprop.data.long_form import SEQUENCE, STEP, is_long_form, long_form_sequences
 from anyprop.data.sequences import Sequences
 from anyprop.fileio import read_file
 from anyprop.limits import check_bytes
@@ -114,7 +115,9 @@ def load_csv(
     columns: Columns | None = None,
     missing: bool = False,
 ) -> Dataset:
-    """A table from a CSV file: every column but the target(s) is an input.
+    """A table from a CSV file: every column but the target(s) is an input. A header
+    with the columns ``sequence`` and ``step`` makes it sequences in long form
+    (:mod:`anyprop.data.long_form`).
 
     ``target``: a column name or number (negative counts from the end), or a list
     of them; the last column by default. ``header``: whether the first row names
@@ -141,6 +144,10 @@ def load_csv(
             raise DataError(
                 f"{source}: line {line} has {len(r)} cells, expected {width} like line {rows[0][0]}"
             )
+    if is_long_form(names):  # one row per sequence and step
+        last = max(c for c in range(width) if names[c] not in (SEQUENCE, STEP))
+        tcols = _resolve_columns(last if target is None else target, names, width, source)
+        return long_form_sequences(names, body, tcols, source, p.name)
     tcols = _resolve_columns(-1 if target is None else target, names, width, source)
     fcols = [c for c in range(width) if c not in tcols]
     if not fcols:

@@ -131,7 +131,8 @@ def _text(e: Explanation) -> list[str]:
     where = f"epoch {e.epoch}, batch {e.batch + 1} of {e.batches}; " if e.batches else ""
     what = "the next step of training" if e.batches else "one step on the batch given"
     lines.append(
-        f"{what} ({where}{e.samples} sample{'s' if e.samples != 1 else ''}"
+        f"{what} ({where}{e.samples} "
+        f"{'sequence' if e.through_time is not None else 'sample'}{'s' if e.samples != 1 else ''}"
         f", loss L = {_num(e.loss)}), by {e.optimizer}:"
     )
     s = e.settings

@@ -80,9 +80,17 @@ def output_table(model: Any, out: np.ndarray) -> tuple[list[str], np.ndarray, li
     return names, out, None
 
 
-def predict_sequence_table(model: Any, x: np.ndarray, mask: np.ndarray | None) -> list[list]:
+def predict_sequence_table(
+    model: Any,
+    x: np.ndarray,
+    mask: np.ndarray | None,
+    ids: list[str] | None = None,
+    steps: list[list[int]] | None = None,
+) -> list[list]:
     """Predictions for sequences in long form: a header, then one row per sequence and
-    kept step: (the label, for classes,) ``sequence``, ``step``, the outputs."""
+    kept step: (the label, for classes,) ``sequence``, ``step``, the outputs. The
+    sequences are named by ``ids`` and their steps numbered by ``steps`` where given
+    (a long-form CSV's own), else counted from 0."""
     outputs = model.predict(x)
     keep = np.ones(outputs.shape[:2], bool) if mask is None else mask != 0
     seq, step = np.nonzero(keep)
@@ -90,5 +98,8 @@ def predict_sequence_table(model: Any, x: np.ndarray, mask: np.ndarray | None) -
     lines: list[list[Any]] = [(["label"] if labels else []) + ["sequence", "step", *cols]]
     for r in range(len(values)):
         head = [labels[r]] if labels else []
-        lines.append([*head, int(seq[r]), int(step[r]), *(f"{v:.6g}" for v in values[r])])
+        s, t = int(seq[r]), int(step[r])
+        name = ids[s] if ids is not None else s
+        number = steps[s][t] if steps is not None else t
+        lines.append([*head, name, number, *(f"{v:.6g}" for v in values[r])])
     return lines

@@ -87,6 +87,13 @@ def decide_task(data: Sequences, task: str | None, network: Any = None) -> tuple
         y = y.astype(np.int64)
         if data.per_step and y.ndim == 3 and y.shape[2] == 1:
             y = y[:, :, 0]
+        if not data.labels:  # whole-number classes keep their numbers as labels
+            units = network.groups[network.primary_output].size if network is not None else 0
+            count = max(int(y.max()) + 1, units if units > 1 else 0)
+            labels = [str(k) for k in range(count)]
+            return dataclasses.replace(
+                data, y=y, task=task, labels=labels, label_kind="number"
+            ), why
     return dataclasses.replace(data, y=y, task=task), why
 
 

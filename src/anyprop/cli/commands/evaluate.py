@@ -11,6 +11,7 @@ from anyprop.cli.output import table, to_json
 from anyprop.data import read_inputs
 from anyprop.data.dataset import DataError
 from anyprop.data.files import read_sequence_inputs
+from anyprop.data.long_form import read_long_form_text
 from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.fileio import atomic_write, check_output, read_file
@@ -88,6 +89,12 @@ def predict_command(
         text = read_file(args.input, "file of inputs", DataError, encoding="utf-8-sig")
         source = args.input
     gaps = model.imputer is not None  # the model fills in what is missing
+    if model.network.recurrent:  # sequences in long form: one row per sequence and step
+        names = model.feature_names or [f"x{i}" for i in range(model.network.input_width)]
+        x, mask, ids, steps = read_long_form_text(text, source, names)
+        lines = predict_sequence_table(model, x, mask, ids, steps)
+        _write_rows(args.out, lines, out, err, f"{len(lines) - 1} predictions")
+        return 0
     if model.columns is not None:  # text categories: read by the file's own columns
         x = model.columns.read(text, source, gaps)
     else:
