@@ -345,13 +345,14 @@ class SequencePlan:
         for g in self.hidden:
             if hist:
                 self.full_o[g][:hist] = state[g].transpose(1, 0, 2) if g in state else 0
-        params, nets = self.network.params, self.nets
-        for g in self.hidden:  # the biases at every step at once
-            bias = self.groups[g].bias_param
-            if bias is not None:
-                nets[g][...] = params[bias]
-            else:
-                nets[g].fill(0)
+        params = self.network.params
+        for b, cols in enumerate(self.bundles):  # the biases at every step, a bundle at once
+            row = np.zeros(cols[-1][2], self.dtype)
+            for g, a, z in cols:
+                bias = self.groups[g].bias_param
+                if bias is not None:
+                    row[a:z] = params[bias]
+            self.net_p[b][...] = row
         self.w = w = {}  # each product's weights (side by side when merged)
         for p in self.products:
             ws = [c.operand(params[c.param], {}) for c in p.conns]
@@ -426,15 +427,12 @@ class SequencePlan:
 
     # --- backward --------------------------------------------------------------
     def _backward(self, seeds: dict, options: Options, given: bool) -> None:
-        deltas, hist = self.deltas, self.hist
-        for g in self.hidden:  # ∂L/∂o from the loss; then what the groups fed send back
-            seed = seeds.get(g)
-            if seed is not None and seed[0] == "out":
+        deltas = self.deltas
+        for b in self.delta_b:  # ∂L/∂o from the loss; then what the groups fed send back
+            b.fill(0)
+        for g, seed in seeds.items():
+            if seed[0] == "out":
                 deltas[g][...] = seed[1]
-            else:
-                deltas[g].fill(0)
-            if hist:
-                self.full_d[g][:hist] = 0
         self.fused_d = {g: s[1] for g, s in seeds.items() if s[0] == "fused"}
         self.offset = options.prime_offset
         for g in reversed(self.by_phase[POST]):
@@ -505,10 +503,14 @@ class SequencePlan:
         learned initial state's Σ of ∂L/∂o over the steps before the first."""
         grads, deltas, hist = self.grads, self.deltas, self.hist
         grads.flat[...] = 0
-        for g in self.hidden:
-            bias = self.groups[g].bias_param
-            if bias is not None:
-                grads[bias][...] = deltas[g].sum(axis=(0, 1))
+        for b, cols in enumerate(self.bundles):  # the biases' Σ_t Σ_n δ, a bundle at once
+            biased = [(g, a, z) for g, a, z in cols if self.groups[g].bias_param is not None]
+            if not biased:
+                continue
+            d = self.delta_p[b]
+            sums = d.reshape(-1, d.shape[2]).sum(axis=0)
+            for g, a, z in biased:
+                grads[self.groups[g].bias_param][...] = sums[a:z]
         if hist and not given:
             for g, name in self.learned.items():
                 if g in self.full_d and name in grads:

@@ -36,7 +36,15 @@ def loop_forward(plan: Any, steps: int) -> None:
             write = write and p.merged
             store = p.gate is not None and not p.ident  # (an identity's is its source)
             gd = p.gate_delay
-            prods.append((p, p.delay, of[p.src], w[id(p)], p.conns[0], p.gate, gd, first, store))
+            # a merged product adds into its targets' columns of the bundle: bound here
+            into = (
+                plan.net_p[p.bundle][:, :, p.cols[0][1] : p.cols[-1][2]]
+                if p.merged and p.bundle is not None
+                else None
+            )
+            prods.append(
+                (p, p.delay, of[p.src], w[id(p)], p.conns[0], p.gate, gd, first, store, into)
+            )
         tr = plan.groups[g].transfer
         fused = plan.groups[g].loss.fused_forward if plan.fused.get(g) else None
         if g in plan.alias or (g in plan.in_run and g not in plan.run_first):
@@ -50,10 +58,13 @@ def loop_forward(plan: Any, steps: int) -> None:
     for t in range(steps):
         th = t + hist  # the step's row in the full (history-first) buffers
         for _g, prods, how in bound:
-            for p, d, src, wp, c, gate, gd, first, store in prods:
+            for p, d, src, wp, c, gate, gd, first, store, into in prods:
                 if d > th:
                     continue  # o_src(t − d) before the first step and any state: 0
                 o = src[th - d]
+                if into is not None:
+                    into[t] += o @ wp
+                    continue
                 if p.merged:
                     add(p, o @ wp, t)
                     continue
