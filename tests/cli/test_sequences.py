@@ -118,13 +118,13 @@ def test_what_does_not_run_through_time_yet_says_so(xor_file, tmp_path):
     )
     for argv in (
         ("explain", model, "--weight", "h->h[0,1]"),
-        ("report", model, "--out", tmp_path / "r.html"),
+        ("report", model, "--units", tmp_path / "u.png"),
         ("export", model, "--format", "onnx", "--out", tmp_path / "m.onnx"),
         ("train", SPECS / "elman.toml", "--data", path, "--impute", "mean", "--out", model),
     ):
         status, _, err = run(*argv)
         assert status == 2 and "bug" not in err and err.strip(), err
-    assert not (tmp_path / "r.html").exists() and not (tmp_path / "m.onnx").exists()
+    assert not (tmp_path / "u.png").exists() and not (tmp_path / "m.onnx").exists()
 
 
 def test_predict_takes_a_table_in_an_npz_too(tmp_path):

@@ -457,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HTML",
         help="write one self-contained HTML report: diagram, curves, gradient flow, one weight",
     )
+    r.add_argument(
+        "--time-plot",
+        metavar="PNG",
+        help="a recurrent model: draw each recurrent group's mean |δ(t)| against the steps "
+        "before an error at the last step (the vanishing-gradient picture)",
+    )
     r.add_argument("--weight", help="the weight the HTML report explains (default: a hidden one)")
     r.add_argument(
         "--data", help="data set name or file for the explained weight (default: the training data)"

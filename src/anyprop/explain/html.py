@@ -38,7 +38,8 @@ def default_weight(network: Any) -> str | None:
     net = network
     conns = [c for c in net.connections.values() if c.trainable]
     hidden = [c for c in conns if not net.groups[c.tgt].output]
-    for c in hidden + conns:
+    delayed = [c for c in conns if c.delay]  # through time: a recurrent weight first
+    for c in delayed + hidden + conns:
         src, tgt, _ = c.unit_pairs(net.params[c.param].shape)
         if src.size:
             i, j = int(src[0]), int(tgt[0])
@@ -85,21 +86,55 @@ def _groups_table(net: Any) -> str:
     )
 
 
-def _explained(net: Any, x: Any, t: Any, weight: str, trainer: Any) -> tuple[int, Any]:
+def _explained(
+    net: Any, x: Any, t: Any, weight: str, trainer: Any, mask: Any = None
+) -> tuple[int, Any]:
     """The next step of training explained for ``weight`` (by the model's trainer, or one
     plain step on the data), its terms shown for the first of the batch's first ten samples
     whose term is not 0 (an input of 0, say, makes o_i = 0 and the term nothing to see)."""
     from anyprop.explain.weight import explain_step, explain_weight
 
     sample = 0
+    data = (x, t) if mask is None else (x, t, mask)
     while True:
         if trainer is not None:
-            e = explain_step(trainer, (x, t), weight, sample=sample)
+            e = explain_step(trainer, data, weight, sample=sample)
         else:
-            e = explain_weight(net, x, t, weight, sample=sample)
+            e = explain_weight(net, x, t, weight, sample=sample, mask=mask)
         if e.contribution != 0.0 or sample + 1 >= min(e.samples, 10):
             return sample, e
         sample += 1
+
+
+def _through_time(net: Any, x: Any) -> str:
+    """The section on |δ| backwards in time: a plot, the table, the warnings."""
+    from anyprop.explain.time_flow import (
+        deltas_through_time,
+        plot_through_time,
+        time_rows,
+        time_warnings,
+    )
+
+    flow = deltas_through_time(net, np.asarray(x)[:64])
+    rows = time_rows(flow)
+    backs = sorted({k for r in rows for k in r["steps_back"]})
+    head = "".join(f"<th>{k} back</th>" for k in backs)
+    body = "".join(
+        f"<tr><td>{html.escape(r['group'])}</td>"
+        + "".join(f"<td>{r['steps_back'].get(k, float('nan')):.3g}</td>" for k in backs)
+        + f"<td>{'' if r['per_step'] is None else format(r['per_step'], '.3g')}</td></tr>"
+        for r in rows
+    )
+    warnings = time_warnings(flow) or ["no vanishing or exploding deltas through time"]
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return (
+        f"<ul>{items}</ul>"
+        + _figure(
+            _svg(lambda p: plot_through_time(flow, p)),
+            "Mean |δ(t)| of each recurrent group, from an error at the last step.",
+        )
+        + f"<table><tr><th>group</th>{head}<th>× per step back</th></tr>{body}</table>"
+    )
 
 
 def write_report(
@@ -110,13 +145,17 @@ def write_report(
     weight: str | None = None,
     trainer: Any = None,
     title: str | None = None,
+    mask: Any = None,
 ) -> list[str]:
     """Write the HTML report of ``model`` (a loaded model file) to ``path``.
 
     With inputs ``x`` and targets ``t`` (prepared as the model expects), one
     weight (``weight``, or the first hidden one) is explained: the next step of
     training (``trainer``, the model's; else one plain step), its terms shown on the
-    first sample of the batch where they are not 0. Returns the titles of the sections written.
+    first sample of the batch where they are not 0. A recurrent model takes sequences
+    (``x`` of shape (sequences, steps, features), with their ``mask``): the weight is
+    explained through time, and a section shows how |δ| fades backwards in time.
+    Returns the titles of the sections written.
     """
     from anyprop.fileio import check_output
 
@@ -155,10 +194,12 @@ def write_report(
     )
     weight = weight or default_weight(net)
     small = sum(g.size for g in net.groups.values()) <= MAX_UNITS
-    sample, e = _explained(net, x, t, weight, trainer) if x is not None and weight else (0, None)
+    explained = x is not None and weight
+    sample, e = _explained(net, x, t, weight, trainer, mask) if explained else (0, None)
     if e is not None and e.sample_row is not None:
         sample = e.sample_row  # the row of the data the explained sample is
-    if small and x is not None:
+    over_time = x is not None and np.ndim(x) == 3
+    if small and x is not None and not over_time:
         sections[0] = (
             "Network",
             sections[0][1]
@@ -191,6 +232,8 @@ def write_report(
                 + _figure(_svg(lambda p: plot_flow(net, gradients, p)), "Mean |δ| per epoch."),
             )
         )
+    if over_time and net.recurrent:
+        sections.append(("Gradients through time", _through_time(net, x)))
     if e is not None:
         sections.append(
             (

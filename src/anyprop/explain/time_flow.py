@@ -47,3 +47,70 @@ def deltas_through_time(network: Any, inputs: Any, seed: int = 0) -> dict[str, n
             targets[g] = rng.uniform(0.1, 0.9, size=(n, group.size))
     bp = plan.backprop(inputs, targets)
     return {g: np.abs(bp.deltas[g]).mean(axis=(0, 2)) for g in loop}
+
+
+#: the steps back from the error at which the table shows |δ|
+STEPS_BACK = (0, 1, 2, 5, 10, 20, 50, 100)
+
+
+def time_rows(flow: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Per recurrent group: mean |δ| at the steps back from the error (``STEPS_BACK``
+    within the sequences' length), relative to its size at the error's step, and the
+    factor per step back over the whole sequence, (|δ(0)| / |δ(T−1)|)^(1/(T−1))."""
+    rows = []
+    for g, d in flow.items():
+        steps = len(d)
+        last = float(d[-1])
+        back = {k: float(d[steps - 1 - k]) for k in STEPS_BACK if k < steps}
+        factor = None
+        if steps > 1 and last > 0 and d[0] > 0:
+            factor = float((d[0] / last) ** (1 / (steps - 1)))
+        rows.append({"group": g, "at_error": last, "steps_back": back, "per_step": factor})
+    return rows
+
+
+def time_warnings(flow: dict[str, np.ndarray]) -> list[str]:
+    """What the figures say, in words: deltas that vanish or explode backwards in time."""
+    out = []
+    for r in time_rows(flow):
+        f, steps = r["per_step"], len(flow[r["group"]])
+        if f is None:
+            continue
+        span = f ** (steps - 1)
+        if span < 1e-3:
+            out.append(
+                f"vanishing through time: {r['group']}'s |δ| shrinks ×{f:.3g} per step back, "
+                f"to {span:.1e} of its size {steps - 1} steps before the error (what reaches "
+                "early steps is too faint to learn long dependencies)"
+            )
+        elif span > 1e3:
+            out.append(
+                f"exploding through time: {r['group']}'s |δ| grows ×{f:.3g} per step back, "
+                f"{span:.1e} times its size {steps - 1} steps before the error (clip the "
+                "gradients: --clip-norm)"
+            )
+    return out
+
+
+def plot_through_time(flow: dict[str, np.ndarray], path: Any) -> None:
+    """Each recurrent group's mean |δ(t)| against the steps before the error, on a log
+    scale (matplotlib, an extra)."""
+    from anyprop.explain.diagram import plain
+    from anyprop.fileio import write_figure
+    from anyprop.train.plots import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for g, d in flow.items():
+        back = np.arange(len(d))[::-1]
+        ax.plot(back, np.maximum(d, 1e-300), label=plain(g))
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("steps before the error")
+    ax.set_ylabel("mean |δ(t)|")
+    ax.set_title("how the deltas fade backwards in time (an error at the last step)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    write_figure(fig, path, 110)
+    plt.close(fig)

@@ -113,8 +113,8 @@ def _not_through_time(network: Any, what: str) -> None:
         kind = "delayed" if odd.delay else "gated"
         raise AnypropError(
             f"connection '{odd.name}' is {kind}: {what} of a recurrent network, through time, "
-            "is not there yet (anyprop check runs through time; anyprop report --diagram "
-            "draws it)"
+            "is not there yet (anyprop explain and check run through time; anyprop report "
+            "shows its deltas through time, --diagram draws it)"
         )
 
 
@@ -184,15 +184,24 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ("--plot", args.plot, "picture"),
         ("--diagram", args.diagram, "picture"),
         ("--units", args.units, "picture"),
+        ("--time-plot", args.time_plot, "picture"),
     ):
         if path is not None:  # checked before any work: nothing is destroyed
             check_output(path, kind, flag, inputs)
     model = load_model(args.model)
     gradients = (model.history or {}).get("gradients") or []
-    if not gradients and (args.plot or not (args.diagram or args.out or args.units)):
+    over_time = model.network.recurrent
+    if args.time_plot and not over_time:
+        raise AnypropError(
+            f"--time-plot draws the deltas of a recurrent network through time; {args.model}'s "
+            "network has no delayed connection"
+        )
+    wanted = args.diagram or args.out or args.units or over_time
+    if not gradients and (args.plot or not wanted):
         raise AnypropError(
             f"{args.model} holds no record of its gradients: train it with 'anyprop train --report'"
         )
+    flow = _through_time(args, model) if over_time else None
     if args.diagram:
         from anyprop.explain.diagram import draw_network, last_gradient_norms
 
@@ -209,9 +218,20 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.out:
         _html_report(args, model, err)
     files = {"plot": args.plot, "diagram": args.diagram, "units": args.units, "html": args.out}
+    files["time_plot"] = args.time_plot
+    through = None
+    if flow is not None:
+        from anyprop.explain.time_flow import plot_through_time, time_rows, time_warnings
+
+        through = {"groups": time_rows(flow), "warnings": time_warnings(flow)}
+        if args.time_plot:
+            plot_through_time(flow, args.time_plot)
+        if not args.json:
+            _time_table(out, through, flow)
     if not gradients:  # the pictures drawn, no flow to report
         if args.json:
-            to_json(out, {"epochs": 0, "widths": "weight norm", **files})
+            extra = {} if through is None else {"through_time": through}
+            to_json(out, {"epochs": 0, "widths": "weight norm", **extra, **files})
         else:
             _say_written(out, args, "weight norms")
         return 0
@@ -222,7 +242,9 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot:
         plot_flow(model.network, gradients, args.plot)
     if args.json:
-        to_json(out, {"epochs": len(gradients), "groups": rows, "warnings": warnings, **files})
+        extra = {} if through is None else {"through_time": through}
+        figures = {"epochs": len(gradients), "groups": rows, "warnings": warnings}
+        to_json(out, {**figures, **extra, **files})
         return 0
     print_table(
         out,
@@ -244,6 +266,40 @@ def report_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _through_time(args: argparse.Namespace, model: Any) -> Any:
+    """Mean |δ(t)| of a recurrent model's groups on (up to 64 of) its sequences, or None
+    when it has none to run on."""
+    from anyprop.explain.time_flow import deltas_through_time
+
+    x, _, _ = _model_data(args, model)
+    if x is None or getattr(x, "ndim", 2) != 3:
+        return None
+    return deltas_through_time(model.network, x[:64])
+
+
+def _time_table(out: TextIO, through: dict, flow: dict) -> None:
+    from anyprop.cli.output import table as print_table
+
+    rows = through["groups"]
+    backs = sorted({k for r in rows for k in r["steps_back"]})
+    steps = len(next(iter(flow.values())))
+    print_table(
+        out,
+        f"How |δ| fades backwards in time (an error at the last of {steps} steps)",
+        ["group", *(f"{k} back" for k in backs), "× per step"],
+        [
+            [
+                r["group"],
+                *(f"{r['steps_back'][k]:.3g}" if k in r["steps_back"] else "" for k in backs),
+                "" if r["per_step"] is None else f"{r['per_step']:.3g}",
+            ]
+            for r in rows
+        ],
+    )
+    for w in through["warnings"] or ["no vanishing or exploding deltas through time"]:
+        out.write(f"- {w}\n")
+
+
 def _say_written(out: TextIO, args: argparse.Namespace, widths: str) -> None:
     """One line for each file report_command wrote."""
     if args.plot:
@@ -252,6 +308,8 @@ def _say_written(out: TextIO, args: argparse.Namespace, widths: str) -> None:
         out.write(f"diagram written to {args.diagram} (arrow widths: {widths})\n")
     if args.units:
         out.write(f"units drawn to {args.units} (δ on sample {args.sample})\n")
+    if args.time_plot:
+        out.write(f"deltas through time drawn to {args.time_plot}\n")
     if args.out:
         out.write(f"report written to {args.out}\n")
 
@@ -260,10 +318,11 @@ def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     """The HTML report; a weight is explained on the training data (or --data) when it loads."""
     from anyprop.explain.html import write_report
 
-    _not_through_time(model.network, "the HTML report")
+    mask = None
     try:
         data = training_data(model, load_data(args.data, _target(args)) if args.data else None)
         x, t = data.x, data.y
+        mask = getattr(data, "mask", None)
     except AnypropError as e:
         if args.data:
             raise
@@ -273,4 +332,4 @@ def _html_report(args: argparse.Namespace, model: Any, err: TextIO) -> None:
     trainer = (
         Trainer.from_state(model.network, model.trainer_state) if model.trainer_state else None
     )
-    write_report(model, args.out, x, t, weight=args.weight, trainer=trainer)
+    write_report(model, args.out, x, t, weight=args.weight, trainer=trainer, mask=mask)
