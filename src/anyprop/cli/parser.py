@@ -189,10 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--transfer",
         type=_transfers,
-        default=DEFAULT_TRANSFER,
-        help=f"hidden transfer function when no spec is given (default {DEFAULT_TRANSFER}; a "
-        "name or a formula in x), or "
-        "one per hidden layer: relu,tanh",
+        default=None,
+        help=f"hidden transfer function when no spec is given (default {DEFAULT_TRANSFER}, "
+        "tanh for sequences; a name or a formula in x), or one per hidden layer: relu,tanh",
     )
     t.add_argument(
         "--task",

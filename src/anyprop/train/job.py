@@ -100,7 +100,8 @@ class TrainJob:
     dtype: str | None = None  # float32 or float64 for the network; None: the spec's (float32)
     target: Any = None
     hidden: int | list[int] = DEFAULT_HIDDEN  # the hidden layers' sizes when no spec is given
-    transfer: str | list[str] = DEFAULT_TRANSFER  # one for all hidden layers, or one each
+    #: one for all hidden layers, or one each; None: relu for tables, tanh for sequences
+    transfer: str | list[str] | None = None
     epochs: int | None = None  # None: the recipe's
     # the settings given (a mapping: the recipe fills the batch size when it is not among
     # them), or all of them (TrainSettings: taken as they are)
@@ -331,8 +332,12 @@ def _network(job: TrainJob, data: Dataset) -> Any:
     if job.network is not None:
         net = copy.deepcopy(job.network)
     elif job.spec_text is None and job.spec is None:
-        make = sequence_task.default_network if isinstance(data, Sequences) else default_network
-        net = make(data, job.hidden, job.transfer, job.seed)
+        sequences = isinstance(data, Sequences)
+        make = sequence_task.default_network if sequences else default_network
+        transfer = job.transfer
+        if transfer is None:  # the usual choice of each: tanh keeps a recurrence bounded
+            transfer = sequence_task.DEFAULT_TRANSFER if sequences else DEFAULT_TRANSFER
+        net = make(data, job.hidden, transfer, job.seed)
         return net if job.dtype in (None, net.dtype) else net.astype(job.dtype)
     else:
         net = (

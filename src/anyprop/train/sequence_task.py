@@ -18,6 +18,9 @@ from anyprop.nn import Network
 from anyprop.train.reports import classification_report, regression_report
 from anyprop.train.sequence_epoch import PreparedSequences, evaluate
 
+#: the default network's hidden transfer function (as PyTorch's nn.RNN's)
+DEFAULT_TRANSFER = "tanh"
+
 
 def default_network(data: Sequences, hidden: Any, transfer: Any, seed: int) -> Network:
     """An Elman network: the inputs into a hidden group (``hidden`` units of ``transfer``,
