@@ -159,6 +159,12 @@ def test_float32_outputs_agree_to_float32_resolution():
     whole = a.predict_proba(X)
     parts = np.vstack([a.predict_proba(X[k : k + 1]) for k in range(len(X))])
     np.testing.assert_allclose(parts, whole, atol=1e-6)
+    X, y = X_DIAB[::10], Y_DIAB[::10]
+    w = np.arange(len(y)) % 3
+    kw = {"random_state": 0, "epochs": 30, "early_stopping": False}
+    a = AnypropRegressor(**kw).fit(X, y, sample_weight=w)
+    b = AnypropRegressor(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-4, atol=1e-3 * y.std())
 
 
 def test_class_weight_balanced_and_by_label():

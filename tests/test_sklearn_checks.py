@@ -1,8 +1,9 @@
 """scikit-learn's own estimator checks, on the estimators as users make them.
 
 The float64 estimators pass every check. The float32 defaults pass every check but
-two whose tolerance (rtol 1e-7) is finer than float32's resolution (about 6e-8 relative
-per operation, so differences of one or two units in the last place of a probability):
+two (the regressor: one) whose tolerance (rtol 1e-7) is finer than float32's
+resolution (about 6e-8 relative per operation, so differences of one or two units in
+the last place of a probability):
 the same checks with a float32 tolerance are in tests/test_sklearn.py, and the float64
 estimators pass them as scikit-learn writes them."""
 
@@ -23,12 +24,14 @@ FLOAT32_RESOLUTION = (
 
 
 def _expected_failures(estimator):
-    if estimator.dtype == "float64" or not isinstance(estimator, AnypropClassifier):
+    if estimator.dtype == "float64":
         return {}
-    return {
-        "check_sample_weight_equivalence_on_dense_data": FLOAT32_RESOLUTION,
-        "check_methods_subset_invariance": FLOAT32_RESOLUTION,
-    }
+    # (the regressor's sample-weight check passes or not by the machine's float32
+    # summation order: a value near 0 differs by 1.6e-7 on some CPUs)
+    failing = {"check_sample_weight_equivalence_on_dense_data": FLOAT32_RESOLUTION}
+    if isinstance(estimator, AnypropClassifier):
+        failing["check_methods_subset_invariance"] = FLOAT32_RESOLUTION
+    return failing
 
 
 @parametrize_with_checks(

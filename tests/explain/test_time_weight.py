@@ -17,6 +17,7 @@ from anyprop.explain import explain_step, explain_weight
 from anyprop.explain.names import parse_target
 from anyprop.train.trainer import Trainer
 from tests.nn.test_recurrent_plan import NETWORKS, _data
+from tests.train.test_sequence_training import _elman as sequence_elman
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -74,19 +75,12 @@ def test_every_weight_through_time_sums_its_terms_and_matches_finite_differences
 
 
 def _elman(dtype="float32"):
-    net = Network(seed=1, dtype=dtype)
-    net.add_input("x", 2)
-    net.add_group("h", 4, transfer="tanh")
-    net.add_output("y", 1, transfer="sigmoid", loss="binary_cross_entropy")
-    net.connect("x", "h")
-    net.connect("h", "h", delay=1)
-    net.connect("h", "y")
-    return net
+    return sequence_elman(seed=1, dtype=dtype)
 
 
 def _sequences(n=10, steps=7, seed=0):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, steps, 2))
+    x = rng.normal(size=(n, steps, 1))
     y = (rng.random((n, steps, 1)) > 0.5).astype(float)
     mask = np.ones((n, steps))
     mask[::3, 5:] = 0  # some sequences shorter than others

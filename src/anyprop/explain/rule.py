@@ -3,6 +3,8 @@ shared by the explanations of a step on tables and through time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from anyprop.explain.names import Target
 from anyprop.explain.step import StepRecord
 
@@ -74,3 +76,42 @@ def notes(record: StepRecord, n: int, target: Target | None = None) -> list[str]
             "of the true ∂L/∂w, without them"
         )
     return notes
+
+
+def step_fields(record: StepRecord, target: Target, gradient: float) -> dict[str, Any]:
+    """The fields of an :class:`~anyprop.explain.explanation.Explanation` that say what
+    the step did to the weight and how the optimizer's rule made it: the weight before
+    and after, Δw read off the weight itself, the batch's place in the epoch, the rule
+    with this weight's numbers, clipping and decay, and the run's settings."""
+    tr = record.trainer
+    opt = tr.optimizer
+    k = target.index
+    w0 = float(record.before[target.param].reshape(-1)[k])
+    w1 = float(record.after[target.param].reshape(-1)[k])
+    used, lines, before, lr = rule_lines(record, target, gradient)
+    return {
+        "w": w0,
+        "w_after": w1,
+        "step": w1 - w0,
+        "gradient": gradient,
+        "loss": float(record.passed.loss),
+        "epoch": record.epoch,
+        "batch": record.batch,
+        "batches": record.batches,
+        "lr": lr,
+        "optimizer": repr(opt),
+        "optimizer_rule": " ".join((type(opt).__doc__ or "").split()),
+        "optimizer_state": before,
+        "optimizer_lines": lines,
+        "gradient_used": float(used),
+        "clip_scale": record.clip_scale,
+        "norm": record.norm,
+        "weight_decay": float(opt.weight_decay),
+        "settings": {
+            "loss_reduction": tr.settings.loss_reduction,
+            "prime_offset": tr.settings.prime_offset,
+            "atanh_error": tr.settings.atanh_error,
+            "batch_size": tr.settings.batch_size,
+        },
+        "rows": None if record.rows is None else [int(v) for v in record.rows],
+    }

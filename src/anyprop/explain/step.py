@@ -127,28 +127,30 @@ def take_step(tr: Trainer, x: Any, y: Any, w: np.ndarray | None, batch: int = 0)
         {k: v.copy() for k, v in bp.nets.items()},
         {k: (kind, v.copy()) for k, (kind, v) in loss_grads.items()},
     )
-    clip, norm = clipping(tr.optimizer)
+    return record_of(tr, x, y, w, passed, before, state_before, steps, batch)
+
+
+def record_of(
+    tr: Trainer,
+    x: Any,
+    y: Any,
+    w: Any,
+    passed: Pass,
+    before: dict[str, np.ndarray],
+    state_before: dict[str, dict[str, np.ndarray]],
+    steps: int,
+    batch: int,
+    **extra: Any,
+) -> StepRecord:
+    """The record of the step ``tr`` has just taken on (x, y, w): the pass, the weights
+    and the optimizer's state before it and after, its rate and clipping."""
     opt = tr.optimizer
+    clip, norm = clipping(opt)
+    after = {k: v.copy() for k, v in tr.network.params.items()}
     return StepRecord(
-        tr,
-        tr.epoch + 1,
-        batch,
-        1,
-        None,
-        x,
-        y,
-        w,
-        None,
-        passed,
-        before,
-        {k: v.copy() for k, v in tr.network.params.items()},
-        state_before,
-        _state(opt),
-        opt.lr,
-        steps,
-        clip,
-        norm,
-    )
+        tr, tr.epoch + 1, batch, 1, None, x, y, w, None, passed, before, after,
+        state_before, _state(opt), opt.lr, steps, clip, norm, **extra,
+    )  # fmt: skip
 
 
 def clipping(opt: Any) -> tuple[float | None, float | None]:

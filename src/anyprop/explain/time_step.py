@@ -20,7 +20,7 @@ import numpy as np
 
 from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
-from anyprop.explain.step import Pass, StepRecord, _state, clipping, copy_trainer
+from anyprop.explain.step import Pass, StepRecord, _state, copy_trainer, record_of
 from anyprop.nn.plan.sequence_data import sequence_loss, targets_of, weights_of
 from anyprop.train.sequence_epoch import PreparedSequences, epoch_chunks, run_chunk
 from anyprop.train.trainer import Trainer
@@ -96,30 +96,8 @@ def take_sequence_step(
         {k: v.copy() for k, v in bp.nets.items()},
         {k: (kind, by_step(v)) for k, (kind, v) in seeds.items()},
     )
-    opt = tr.optimizer
-    clip, norm = clipping(opt)
-    return StepRecord(
-        tr,
-        tr.epoch + 1,
-        batch,
-        1,
-        None,
-        x,
-        y,
-        w,
-        None,
-        passed,
-        before,
-        {k: v.copy() for k, v in tr.network.params.items()},
-        state_before,
-        _state(opt),
-        opt.lr,
-        steps_taken,
-        clip,
-        norm,
-        None if mask is None else np.asarray(mask),
-        kept.T.copy(),
-        {g: by_step(t) for g, t in ts.items()},
-        start,
-        state is not None,
-    )
+    return record_of(
+        tr, x, y, w, passed, before, state_before, steps_taken, batch,
+        mask=None if mask is None else np.asarray(mask), kept=kept.T.copy(),
+        targets={g: by_step(t) for g, t in ts.items()}, state=start, carried=state is not None,
+    )  # fmt: skip

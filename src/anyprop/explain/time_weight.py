@@ -20,7 +20,7 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.explain.explanation import Explanation
 from anyprop.explain.names import Target, parse_target
-from anyprop.explain.rule import notes, rule_lines
+from anyprop.explain.rule import notes, step_fields
 from anyprop.explain.step import StepRecord
 from anyprop.explain.time_delta import at, unit_delta_at
 from anyprop.nn.plan import Options
@@ -86,59 +86,32 @@ def explain_through_time(
         t = int(step)
     delta = unit_delta_at(net, record, target.tgt, target.j, r, t, depth, top)
     k = target.index
-    w0 = float(record.before[target.param].reshape(-1)[k])
-    w1 = float(record.after[target.param].reshape(-1)[k])
     gradient = float(p.grads[target.param].reshape(-1)[k]) if target.param in p.grads else 0.0
-    opt = tr.optimizer
-    used, lines, before, lr = rule_lines(record, target, gradient)
     numeric, plain, rounding = _check(record, target, eps)
     rel = abs(plain - numeric) / max(abs(plain), abs(numeric), 1e-12)
     lag = 0 if conn is None else conn.delay
     source = "1 (the bias)" if target.kind == "bias" else f"{target.src}[{target.i}]"
     x = np.asarray(record.x)[r, t].astype(np.float64).reshape(-1).tolist()
     e = Explanation(
-        weight.strip(),
-        target.kind,
-        source,
-        f"{target.tgt}[{target.j}]",
-        w0,
-        w1,
-        w1 - w0,
-        gradient,
-        float(o[r, t]),
-        delta,
-        float(terms[r, t]),
-        r,
-        None if record.rows is None else int(record.rows[r]),
-        {net.inputs[0]: x},
-        {g: v[r, t].astype(np.float64).tolist() for g, v in record.targets.items()},
-        n,
-        float(p.loss),
-        record.epoch,
-        record.batch,
-        record.batches,
-        lr,
-        repr(opt),
-        " ".join((type(opt).__doc__ or "").split()),
-        before,
-        lines,
-        float(used),
-        record.clip_scale,
-        record.norm,
-        float(opt.weight_decay),
-        {
-            "loss_reduction": tr.settings.loss_reduction,
-            "prime_offset": tr.settings.prime_offset,
-            "atanh_error": False,
-            "batch_size": tr.settings.batch_size,
-        },
-        numeric,
-        plain,
-        float(rel),
-        rounding,
-        terms.sum(axis=1).tolist() if n > 1 else None,
-        None if record.rows is None else [int(v) for v in record.rows],
-        notes(record, n, target),
+        weight=weight.strip(),
+        kind=target.kind,
+        source=source,
+        target=f"{target.tgt}[{target.j}]",
+        o_i=float(o[r, t]),
+        delta=delta,
+        contribution=float(terms[r, t]),
+        sample=r,
+        sample_row=None if record.rows is None else int(record.rows[r]),
+        x={net.inputs[0]: x},
+        t={g: v[r, t].astype(np.float64).tolist() for g, v in record.targets.items()},
+        samples=n,
+        numeric=numeric,
+        plain_gradient=plain,
+        relative_error=float(rel),
+        rounding=rounding,
+        per_sample=terms.sum(axis=1).tolist() if n > 1 else None,
+        notes=notes(record, n, target),
+        **step_fields(record, target, gradient),
     )
     e.steps = steps
     e.step_shown = t

@@ -34,7 +34,7 @@ from anyprop.errors import AnypropError
 from anyprop.explain.delta import unit_delta
 from anyprop.explain.explanation import Delta, Explanation
 from anyprop.explain.names import Target, parse_target
-from anyprop.explain.rule import notes, rule_lines
+from anyprop.explain.rule import notes, step_fields
 from anyprop.explain.step import StepRecord, copy_trainer, next_step, take_step
 from anyprop.explain.time_step import next_sequence_step, take_sequence_step
 from anyprop.explain.time_weight import explain_through_time
@@ -230,58 +230,31 @@ def _explain(
         source = f"{target.src}[{target.i}]"
     d = p.deltas[target.tgt][:, target.j].astype(np.float64)
     k = target.index
-    w0 = float(record.before[target.param].reshape(-1)[k])
-    w1 = float(record.after[target.param].reshape(-1)[k])
     gradient = float(p.grads[target.param].reshape(-1)[k]) if target.param in p.grads else 0.0
-    opt = tr.optimizer
-    used, lines, before, lr = rule_lines(record, target, gradient)
     numeric, plain, rounding = _check(record, target, eps)
     rel = abs(plain - numeric) / max(abs(plain), abs(numeric), 1e-12)
     x_by = record.x if isinstance(record.x, dict) else {net.inputs[0]: record.x}
     t_by = net.plan().targets(record.y)
     e = Explanation(
-        weight.strip(),
-        target.kind,
-        source,
-        f"{target.tgt}[{target.j}]",
-        w0,
-        w1,
-        w1 - w0,
-        gradient,
-        float(o[r]),
-        delta,
-        float(o[r] * d[r]),
-        r,
-        None if record.rows is None else int(record.rows[r]),
-        {g: np.asarray(v[r], dtype=np.float64).reshape(-1).tolist() for g, v in x_by.items()},
-        {g: np.asarray(v[r], dtype=np.float64).reshape(-1).tolist() for g, v in t_by.items()},
-        n,
-        float(p.loss),
-        record.epoch,
-        record.batch,
-        record.batches,
-        lr,
-        repr(opt),
-        " ".join((type(opt).__doc__ or "").split()),
-        before,
-        lines,
-        float(used),
-        record.clip_scale,
-        record.norm,
-        float(opt.weight_decay),
-        {
-            "loss_reduction": tr.settings.loss_reduction,
-            "prime_offset": tr.settings.prime_offset,
-            "atanh_error": tr.settings.atanh_error,
-            "batch_size": tr.settings.batch_size,
-        },
-        numeric,
-        plain,
-        float(rel),
-        rounding,
-        (o * d).tolist() if n > 1 else None,
-        None if record.rows is None else [int(v) for v in record.rows],
-        notes(record, n, target),
+        weight=weight.strip(),
+        kind=target.kind,
+        source=source,
+        target=f"{target.tgt}[{target.j}]",
+        o_i=float(o[r]),
+        delta=delta,
+        contribution=float(o[r] * d[r]),
+        sample=r,
+        sample_row=None if record.rows is None else int(record.rows[r]),
+        x={g: np.asarray(v[r], np.float64).reshape(-1).tolist() for g, v in x_by.items()},
+        t={g: np.asarray(v[r], np.float64).reshape(-1).tolist() for g, v in t_by.items()},
+        samples=n,
+        numeric=numeric,
+        plain_gradient=plain,
+        relative_error=float(rel),
+        rounding=rounding,
+        per_sample=(o * d).tolist() if n > 1 else None,
+        notes=notes(record, n, target),
+        **step_fields(record, target, gradient),
     )
     if _layered_names(net) is not None:
         e.textbook = {
