@@ -3,7 +3,8 @@
 The public API is re-exported here; see the README for a tour.
 """
 
-from anyprop import datasets, optim, train
+# _threads first, before NumPy is imported: one BLAS thread per MPI process
+from anyprop import _threads, datasets, optim, train  # noqa: F401
 from anyprop._version import __version__
 from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
 from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError

@@ -287,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--plot", metavar="PNG", help="write training curves to this PNG")
     t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over the processes of an MPI run (mpiexec -n P anyprop "
+        "train ... --distributed): each takes its part of every batch of P × --batch-size "
+        "rows; process 0 prints and writes the model (needs anyprop[mpi])",
+    )
+    t.add_argument(
         "--report",
         action="store_true",
         help="record where gradients flow; warn of vanishing, exploding, saturated or dead units",

@@ -137,6 +137,9 @@ class TrainJob:
     reseed: bool = False  # draw a spec's weights from ``seed`` even when the spec gives its own
     start: Any = None  # a Model in memory to go on training (as ``resume`` does a file)
     extra_callbacks: list[Callback] = field(default_factory=list)
+    #: data-parallel over the processes of an MPI run (``mpiexec -n P``): each takes its
+    #: part of every batch, and only process 0 writes the model and its checkpoints
+    distributed: bool = False
 
     def given_settings(self) -> TrainSettings:
         """The training settings as given (the recipe may yet fill the batch size)."""
@@ -652,17 +655,22 @@ def run(
         monitor = "val_loss" if job.validation_split else "loss"
         stopper = EarlyStopping(monitor, job.early_stopping, job.min_delta, job.restore_best)
         cbs.insert(0, stopper)
-    if job.out:
+    kind: Any = Trainer
+    if job.distributed:
+        from anyprop.train.distributed import DistributedTrainer, rank
+
+        kind = DistributedTrainer
+    if job.out and (not job.distributed or rank() == 0):  # one process writes the model
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
     if model is not None:
-        trainer = Trainer.from_state(network, model.trainer_state, callbacks=cbs)
+        trainer = kind.from_state(network, model.trainer_state, callbacks=cbs)
         resumed_from = trainer.epoch
         if (trainer.history.stop_reason or "").startswith("early stopping"):
             for cb in cbs:  # asked for more epochs after an early stop: patience afresh
                 if isinstance(cb, EarlyStopping):
                     cb.wait = 0
     else:
-        trainer = Trainer(
+        trainer = kind(
             network,
             "formula" if job.rule is not None else job.optimizer,
             settings=job.settings,

@@ -126,12 +126,13 @@ def epoch_chunks(trainer: Any, data: PreparedSequences, order: np.ndarray) -> li
     (in ``order``), its chunks of ``bptt`` steps (one chunk: whole sequences)."""
     settings = trainer.settings
     n, steps = data.x.shape[:2]
-    size = settings.batch_size or n
+    size = trainer.batch_rows(settings.batch_size or n, n)
     k = settings.bptt or steps
     taken = data.by_step()[1] if settings.bptt else None
     out = []
     for b, start in enumerate(range(0, n, size)):
-        rows = order[start : start + size]
+        lo, hi = trainer.shard(start, min(start + size, n))
+        rows = order[lo:hi]
         for a in range(0, steps, k):
             z = min(a + k, steps)
             trains = taken is None or bool(taken[rows, a:z].any())
@@ -192,6 +193,7 @@ def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None)
             cb.on_batch_end(trainer, step, bp)
         step += 1
     outputs, targets = np.concatenate(seen), np.concatenate(wanted)
+    loss_sum, weight_sum, outputs, targets = trainer.combine(loss_sum, weight_sum, outputs, targets)
     logs = {"loss": loss_sum / weight_sum}
     logs.update(data.figures(outputs, targets, settings))
     trainer.epoch_solved = data.data.task != "classification" and bool(

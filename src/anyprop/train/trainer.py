@@ -137,10 +137,30 @@ class Trainer:
         self._checks: tuple | None = None  # (plan, what delta_sum reads of its passes)
 
     # --- the step ---------------------------------------------------------------
-    def reduce_gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def reduce_gradients(self, grads: Any, count: float = 1.0) -> Any:
         """The seam between complete local gradients and the update: one process returns
-        them as they are; a data-parallel trainer averages them across processes here."""
+        them as they are; a data-parallel trainer (:mod:`anyprop.train.distributed`)
+        combines them across processes here, weighting each by ``count``, the samples
+        (or, over sequences, the sample-steps) its loss averaged over."""
         return grads
+
+    # --- how an epoch's batches are shared (one process: all of each is its own) ------
+    def batch_rows(self, size: int, n: int) -> int:
+        """The rows of the data in one step's batch, over every process."""
+        return size
+
+    def shard(self, start: int, stop: int) -> tuple[int, int]:
+        """The part of the batch at rows ``start`` … ``stop − 1`` of the epoch's order
+        that this process takes."""
+        return start, stop
+
+    def combine(
+        self, loss_sum: float, weight: float, outputs: Any, targets: Any, places: Any = None
+    ) -> tuple:
+        """An epoch's figures over every process: (loss sum, its weight, the outputs its
+        steps saw, their targets); one process has them all already. ``places``: where
+        in ``outputs`` and ``targets`` this process's batches are (None: all of them)."""
+        return loss_sum, weight, outputs, targets
 
     def step(
         self,
@@ -158,11 +178,13 @@ class Trainer:
         if getattr(x, "ndim", 2) == 3:
             plan = self.network.sequence_plan()
             bp = plan.backprop(x, y, mask, w, self.options, state)
+            count = float(np.count_nonzero(bp.mask))  # the mean is over the kept steps
         else:
             plan = self.network.plan()
             # no input gradients, no NaN scan of x (checked once per fit), this run's options
             bp = plan.backprop(x, y, w, False, False, self.options)
-        grads = self.reduce_gradients(bp.grads)
+            count = float(len(x))
+        grads = self.reduce_gradients(bp.grads, count)
         # one cheap sum says whether anything went non-finite; only then look for where,
         # before the update, so that the weights stay those of the last good step
         if not math.isfinite(bp.loss + delta_sum(self, plan, bp)):
@@ -221,7 +243,7 @@ class Trainer:
         settings = self.settings
         n = len(data)
         order = self.epoch_order(n)
-        size = settings.batch_size or n
+        size = self.batch_rows(settings.batch_size or n, n)
         x_all, y_all = data.x, data.y  # cast and laid out once per fit (Prepared)
         whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
         if whole:  # the same batches in the same order, as slices of one permuted copy
@@ -231,11 +253,11 @@ class Trainer:
         seen = np.empty((n, self.network.target_width), dtype=self.network.dtype)
         summed = settings.loss_reduction == "sum"
         loss_sum, weight_sum = 0.0, 0.0
+        places = []
         for b, start in enumerate(range(0, n, size)):
-            if whole:
-                place: Any = slice(start, min(start + size, n))
-            else:
-                place = order[start : start + size]
+            lo, hi = self.shard(start, min(start + size, n))
+            place: Any = slice(lo, hi) if whole else order[lo:hi]
+            places.append(place)
             x, y = x_all[place], y_all[place]
             w = None if weights is None else weights[place]
             bp = self.step(x, y, w, b)
@@ -249,8 +271,9 @@ class Trainer:
                 weight_sum += k
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
-        logs = {"loss": loss_sum / weight_sum}
         # y_all is in the order of seen, whether permuted whole or gathered batch by batch
+        loss_sum, weight_sum, seen, y_all = self.combine(loss_sum, weight_sum, seen, y_all, places)
+        logs = {"loss": loss_sum / weight_sum}
         task = data.data.task
         logs.update(data.figures(seen, y_all, settings))
         # "solved" (every output within the margin of its target) is the classic papers'

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
 import math
+import os
+import socket
+import sys
+import time
 from typing import Any, TextIO
 
 from anyprop.cli.output import table, to_json
@@ -108,7 +114,51 @@ def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    job = job_from(args)
+    if getattr(args, "distributed", False):
+        return _distributed(args, out, err)
+    return _run(job_from(args), args, out, err)
+
+
+def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The run as one process of an MPI run: process 0 prints and writes; an error on any
+    process is said with its rank, and stops every process (MPI_Abort), so that none
+    waits for the others forever."""
+    from anyprop.train.distributed import mpi
+
+    comm = mpi().COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    # which process is which: mpiexec names a process that dies by its pid and host
+    where = comm.allgather((os.getpid(), socket.gethostname()))
+    if rank == 0 and size > 1:
+        err.write(
+            f"distributed over {size} processes: "
+            + ", ".join(
+                f"process {r} is pid {pid} on {host}" for r, (pid, host) in enumerate(where)
+            )
+            + "\n"
+        )
+    job = dataclasses.replace(job_from(args), distributed=True)
+    quiet = io.StringIO()
+    try:
+        if rank == 0:
+            return _run(job, args, out, err)
+        # the others write nothing: no plot, no progress, their summary to nowhere
+        silent = argparse.Namespace(**{**vars(args), "plot": None, "progress": False})
+        return _run(job, silent, quiet, quiet)
+    except KeyboardInterrupt:  # every process has it (mpiexec passes Ctrl-C on)
+        raise
+    except BaseException as e:
+        if size == 1:
+            raise
+        what = str(e) if isinstance(e, AnypropError) else f"{type(e).__name__}: {e}"
+        sys.stderr.write(f"anyprop train: error on process {rank} of {size}: {what}\n")
+        sys.stderr.flush()
+        time.sleep(1.0)  # (for mpiexec to pass the line on before the abort ends it all)
+        comm.Abort(2)
+        raise  # (not reached: Abort ends the process)
+
+
+def _run(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot is not None:  # before training: a bad path is not found after an hour
         check_output(args.plot, "picture", "--plot", job_inputs(job))
     if args.seeds is not None:

@@ -1,0 +1,115 @@
+"""Data-parallel training over MPI, run as users run it (``mpiexec -n 2 anyprop train
+... --distributed``): the same model as one process with the whole batch, up to the
+order of the sums; faults on one process stop every process with its rank named;
+mismatched processes are refused at the start; checkpoints resume on any number."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+
+import anyprop
+from anyprop.cli.main import main
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
+MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+if MPIEXEC is None:
+    pytest.skip("no mpiexec (pip install mpich)", allow_module_level=True)
+
+
+def mpirun(*argv, fault="none", n=2, timeout=120):
+    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(WORKER), fault, "train", *map(str, argv)]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr, time.perf_counter() - t0
+
+
+def _spec(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text(SPEC)
+    return path
+
+
+def _data(tmp_path, n=26):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 3))
+    y = np.sin(x @ [1.0, -2.0, 0.5])
+    rows = ["a,b,c,y", *(",".join(f"{v:.6f}" for v in (*r, t)) for r, t in zip(x, y, strict=True))]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+SPEC = """[network]
+dtype = "float64"
+[layered]
+sizes = [3, 5, 1]
+transfer = "tanh"
+output_transfer = "identity"
+loss = "mse"
+"""
+COMMON = ["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--epochs", "6",
+          "--seed", "4", "--no-standardize"]  # fmt: skip
+
+
+def _params(path):
+    return anyprop.load(path).network.params
+
+
+def test_two_processes_give_the_model_one_process_gives_with_the_whole_batch(tmp_path):
+    data = _data(tmp_path)  # 26 rows: batches of 2 × 4 = 8, the last one ragged (2 rows)
+    two, one = tmp_path / "two.anyprop", tmp_path / "one.anyprop"
+    spec = _spec(tmp_path)
+    status, out, err, _ = mpirun(spec, "--data", data, *COMMON, "--batch-size", 4, "--distributed",
+                                 "--out", two)  # fmt: skip
+    assert status == 0, err
+    assert out.count("Training summary") == 1  # process 0 alone prints
+    argv = ["train", str(spec), "--data", str(data), *COMMON, "--batch-size", "8"]
+    assert main([*argv, "--out", str(one)]) == 0
+    a, b = _params(two), _params(one)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    saved = anyprop.load(two).trainer_state["config"]["batch_size"]
+    assert saved == 8  # the batch over every process: it resumes on any number
+    # resumed on one process, it goes on as the two-process run would have
+    more = tmp_path / "more.anyprop"
+    shutil.copy(two, more)
+    assert main(["train", "--resume", str(more), "--epochs", "9"]) == 0
+    status, _, err, _ = mpirun("--resume", two, "--epochs", 9, "--distributed")
+    assert status == 0, err
+    a, b = _params(two), _params(more)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+def test_a_process_that_raises_stops_every_process_with_its_rank_named(tmp_path):
+    status, _, err, seconds = mpirun("--data", _data(tmp_path), *COMMON, "--distributed",
+                                     "--no-save", fault="raise")  # fmt: skip
+    assert status != 0 and seconds < 60
+    assert "anyprop train: error on process 1 of 2: RuntimeError: a fault made by the test" in err
+
+
+def test_a_killed_process_stops_the_run(tmp_path):
+    status, out, err, seconds = mpirun("--data", _data(tmp_path), *COMMON, "--epochs", 50,
+                                       "--distributed", "--no-save", fault="kill")  # fmt: skip
+    assert status != 0 and seconds < 60
+    # mpiexec names the process that died by its pid; anyprop's first line, which rank it was
+    pid = re.search(r"process 1 is pid (\d+)", err).group(1)
+    assert re.search(rf"PID {pid} RUNNING AT .*\n.*EXIT CODE: 9", out + err)
+
+
+def test_processes_that_differ_are_refused_at_the_start(tmp_path):
+    status, _, err, seconds = mpirun("--data", _data(tmp_path), "--epochs", 2, "--distributed",
+                                     "--no-save", fault="differ")  # fmt: skip
+    assert status != 0 and seconds < 60
+    assert "the processes differ in weights" in err
