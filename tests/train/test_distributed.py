@@ -113,3 +113,22 @@ def test_processes_that_differ_are_refused_at_the_start(tmp_path):
                                      "--no-save", fault="differ")  # fmt: skip
     assert status != 0 and seconds < 60
     assert "the processes differ in weights" in err
+
+
+def test_sequences_with_truncated_bptt_and_masks_give_the_one_process_model(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(11, 9, 1))
+    mask = np.ones((11, 9))
+    mask[::3, 5:] = 0  # shorter sequences: their last-step targets in an earlier chunk
+    path = tmp_path / "seq.npz"
+    np.savez(path, x=x, y=(x[:, :, 0].sum(axis=1) > 0).astype(np.int64), mask=mask)
+    spec = SPECS / "elman.toml"
+    common = [spec, "--data", path, "--optimizer", "sgd", "--lr", "0.3", "--epochs", "4",
+              "--seed", "2", "--bptt", "3"]  # fmt: skip
+    two, one = tmp_path / "two.anyprop", tmp_path / "one.anyprop"
+    status, _, err, _ = mpirun(*common, "--batch-size", 2, "--distributed", "--out", two)
+    assert status == 0, err
+    assert main(["train", *map(str, common), "--batch-size", "4", "--out", str(one)]) == 0
+    a, b = _params(two), _params(one)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=2e-5, atol=1e-6, err_msg=k)

@@ -78,6 +78,16 @@ class DistributedTrainer(Trainer):
     def step(self, x: Any, y: Any, w: Any, batch: int, **kw: Any) -> Any:
         if len(x) == 0:  # fewer rows in the batch than processes: a part of nothing
             return self._empty_step(x, y, batch, **kw)
+        mask = kw.get("mask")
+        if getattr(x, "ndim", 2) == 3 and mask is not None and not np.any(mask):
+            # a chunk of sequences with a loss elsewhere in the batch, none here: its
+            # state runs on, and the step is joined with nothing
+            plan = self.network.sequence_plan()
+            plan.forward(x, kw.get("state"))
+            carried = plan.final_state()
+            bp = self._empty_step(x, y, batch, **kw)
+            bp.state = carried
+            return bp
         return super().step(x, y, w, batch, **kw)
 
     def _empty_step(self, x: Any, y: Any, batch: int, **kw: Any) -> Any:
@@ -86,7 +96,7 @@ class DistributedTrainer(Trainer):
         try:
             zx = np.zeros((1, *x.shape[1:]), x.dtype)
             zy = np.zeros((1, *y.shape[1:]), y.dtype)
-            bp = super().step(zx, zy, None, batch, mask=None, state=kw.get("state"))
+            bp = super().step(zx, zy, None, batch)
         finally:
             self._nothing = False
         if hasattr(bp, "mask"):  # (over sequences: no step of it counts)

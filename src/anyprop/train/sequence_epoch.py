@@ -132,10 +132,11 @@ def epoch_chunks(trainer: Any, data: PreparedSequences, order: np.ndarray) -> li
     out = []
     for b, start in enumerate(range(0, n, size)):
         lo, hi = trainer.shard(start, min(start + size, n))
-        rows = order[lo:hi]
+        rows, whole = order[lo:hi], order[start : start + size]
         for a in range(0, steps, k):
             z = min(a + k, steps)
-            trains = taken is None or bool(taken[rows, a:z].any())
+            # (whether the whole batch, over every process, has a loss in the chunk)
+            trains = taken is None or bool(taken[whole, a:z].any())
             out.append(Chunk(rows, a, z, trains, b))
     return out
 
@@ -173,15 +174,17 @@ def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None)
     for chunk in epoch_chunks(trainer, data, trainer.epoch_order(len(data))):
         state = None if chunk.start == 0 else state  # a new batch: the initial state
         bp = run_chunk(trainer, data, chunk, weights, step, state)
-        state = plan.final_state() if settings.bptt else None
+        if settings.bptt:  # the state the chunk left its sequences
+            state = plan.final_state() if bp is None else bp.state
         if bp is None:
             continue
         kept = bp.mask
-        seen.append(bp.outputs[primary][kept != 0])  # (a copy: the buffers are reused)
-        if settings.bptt:
-            wanted.append(data.by_step()[0][chunk.rows, chunk.start : chunk.stop][kept != 0])
-        else:
-            wanted.append(data.kept_targets(kept, chunk.rows))
+        if np.any(kept):  # (a process whose part of the batch has no loss adds nothing)
+            seen.append(bp.outputs[primary][kept != 0])  # (a copy: the buffers are reused)
+            if settings.bptt:
+                wanted.append(data.by_step()[0][chunk.rows, chunk.start : chunk.stop][kept != 0])
+            else:
+                wanted.append(data.kept_targets(kept, chunk.rows))
         if summed:
             loss_sum += bp.loss
             weight_sum = 1.0
@@ -192,7 +195,9 @@ def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None)
         for cb in trainer.callbacks:
             cb.on_batch_end(trainer, step, bp)
         step += 1
-    outputs, targets = np.concatenate(seen), np.concatenate(wanted)
+    width = (data.y.shape[-1],) if data.y.ndim > 1 else ()
+    outputs = np.concatenate(seen) if seen else np.zeros((0, trainer.network.target_width))
+    targets = np.concatenate(wanted) if wanted else np.zeros((0, *width), data.y.dtype)
     loss_sum, weight_sum, outputs, targets = trainer.combine(loss_sum, weight_sum, outputs, targets)
     logs = {"loss": loss_sum / weight_sum}
     logs.update(data.figures(outputs, targets, settings))
