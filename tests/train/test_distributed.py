@@ -5,6 +5,8 @@ mismatched processes are refused at the start; checkpoints resume on any number.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -132,3 +134,16 @@ def test_sequences_with_truncated_bptt_and_masks_give_the_one_process_model(tmp_
     a, b = _params(two), _params(one)
     for k in a:
         np.testing.assert_allclose(a[k], b[k], rtol=2e-5, atol=1e-6, err_msg=k)
+
+
+def test_seed_sweeps_spread_over_the_processes_give_the_same_table():
+    argv = ["--data", "xor", "--hidden", "2", "--transfer", "sigmoid", "--optimizer",
+            "sgd", "--lr", "2", "--momentum", "0.9", "--epochs", "200", "--seeds", "6",
+            "--json"]  # fmt: skip
+    status, out, err, _ = mpirun(*argv, "--distributed")
+    assert status == 0, err
+    assert out.count('"runs"') == 1  # one table, from process 0
+    spread = json.loads(out)
+    buf = io.StringIO()
+    assert main(["train", *argv], stdout=buf, stderr=io.StringIO()) == 0
+    assert spread == json.loads(buf.getvalue())

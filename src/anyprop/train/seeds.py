@@ -55,11 +55,40 @@ def run_seeds(
 ) -> SeedsResult:
     """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
     run when solved; a run that is not solved within ``job.epochs`` counts as a failure
-    (a restart, in Fahlman's terms)."""
+    (a restart, in Fahlman's terms). A ``distributed`` job spreads the runs over the
+    processes of the MPI run (process r trains seeds r, r + P, ...; each run on one
+    process), and every process gets the whole result; ``progress`` is then called on
+    each, after the runs, in the order of the seeds."""
     if not 1 <= seeds <= MAX_SEEDS:
         raise AnypropError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
-    epochs, failures, most = [], 0, 0
-    for k in range(seeds):
+    if job.distributed:
+        from anyprop.train.distributed import mpi
+
+        comm = mpi().COMM_WORLD
+        rank, size = comm.Get_rank(), comm.Get_size()
+        mine = _runs(dataclasses.replace(job, distributed=False), range(rank, seeds, size))
+        done = sorted(r for part in comm.allgather(mine) for r in part)
+    else:
+        done = _runs(job, range(seeds), progress)
+        progress = None
+    epochs, failures = [], 0
+    most = max((m for _, _, m in done), default=0)
+    for k, solved, _ in done:
+        if solved is None:
+            failures += 1
+        else:
+            epochs.append(int(solved))
+        if progress is not None:
+            progress(k, solved)
+    return SeedsResult(epochs, failures, seeds, most)
+
+
+def _runs(
+    job: TrainJob, ks: Any, progress: Callable[[int, int | None], None] | None = None
+) -> list[tuple[int, int | None, int]]:
+    """(k, the epoch run k was solved at or None, its epochs at most) for the runs ks."""
+    out = []
+    for k in ks:
         one = dataclasses.replace(
             job,
             seed=job.seed + k,
@@ -70,12 +99,8 @@ def run_seeds(
             extra_callbacks=[],
         )
         result = run(one)
-        most = result.job.epochs
         solved = result.history.solved_epoch
-        if solved is None:
-            failures += 1
-        else:
-            epochs.append(int(solved))
+        out.append((k, None if solved is None else int(solved), result.job.epochs))
         if progress is not None:
             progress(k, solved)
-    return SeedsResult(epochs, failures, seeds, most)
+    return out
