@@ -22,6 +22,7 @@ the data.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from typing import Any
 
@@ -56,6 +57,10 @@ class DistributedTrainer(Trainer):
     def __init__(self, *args: Any, comm: Any = None, check_every: int = 100, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.MPI = mpi()
+        from anyprop._threads import THREADS, launched_by_mpi, set_blas_threads
+
+        if launched_by_mpi() and os.environ.get(THREADS[0]) == "1":
+            set_blas_threads(1)  # (NumPy may have been imported before anyprop set it)
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.check_every = int(check_every)
