@@ -67,9 +67,7 @@ def _worker(name: str, steps: int) -> None:
 
 
 def _mpiexec() -> str | None:
-    return shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which(
-        "mpiexec"
-    )
+    return shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
 
 
 def _launch(name: str, procs: int, steps: int) -> dict:
