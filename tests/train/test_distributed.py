@@ -147,3 +147,31 @@ def test_seed_sweeps_spread_over_the_processes_give_the_same_table():
     buf = io.StringIO()
     assert main(["train", *argv], stdout=buf, stderr=io.StringIO()) == 0
     assert spread == json.loads(buf.getvalue())
+
+
+def test_a_data_file_for_each_process_trains_as_their_union(tmp_path):
+    whole = _data(tmp_path)
+    lines = whole.read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    for r, part in enumerate((rows[:11], rows[11:])):  # files of 11 and 15 rows
+        (tmp_path / f"part-{r}.csv").write_text("\n".join([head, *part]) + "\n")
+    spec = _spec(tmp_path)
+    common = [spec, *COMMON, "--batch-size", "full"]
+    common[common.index("--no-standardize")] = "--standardize"
+    two, one = tmp_path / "two.anyprop", tmp_path / "one.anyprop"
+    status, _, err, _ = mpirun(*common, "--data", tmp_path / "part-{rank}.csv", "--distributed",
+                               "--out", two)  # fmt: skip
+    assert status == 0, err
+    argv = ["train", *map(str, common), "--data", str(whole), "--out", str(one)]
+    assert main(argv) == 0
+    a, b = anyprop.load(two), anyprop.load(one)
+    np.testing.assert_allclose(a.standardizer.mean, b.standardizer.mean, rtol=1e-12)
+    np.testing.assert_allclose(a.standardizer.std, b.standardizer.std, rtol=1e-10)
+    for k in a.network.params:
+        np.testing.assert_allclose(a.network.params[k], b.network.params[k], rtol=1e-10,
+                                   atol=1e-12, err_msg=k)  # fmt: skip
+    # a file of other columns is refused before any step, by its process
+    (tmp_path / "part-1.csv").write_text("a,b,y\n1,2,3\n")
+    status, _, err, _ = mpirun(*common, "--data", tmp_path / "part-{rank}.csv", "--distributed",
+                               "--no-save")  # fmt: skip
+    assert status != 0 and "error on process 1 of 2: the data 'part-1.csv' have 2 input" in err

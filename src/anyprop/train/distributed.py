@@ -64,6 +64,8 @@ class DistributedTrainer(Trainer):
         self.comm = comm if comm is not None else self.MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.check_every = int(check_every)
+        #: each process trains on data of its own (a file each), not on a copy of the same
+        self.sharded = False
         self._buf: np.ndarray | None = None
         self._steps = 0
         #: time spent in the gradients' Allreduce, and the bytes each one sends
@@ -73,9 +75,21 @@ class DistributedTrainer(Trainer):
 
     # --- the batches --------------------------------------------------------------
     def batch_rows(self, size: int, n: int) -> int:
+        if self.sharded:  # (a batch of its own data each)
+            return size
         return n if self.settings.batch_size is None else size * self.size
 
+    def batch_starts(self, n: int, size: int) -> Any:
+        starts = list(range(0, n, size))
+        if not self.sharded:
+            return starts
+        # as many steps on every process: one with fewer batches joins the last with none
+        most = self.comm.allreduce(len(starts), op=self.MPI.MAX)
+        return starts + [n] * (most - len(starts))
+
     def shard(self, start: int, stop: int) -> tuple[int, int]:
+        if self.sharded:
+            return start, stop
         q, extra = divmod(stop - start, self.size)
         lo = start + self.rank * q + min(self.rank, extra)
         return lo, lo + q + (self.rank < extra)
@@ -181,6 +195,31 @@ class DistributedTrainer(Trainer):
             trainer.settings = dataclasses.replace(trainer.settings, batch_size=whole // size)
         return trainer
 
+    def validate(self, val: Any) -> dict[str, float]:
+        """Every process's validation figures alike: those of its own part, combined,
+        when the processes have data of their own; else each scores the same data."""
+        if not self.sharded:
+            return super().validate(val)
+        from anyprop.train.evaluation import evaluate_network
+        from anyprop.train.sequence_epoch import PreparedSequences
+
+        opts = self.settings.options
+        if isinstance(val, PreparedSequences):
+            net = self.network
+            loss, outs, kept = net.sequence_plan().evaluate(val.x, val.y, val.mask, opts)
+            outputs = outs[net.primary_output][kept != 0]
+            targets = val.kept_targets(kept, np.arange(len(val)))
+            count = float(np.count_nonzero(kept))
+        else:
+            logs, outputs = evaluate_network(self.network, val, self.settings)
+            loss, targets, count = logs["loss"], val.exact, float(len(val))
+        total, weight, outputs, targets = self.combine(loss * count, count, outputs, targets)
+        if self.settings.loss_reduction == "sum":  # (each part's sum: their sum)
+            total = self.comm.allreduce(loss, op=self.MPI.SUM)
+            weight = 1.0
+        figures = val.figures(outputs, targets, self.settings)
+        return {"val_loss": total / weight, **{"val_" + k: v for k, v in figures.items()}}
+
     # --- agreement ------------------------------------------------------------------
     def check_weights(self) -> None:
         """Every process's weights alike (by a checksum), or an error naming the spread."""
@@ -223,7 +262,18 @@ class DistributedTrainer(Trainer):
         from anyprop.train.trainer import _as_dataset
 
         d = _as_dataset(data, "the training data")
-        self.check_start({"data": (len(d), tuple(np.shape(d.x)), _hash(d.x, d.y))})
+        if self.sharded:  # data of its own: the same kind of data, read alike
+            if self.settings.bptt:
+                raise AnypropError(
+                    "--bptt with a data file for each process is not supported: give every "
+                    "process the same data"
+                )
+            labels = getattr(d, "labels", None)
+            columns = repr(getattr(d, "columns", None))
+            what = {"inputs": tuple(np.shape(d.x)[1:]), "task": d.task, "labels": labels}
+            self.check_start({**what, "columns": _digest(columns)})
+        else:
+            self.check_start({"data": (len(d), tuple(np.shape(d.x)), _hash(d.x, d.y))})
         return super().fit(d, epochs, *args, **kw)
 
 
@@ -239,3 +289,29 @@ def _hash(*arrays: Any) -> str:
         h.update(repr((a.shape, str(a.dtype))).encode())
         h.update(memoryview(a).cast("B"))
     return h.hexdigest()[:16]
+
+
+def global_standardizer(x: np.ndarray, weights: Any, comm: Any = None) -> Any:
+    """The Standardizer of the rows of every process together (each holding its own),
+    from their (weighted) sums: the same on every process."""
+    from anyprop.data.dataset import Standardizer
+
+    MPI = mpi()
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    sums = np.concatenate([[w.sum()], w @ x, w @ (x * x)])
+    comm.Allreduce(MPI.IN_PLACE, sums, op=MPI.SUM)
+    k = x.shape[1]
+    mean = sums[1 : 1 + k] / sums[0]
+    var = np.maximum(sums[1 + k :] / sums[0] - mean * mean, 0.0)
+    std = np.sqrt(var)
+    return Standardizer(mean, np.where(std > 1e-12, std, 1.0))
+
+
+def global_max_abs(x: Any, comm: Any = None) -> float:
+    """max |x| over every process's rows."""
+    MPI = mpi()
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    local = float(np.abs(np.asarray(x, np.float64)).max()) if np.size(x) else 0.0
+    return float(comm.allreduce(local, op=MPI.MAX))

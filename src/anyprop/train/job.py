@@ -140,6 +140,9 @@ class TrainJob:
     #: data-parallel over the processes of an MPI run (``mpiexec -n P``): each takes its
     #: part of every batch, and only process 0 writes the model and its checkpoints
     distributed: bool = False
+    #: with ``distributed``: each process trains on its own data (``data`` is its file),
+    #: standardised by the statistics of every process's data together
+    shard_data: bool = False
 
     def given_settings(self) -> TrainSettings:
         """The training settings as given (the recipe may yet fill the batch size)."""
@@ -285,6 +288,11 @@ def _check_fit(network: Any, data: Dataset) -> None:
 
 
 def _standardizer(job: TrainJob, data: Dataset) -> Standardizer | None:
+    if job.shard_data:  # every process's data together: one standardisation for all
+        from anyprop.train.distributed import global_max_abs, global_standardizer
+
+        want = job.standardize if job.standardize is not None else global_max_abs(data.x) > 1
+        return global_standardizer(data.x, data.weights) if want else None
     want = job.standardize
     if want is None:
         want = bool(np.abs(data.x).max() > 1.0)
@@ -305,10 +313,19 @@ def _target_scaler(job: TrainJob, network: Any, data: Dataset) -> Standardizer |
         linear = all(
             getattr(network.groups[g].transfer, "name", "") == "identity" for g in network.outputs
         )
-        want = linear and bool(np.abs(data.y).max() > 1.0)
+        if job.shard_data:
+            from anyprop.train.distributed import global_max_abs
+
+            want = linear and global_max_abs(data.y) > 1.0
+        else:
+            want = linear and bool(np.abs(data.y).max() > 1.0)
     if not want:
         return None
     y = np.asarray(data.y, dtype=np.float64).reshape(len(data), -1)
+    if job.shard_data:
+        from anyprop.train.distributed import global_standardizer
+
+        return global_standardizer(y, data.weights)
     return Standardizer.fit(y, data.weights)
 
 
@@ -660,6 +677,11 @@ def run(
         from anyprop.train.distributed import DistributedTrainer, rank
 
         kind = DistributedTrainer
+        if job.shard_data and job.impute is not None:
+            raise AnypropError(
+                "--impute with a data file for each process is not supported: impute the "
+                "files first"
+            )
     if job.out and (not job.distributed or rank() == 0):  # one process writes the model
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))
     if model is not None:
@@ -680,6 +702,8 @@ def run(
             **_optimizer_options(job),
         )
     trainer.split_seed = split_seed
+    if job.shard_data:
+        trainer.sharded = True
     if said and job.lr is None and job.rule is None:  # the optimizer's own default rate
         said = [
             f"{w} at lr {trainer.optimizer.lr:g}" if w.startswith("optimizer ") else w for w in said

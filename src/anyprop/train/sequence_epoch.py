@@ -130,7 +130,7 @@ def epoch_chunks(trainer: Any, data: PreparedSequences, order: np.ndarray) -> li
     k = settings.bptt or steps
     taken = data.by_step()[1] if settings.bptt else None
     out = []
-    for b, start in enumerate(range(0, n, size)):
+    for b, start in enumerate(trainer.batch_starts(n, size)):
         lo, hi = trainer.shard(start, min(start + size, n))
         rows, whole = order[lo:hi], order[start : start + size]
         for a in range(0, steps, k):

@@ -149,6 +149,14 @@ class Trainer:
         """The rows of the data in one step's batch, over every process."""
         return size
 
+    def batch_starts(self, n: int, size: int) -> Any:
+        """Where the epoch's batches start in its order of the ``n`` rows."""
+        return range(0, n, size)
+
+    def validate(self, val: Any) -> dict[str, float]:
+        """The figures of the validation data (``val_loss`` and each metric)."""
+        return _evaluate(self.network, val, self.settings, "val_")
+
     def shard(self, start: int, stop: int) -> tuple[int, int]:
         """The part of the batch at rows ``start`` … ``stop − 1`` of the epoch's order
         that this process takes."""
@@ -254,7 +262,7 @@ class Trainer:
         summed = settings.loss_reduction == "sum"
         loss_sum, weight_sum = 0.0, 0.0
         places = []
-        for b, start in enumerate(range(0, n, size)):
+        for b, start in enumerate(self.batch_starts(n, size)):
             lo, hi = self.shard(start, min(start + size, n))
             place: Any = slice(lo, hi) if whole else order[lo:hi]
             places.append(place)
@@ -381,7 +389,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 logs = self.run_epoch(train, weights)
                 if val is not None:
-                    logs.update(_evaluate(self.network, val, self.settings, "val_"))
+                    logs.update(self.validate(val))
                 logs["lr"] = self.optimizer.lr
                 logs["time"] = time.perf_counter() - t0
                 if self.schedule is not None:

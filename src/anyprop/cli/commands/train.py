@@ -138,6 +138,9 @@ def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + "\n"
         )
     job = dataclasses.replace(job_from(args), distributed=True)
+    if isinstance(job.data, str) and "{rank}" in job.data:  # a file for each process
+        mine = job.data.replace("{rank}", str(rank))
+        job = dataclasses.replace(job, data=mine, shard_data=True)
     quiet = io.StringIO()
     try:
         if rank == 0:
