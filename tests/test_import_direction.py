@@ -12,6 +12,7 @@ LAYERS = {
     "fileio": 0,
     "limits": 0,
     "_version": 0,
+    "_threads": 0,  # (one BLAS thread per MPI process; imported first)
     "autodiff": 1,
     "nn": 2,
     "data": 2,

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -175,3 +176,39 @@ def test_a_data_file_for_each_process_trains_as_their_union(tmp_path):
     status, _, err, _ = mpirun(*common, "--data", tmp_path / "part-{rank}.csv", "--distributed",
                                "--no-save")  # fmt: skip
     assert status != 0 and "error on process 1 of 2: the data 'part-1.csv' have 2 input" in err
+
+
+def test_resuming_on_the_same_number_of_processes_is_bitwise_the_run_itself(tmp_path):
+    data, spec = _data(tmp_path), _spec(tmp_path)
+    straight, resumed = tmp_path / "straight.anyprop", tmp_path / "resumed.anyprop"
+    common = [spec, "--data", data, *COMMON, "--batch-size", 3, "--distributed"]
+    common[common.index("--epochs") + 1] = "8"
+    assert mpirun(*common, "--out", straight)[0] == 0
+    common[common.index("--epochs") + 1] = "5"
+    assert mpirun(*common, "--out", resumed)[0] == 0
+    status, _, err, _ = mpirun("--resume", resumed, "--epochs", 8, "--distributed")
+    assert status == 0, err
+    a, b = _params(straight), _params(resumed)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_ctrl_c_on_mpiexec_leaves_the_last_checkpoint_intact(tmp_path):
+    model = tmp_path / "m.anyprop"
+    cmd = [MPIEXEC, "-n", "2", sys.executable, str(WORKER), "none", "train", "--data",
+           str(_data(tmp_path, n=2000)), "--epochs", "100000", "--checkpoint-every", "0.2",
+           "--distributed", "--out", str(model)]  # fmt: skip
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not model.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode != 0
+    saved = anyprop.load(model)  # whole: written atomically by process 0
+    assert saved.trainer_state["epoch"] >= 1

@@ -148,7 +148,18 @@ def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # the others write nothing: no plot, no progress, their summary to nowhere
         silent = argparse.Namespace(**{**vars(args), "plot": None, "progress": False})
         return _run(job, silent, quiet, quiet)
-    except KeyboardInterrupt:  # every process has it (mpiexec passes Ctrl-C on)
+    except KeyboardInterrupt:  # (mpiexec passes Ctrl-C on to every process)
+        if size == 1:
+            raise
+        # the others may be waiting for this one in a collective: stop them all; the last
+        # checkpoint, written whole by process 0 at an epoch's end, stays as it was
+        sys.stderr.write(
+            f"anyprop train: interrupted (process {rank} of {size}); the last checkpoint "
+            "(if any) is intact\n"
+        )
+        sys.stderr.flush()
+        time.sleep(0.5)
+        comm.Abort(130)
         raise
     except BaseException as e:
         if size == 1:
