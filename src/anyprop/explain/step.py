@@ -36,6 +36,15 @@ class Pass:
     #: per output group: ("out", ∂L/∂o) or ("fused", δ), as the step used them
     loss_grads: dict[str, tuple[str, np.ndarray]]
 
+    @classmethod
+    def of(cls, bp: Any, loss_grads: dict[str, tuple[str, np.ndarray]]) -> Pass:
+        """Copies of a pass's numbers (``loss_grads`` already laid out as the record's)."""
+        copies = lambda d: {k: v.copy() for k, v in d.items()}  # noqa: E731
+        return cls(
+            bp.loss, copies(bp.grads), copies(bp.deltas), copies(bp.outputs), copies(bp.nets),
+            loss_grads,
+        )  # fmt: skip
+
 
 @dataclass
 class StepRecord:
@@ -119,14 +128,7 @@ def take_step(tr: Trainer, x: Any, y: Any, w: np.ndarray | None, batch: int = 0)
         bp = tr.step(x, y, w, batch)
         # right after the step the plan still holds its pass: the output gradients it used
         _, _, loss_grads = output_loss(tr.network.plan(), bp.outputs, y, w, tr.options)
-    passed = Pass(
-        bp.loss,
-        {k: v.copy() for k, v in bp.grads.items()},
-        {k: v.copy() for k, v in bp.deltas.items()},
-        {k: v.copy() for k, v in bp.outputs.items()},
-        {k: v.copy() for k, v in bp.nets.items()},
-        {k: (kind, v.copy()) for k, (kind, v) in loss_grads.items()},
-    )
+    passed = Pass.of(bp, {k: (kind, v.copy()) for k, (kind, v) in loss_grads.items()})
     return record_of(tr, x, y, w, passed, before, state_before, steps, batch)
 
 

@@ -88,14 +88,7 @@ def take_sequence_step(
         ts, kept = targets_of(plan.groups, plan.loss_groups, plan.dtype, y, m, steps, n)
         seeds = sequence_loss(plan, ts, kept, weights_of(w, n, plan.dtype), tr.options)[2]
     by_step = lambda a: a.reshape(steps, n, -1).transpose(1, 0, 2).copy()  # noqa: E731
-    passed = Pass(
-        bp.loss,
-        {k: v.copy() for k, v in bp.grads.items()},
-        {k: v.copy() for k, v in bp.deltas.items()},
-        {k: v.copy() for k, v in bp.outputs.items()},
-        {k: v.copy() for k, v in bp.nets.items()},
-        {k: (kind, by_step(v)) for k, (kind, v) in seeds.items()},
-    )
+    passed = Pass.of(bp, {k: (kind, by_step(v)) for k, (kind, v) in seeds.items()})
     return record_of(
         tr, x, y, w, passed, before, state_before, steps_taken, batch,
         mask=None if mask is None else np.asarray(mask), kept=kept.T.copy(),
