@@ -55,6 +55,55 @@ def _derivative_formula(t: Any) -> tuple[str | None, dict[str, float]]:
     return formula, params
 
 
+def delta_head(
+    g: Any, name: str, nets: np.ndarray, outs: np.ndarray, value: float, settings: Any
+) -> Delta:
+    """A unit's Delta before its terms: δ, net, o (``nets`` and ``outs``: the unit's own
+    (1, 1) values), f and f'(net) with their formula, and Fahlman's offset."""
+    t = g.transfer
+    deriv = None
+    if not t.vector and t.differentiable:
+        deriv = float(t.prime(nets, outs)[0, 0])
+    formula, params = _derivative_formula(t)
+    return Delta(
+        name,
+        value,
+        float(nets[0, 0]),
+        float(outs[0, 0]),
+        repr(t),
+        formula,
+        deriv,
+        params,
+        settings.prime_offset if not t.vector else 0.0,
+    )
+
+
+def fused_rule(g: Any) -> tuple[float, str]:
+    """(the steepness s, the rule in words) of an output fused with its loss."""
+    s = fused_steepness(g)
+    rule = f"{g.transfer.name} with {g.loss.name}: δ = {'' if s == 1 else 's·'}(o − t) · scale "
+    rule += "(the stable fused form" + (")" if s == 1 else f"; s = {s:g}, the steepness)")
+    return s, rule
+
+
+def jacobian_text(name: str, o: np.ndarray, g: np.ndarray, unit: int) -> str:
+    """How a vector-valued f (softmax) makes δ_j from g_k = Σ w δ + ∂L/∂o_k of every unit
+    of its group (``o`` its outputs), written out."""
+    if name == "softmax":
+        s = float(o @ g)
+        return (
+            f"softmax acts on the whole group: δ_j = o_j·(g_j − Σ_k o_k g_k) = "
+            f"{o[unit]:.6g}·({g[unit]:.6g} − {s:.6g}), where g_k = Σ w δ + ∂L/∂o_k of unit k"
+        )
+    if name == "log_softmax":
+        s = float(g.sum())
+        return (
+            f"log-softmax acts on the whole group: δ_j = g_j − exp(o_j)·Σ_k g_k = "
+            f"{g[unit]:.6g} − {np.exp(o[unit]):.6g}·{s:.6g}"
+        )
+    return f"{name} acts on the whole group: δ = Jᵀ·g (the engine's vector-Jacobian product)"
+
+
 def unit_delta(
     net: Any,
     record: StepRecord,
@@ -68,22 +117,11 @@ def unit_delta(
     p = record.passed
     g = net.groups[group]
     t = g.transfer
-    deriv = None
-    if not t.vector and t.differentiable:
-        nets, outs = p.nets[group][:, unit : unit + 1], p.outputs[group][:, unit : unit + 1]
-        deriv = float(t.prime(nets, outs)[r, 0])
-    formula, params = _derivative_formula(t)
     settings = record.trainer.settings
-    d = Delta(
-        f"{group}[{unit}]",
-        float(p.deltas[group][r, unit]),
-        float(p.nets[group][r, unit]),
-        float(p.outputs[group][r, unit]),
-        repr(t),
-        formula,
-        deriv,
-        params,
-        settings.prime_offset if not t.vector else 0.0,
+    one = lambda a: a[r : r + 1, unit : unit + 1]  # noqa: E731
+    value = float(p.deltas[group][r, unit])
+    d = delta_head(
+        g, f"{group}[{unit}]", one(p.nets[group]), one(p.outputs[group]), value, settings
     )
     lg = p.loss_grads.get(group)
     if lg is not None:
@@ -94,10 +132,7 @@ def unit_delta(
         d.loss = f"{g.loss!r}, {_loss_formula(g.loss)}"
         d.scale = _scale(record, g, r)
         if lg[0] == "fused":  # (o − t)·scale, plus f'·Σ w δ where the output also feeds on
-            d.steepness = fused_steepness(g)
-            s = "" if d.steepness == 1 else "s·"
-            d.fused = f"{t.name} with {g.loss.name}: δ = {s}(o − t) · scale (the stable fused form"
-            d.fused += ")" if d.steepness == 1 else f"; s = {d.steepness:g}, the steepness)"
+            d.steepness, d.fused = fused_rule(g)
             d.fused_part = float(lg[1][r, unit])
         else:
             d.loss_gradient = float(lg[1][r, unit])
@@ -136,20 +171,7 @@ def _jacobian(net: Any, record: StepRecord, group: str, unit: int, r: int, lg: A
     if lg is not None and lg[0] == "out":
         g += lg[1][r].astype(np.float64)
     o = p.outputs[group][r].astype(np.float64)
-    name = net.groups[group].transfer.name
-    if name == "softmax":
-        s = float(o @ g)
-        return (
-            f"softmax acts on the whole group: δ_j = o_j·(g_j − Σ_k o_k g_k) = "
-            f"{o[unit]:.6g}·({g[unit]:.6g} − {s:.6g}), where g_k = Σ w δ + ∂L/∂o_k of unit k"
-        )
-    if name == "log_softmax":
-        s = float(g.sum())
-        return (
-            f"log-softmax acts on the whole group: δ_j = g_j − exp(o_j)·Σ_k g_k = "
-            f"{g[unit]:.6g} − {np.exp(o[unit]):.6g}·{s:.6g}"
-        )
-    return f"{name} acts on the whole group: δ = Jᵀ·g (the engine's vector-Jacobian product)"
+    return jacobian_text(net.groups[group].transfer.name, o, g, unit)
 
 
 def _loss_formula(loss: Any) -> str:

@@ -122,10 +122,15 @@ def plot_flow(
     epochs = np.arange(1, len(gradients) + 1)
     for g, values in relative_flow(net, gradients).items():
         ax.plot(epochs, values, label=plain(g))
-    ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(plain(f"mean |δ| ÷ that of {net.primary_output}"))
     ax.set_title("each layer's mean |δ| relative to the output layer's")
+    finish_log_plot(plt, fig, ax, path)
+
+
+def finish_log_plot(plt: Any, fig: Any, ax: Any, path: str | os.PathLike) -> None:
+    """A plot of |δ| on a log scale, with a grid and a legend, written to ``path``."""
+    ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -16,10 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from anyprop.explain.delta import _derivative_formula, _loss_derivative, _loss_formula
+from anyprop.explain.delta import (
+    _loss_derivative,
+    _loss_formula,
+    delta_head,
+    fused_rule,
+    jacobian_text,
+)
 from anyprop.explain.explanation import Delta, Term
 from anyprop.explain.step import StepRecord
-from anyprop.nn.plan.compile import fused_steepness
 
 
 def at(group: str, unit: int, t: int) -> str:
@@ -86,24 +91,10 @@ def unit_delta_at(
     p = record.passed
     g = net.groups[group]
     tr = g.transfer
-    deriv = None
-    if not tr.vector and tr.differentiable:
-        nets = p.nets[group][r : r + 1, t, unit : unit + 1]
-        outs = p.outputs[group][r : r + 1, t, unit : unit + 1]
-        deriv = float(tr.prime(nets, outs)[0, 0])
-    formula, params = _derivative_formula(tr)
-    settings = record.trainer.settings
-    d = Delta(
-        at(group, unit, t),
-        float(p.deltas[group][r, t, unit]),
-        float(p.nets[group][r, t, unit]),
-        float(p.outputs[group][r, t, unit]),
-        repr(tr),
-        formula,
-        deriv,
-        params,
-        settings.prime_offset if not tr.vector else 0.0,
-    )
+    one = lambda a: a[r : r + 1, t, unit : unit + 1]  # noqa: E731
+    value = float(p.deltas[group][r, t, unit])
+    d = delta_head(g, at(group, unit, t), one(p.nets[group]), one(p.outputs[group]), value,
+                   record.trainer.settings)  # fmt: skip
     lg = p.loss_grads.get(group)
     if lg is not None:
         d.target = float(record.targets[group][r, t, unit])
@@ -111,11 +102,7 @@ def unit_delta_at(
         taken = "" if record.kept[r, t] else f"; none at t={t} (masked, or not the last step)"
         d.loss = f"{g.loss!r}, {_loss_formula(g.loss)}{taken}"
         if lg[0] == "fused":
-            d.steepness = fused_steepness(g)
-            s = "" if d.steepness == 1 else "s·"
-            d.fused = (
-                f"{tr.name} with {g.loss.name}: δ = {s}(o − t) · scale (the stable fused form)"
-            )
+            d.steepness, d.fused = fused_rule(g)
             d.fused_part = float(lg[1][r, t, unit])
         else:
             d.loss_gradient = float(lg[1][r, t, unit])
@@ -146,14 +133,7 @@ def _jacobian(net: Any, record: StepRecord, group: str, unit: int, r: int, t: in
     if lg is not None and lg[0] == "out":
         grad += lg[1][r, t].astype(np.float64)
     o = record.passed.outputs[group][r, t].astype(np.float64)
-    name = net.groups[group].transfer.name
-    if name == "softmax":
-        s = float(o @ grad)
-        return (
-            f"softmax acts on the whole group: δ_j = o_j·(g_j − Σ_k o_k g_k) = "
-            f"{o[unit]:.6g}·({grad[unit]:.6g} − {s:.6g}), where g_k = Σ w δ + ∂L/∂o_k of unit k"
-        )
-    return f"{name} acts on the whole group: δ = Jᵀ·g (the engine's vector-Jacobian product)"
+    return jacobian_text(net.groups[group].transfer.name, o, grad, unit)
 
 
 def _scale(record: StepRecord, g: Any, r: int, t: int) -> float:

@@ -96,7 +96,7 @@ def plot_through_time(flow: dict[str, np.ndarray], path: Any) -> None:
     """Each recurrent group's mean |δ(t)| against the steps before the error, on a log
     scale (matplotlib, an extra)."""
     from anyprop.explain.diagram import plain
-    from anyprop.fileio import write_figure
+    from anyprop.explain.flow import finish_log_plot
     from anyprop.train.plots import pyplot
 
     plt = pyplot()
@@ -104,13 +104,8 @@ def plot_through_time(flow: dict[str, np.ndarray], path: Any) -> None:
     for g, d in flow.items():
         back = np.arange(len(d))[::-1]
         ax.plot(back, np.maximum(d, 1e-300), label=plain(g))
-    ax.set_yscale("log")
     ax.invert_xaxis()
     ax.set_xlabel("steps before the error")
     ax.set_ylabel("mean |δ(t)|")
     ax.set_title("how the deltas fade backwards in time (an error at the last step)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    write_figure(fig, path, 110)
-    plt.close(fig)
+    finish_log_plot(plt, fig, ax, path)

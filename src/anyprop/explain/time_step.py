@@ -22,7 +22,12 @@ from anyprop.data.sequences import Sequences
 from anyprop.errors import AnypropError
 from anyprop.explain.step import Pass, StepRecord, _state, copy_trainer, record_of
 from anyprop.nn.plan.sequence_data import sequence_loss, targets_of, weights_of
-from anyprop.train.sequence_epoch import PreparedSequences, epoch_chunks, run_chunk
+from anyprop.train.sequence_epoch import (
+    PreparedSequences,
+    chunk_arrays,
+    epoch_chunks,
+    run_chunk,
+)
 from anyprop.train.trainer import Trainer
 
 
@@ -53,16 +58,10 @@ def next_sequence_step(
             run_chunk(tr, prepared, chunk, weights, step, state)
             state = plan.final_state() if tr.settings.bptt else None
             step += chunk.trains
-    rows, a, z = chunk.rows, chunk.start, chunk.stop
-    if tr.settings.bptt:
-        y_all, taken = prepared.by_step()
-        y, mask = y_all[rows, a:z], taken[rows, a:z]
-    else:
-        y, mask = prepared.y[rows], None if prepared.mask is None else prepared.mask[rows]
-    w = None if weights is None else weights[rows]
-    record = take_sequence_step(tr, prepared.x[rows, a:z], y, w, mask, batch, state)
-    record.rows, record.batches = rows, steps
-    record.chunk = (a, z) if tr.settings.bptt else None
+    x, y, w, mask = chunk_arrays(tr, prepared, chunk, weights)
+    record = take_sequence_step(tr, x, y, w, mask, batch, state)
+    record.rows, record.batches = chunk.rows, steps
+    record.chunk = (chunk.start, chunk.stop) if tr.settings.bptt else None
     return record
 
 

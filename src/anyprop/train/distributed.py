@@ -68,6 +68,7 @@ class DistributedTrainer(Trainer):
         self.sharded = False
         self._buf: np.ndarray | None = None
         self._steps = 0
+        self._nothing = False  # (set while joining a step with no samples of its own)
         #: time spent in the gradients' Allreduce, and the bytes each one sends
         self.allreduce_seconds = 0.0
         self.allreduce_calls = 0
@@ -126,7 +127,7 @@ class DistributedTrainer(Trainer):
     def reduce_gradients(self, grads: Any, count: float = 1.0) -> Any:
         """One fused, in-place Allreduce of [n_r · g_r, n_r] over every process."""
         flat = grads.flat
-        if getattr(self, "_nothing", False):
+        if self._nothing:
             count = 0.0
         mean = self.settings.loss_reduction == "mean"
         buf = self._buf
@@ -213,10 +214,8 @@ class DistributedTrainer(Trainer):
         else:
             logs, outputs = evaluate_network(self.network, val, self.settings)
             loss, targets, count = logs["loss"], val.exact, float(len(val))
-        total, weight, outputs, targets = self.combine(loss * count, count, outputs, targets)
-        if self.settings.loss_reduction == "sum":  # (each part's sum: their sum)
-            total = self.comm.allreduce(loss, op=self.MPI.SUM)
-            weight = 1.0
+        part = loss * count if self.settings.loss_reduction == "mean" else loss  # (a sum)
+        total, weight, outputs, targets = self.combine(part, count, outputs, targets)
         figures = val.figures(outputs, targets, self.settings)
         return {"val_loss": total / weight, **{"val_" + k: v for k, v in figures.items()}}
 

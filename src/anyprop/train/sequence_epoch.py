@@ -146,18 +146,25 @@ def run_chunk(
 ) -> Any:
     """Take a chunk: a step of the trainer's rule (returning its Backprop) or, without a
     loss, a forward pass only (None); the state it leaves is the plan's final_state()."""
-    rows, a, z = chunk.rows, chunk.start, chunk.stop
-    x = data.x[rows, a:z]
     if not chunk.trains:
+        x = data.x[chunk.rows, chunk.start : chunk.stop]
         trainer.network.sequence_plan().forward(x, state)
         return None
+    x, y, w, mask = chunk_arrays(trainer, data, chunk, weights)
+    return trainer.step(x, y, w, step, mask=mask, state=state)
+
+
+def chunk_arrays(trainer: Any, data: PreparedSequences, chunk: Chunk, weights: Any) -> tuple:
+    """(inputs, targets, sequence weights, mask) of a chunk's step: its steps of the
+    targets at every step under truncation, else the sequences' own targets and mask."""
+    rows, a, z = chunk.rows, chunk.start, chunk.stop
     w = None if weights is None else weights[rows]
     if trainer.settings.bptt:
         y_all, taken = data.by_step()
         y, mask = y_all[rows, a:z], taken[rows, a:z]
     else:
         y, mask = data.y[rows], None if data.mask is None else data.mask[rows]
-    return trainer.step(x, y, w, step, mask=mask, state=state)
+    return data.x[rows, a:z], y, w, mask
 
 
 def run_epoch(trainer: Any, data: PreparedSequences, weights: np.ndarray | None) -> dict:
