@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from anyprop.cli import main
+from anyprop.train.job import TrainJob
 from anyprop.train.model_io import load_model
+from anyprop.train.seeds import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR_SPEC = str(ROOT / "examples" / "specs" / "xor.toml")
@@ -87,6 +89,24 @@ def test_seeds_report_epochs_to_success():
     assert stats["runs"] == 3 and stats["solved"] + stats["failures"] == 3
     assert stats["min"] <= stats["mean"] <= stats["max"]
     assert err.count("seed ") == 0  # progress lines are left out of --json runs
+
+
+def test_a_sweep_is_one_row_per_point_as_the_api_gives_them():
+    argv = ["train", XOR_SPEC, "--data", "xor", "--optimizer", "sgd", "--loss-reduction", "sum",
+            "--epochs", "400", "--seeds", "2", "--sweep", "lr", "0.5", "2",
+            "--sweep", "momentum", "0", "0.9"]  # fmt: skip
+    status, out, err = run(*argv, "--json")
+    assert status == 0, err
+    rows = json.loads(out)["sweep"]
+    assert [(r["lr"], r["momentum"]) for r in rows] == [(0.5, 0), (0.5, 0.9), (2, 0), (2, 0.9)]
+    job = TrainJob(data="xor", spec=XOR_SPEC, optimizer="sgd", epochs=400, out=None,
+                   settings={"loss_reduction": "sum"})  # fmt: skip
+    api = run_sweep(job, 2, {"lr": [0.5, 2.0], "momentum": [0.0, 0.9]})
+    assert rows == [{**point, **result.stats()} for point, result in api]
+    status, table_out, err = run(*argv)  # the table and a progress line per run
+    assert status == 0 and err.count("seed ") == 8 and "seed 1, lr 2.0, momentum 0.9:" in err
+    header = next(line for line in table_out.splitlines() if "runs" in line)
+    assert header.split()[:3] == ["lr", "┃", "momentum"]
 
 
 def write_csv(path, n=120, seed=0):

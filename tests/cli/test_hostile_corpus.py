@@ -89,6 +89,16 @@ def test_more_hostile_neighbours(folder):
         (["train", "--data", "dates.npy", "--no-save"], "dates.npy: the inputs are not numbers"),
         (["predict", "m.anyprop", "."], ".: is a folder, not a file of inputs"),
         (["train", "--data", "xor", "--seeds", "1000000000", "--no-save"], "between 1 and"),
+        (["train", "--data", "xor", "--sweep", "lr"], "give lr its values"),
+        (["train", "--data", "xor", "--sweep", "lr", "fast"], "lr 'fast': could not convert"),
+        (["train", "--data", "xor", "--sweep", "colour", "red"], "'colour' is not an option"),
+        (["train", "--data", "xor", "--sweep", "lr", "1", "--sweep", "lr", "2"], "swept twice"),
+        (["train", "--data", "xor", "--sweep", "out", "a", "b"], "--sweep out: not an option"),
+        (["train", "--data", "xor", "--sweep", "spec", "none.toml"], "spec none.toml: no such"),
+        (["train", "--data", "xor", "--sweep", "hidden", "4,x"], "hidden '4,x': 'x' is not"),
+        (["train", "--data", "xor", "--sweep", "standardize", "maybe"], "true or false"),
+        (["train", "--data", "xor", "--sweep", "recipe", "fast"], "one of plain, tabular"),
+        (["train", "--data", "xor", "--sweep", "lr", "1", "--resume", "m.anyprop"], "--sweep"),
     ):
         before = snapshot(folder)
         err = io.StringIO()

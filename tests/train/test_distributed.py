@@ -137,13 +137,14 @@ def test_sequences_with_truncated_bptt_and_masks_give_the_one_process_model(tmp_
         np.testing.assert_allclose(a[k], b[k], rtol=2e-5, atol=1e-6, err_msg=k)
 
 
-def test_seed_sweeps_spread_over_the_processes_give_the_same_table():
+@pytest.mark.parametrize("sweep", [[], ["--sweep", "lr", "1", "2", "--sweep", "momentum", "0.9"]])
+def test_seed_sweeps_spread_over_the_processes_give_the_same_table(sweep):
     argv = ["--data", "xor", "--hidden", "2", "--transfer", "sigmoid", "--optimizer",
-            "sgd", "--lr", "2", "--momentum", "0.9", "--epochs", "200", "--seeds", "6",
-            "--json"]  # fmt: skip
+            "sgd", "--lr", "2", "--momentum", "0.9", "--epochs", "200", "--seeds", "5",
+            "--json", *sweep]  # fmt: skip
     status, out, err, _ = mpirun(*argv, "--distributed")
     assert status == 0, err
-    assert out.count('"runs"') == 1  # one table, from process 0
+    assert out.count('"runs"') == (2 if sweep else 1)  # one table (a row a point), from 0
     spread = json.loads(out)
     buf = io.StringIO()
     assert main(["train", *argv], stdout=buf, stderr=io.StringIO()) == 0

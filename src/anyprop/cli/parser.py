@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from anyprop._version import __version__
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, RECIPES
@@ -112,6 +113,57 @@ def _transfers(value: str) -> str | list[str]:
     if any(not p for p in parts):
         raise argparse.ArgumentTypeError(f"an empty transfer function in {value!r}")
     return parts[0] if len(parts) == 1 else parts
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+class _Sweep(argparse.Action):
+    """``--sweep NAME VALUE...``: the values read as train's own option NAME reads its
+    value (``--sweep hidden 4 8,4`` as ``--hidden 4`` and ``--hidden 8,4``; a switch's
+    as true or false); repeated for a grid. Gathers {name: [values]}."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name, *texts = values
+        dest = name.lstrip("-").replace("-", "_")
+        if not texts:
+            raise argparse.ArgumentError(self, f"give {name} its values: --sweep {name} V1 V2 ...")
+        option = next(
+            (a for a in parser._actions if a.dest == dest and a is not self),
+            None,
+        )
+        if option is None or dest in ("sweep", "seeds", "help"):
+            raise argparse.ArgumentError(self, f"{name!r} is not an option of train to vary")
+        grid = dict(getattr(namespace, self.dest, None) or {})
+        if dest in grid:
+            raise argparse.ArgumentError(self, f"{name} is swept twice: give all its values once")
+        grid[dest] = [_option_value(self, option, name, t) for t in texts]
+        setattr(namespace, self.dest, grid)
+
+
+def _option_value(sweep: argparse.Action, option: argparse.Action, name: str, text: str) -> Any:
+    """One --sweep value, read as ``option`` reads its own."""
+    if option.nargs == 0:  # a switch: --standardize / --no-standardize, --stop-when-solved
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise argparse.ArgumentError(sweep, f"{name} {text!r}: a switch is true or false")
+    try:
+        value = option.type(text) if option.type is not None else text
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
+        raise argparse.ArgumentError(
+            sweep, f"{name} {text!r}: {e or 'not a valid value'}"
+        ) from None
+    if option.choices is not None and value not in option.choices:
+        raise argparse.ArgumentError(
+            sweep, f"{name} {text!r}: one of {', '.join(map(str, option.choices))}"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="train from this many seeds and report the epochs to "
         "success (min, max, mean, std), as the classic papers",
+    )
+    t.add_argument(
+        "--sweep",
+        nargs="+",
+        action=_Sweep,
+        metavar=("NAME", "VALUE"),
+        help="the --seeds runs (default 1) at each of these values of an option, read as "
+        "the option reads them: --sweep lr 0.1 0.5 1; repeat for a grid (--sweep momentum "
+        "0 0.9); one row of epochs to success per point",
     )
     t.add_argument(
         "--out",

@@ -3,13 +3,18 @@
 Rumelhart, Hinton and Williams (1986) and Fahlman (1988) give, for a problem such
 as XOR or the 8-3-8 encoder, the epochs a network takes until every output is
 within the margin of its target, over many random starts, and how many starts
-failed. ``anyprop train --seeds N`` runs :func:`run_seeds`.
+failed, and how both change with the learning rate and the momentum (their
+figures of epochs against η and α). ``anyprop train --seeds N`` runs
+:func:`run_seeds`; ``--sweep NAME VALUE...`` (repeated for a grid) runs
+:func:`run_sweep`: the same seeds at every point of the grid.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import itertools
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +22,36 @@ import numpy as np
 
 from anyprop.errors import AnypropError
 from anyprop.train.job import TrainJob, run
+from anyprop.train.settings import TrainSettings
 
-#: the most runs one --seeds asks for (the classic papers report tens to a hundred)
+#: the most runs one --seeds asks for (the classic papers report tens to a hundred), and
+#: the most a whole sweep makes (its points × its seeds)
 MAX_SEEDS = 10_000
+
+#: the job's own options a sweep may vary (beside every training setting: batch size,
+#: margin, loss...); the data, the seed and where things are written stay as given
+SWEEPABLE = (
+    "spec",
+    "hidden",
+    "transfer",
+    "epochs",
+    "optimizer",
+    "lr",
+    "momentum",
+    "rule",
+    "weight_decay",
+    "clip_norm",
+    "schedule",
+    "dtype",
+    "recipe",
+    "task",
+    "validation_split",
+    "standardize",
+    "standardize_targets",
+    "early_stopping",
+    "min_delta",
+    "target_loss",
+)
 
 
 @dataclass
@@ -59,48 +91,123 @@ def run_seeds(
     processes of the MPI run (process r trains seeds r, r + P, ...; each run on one
     process), and every process gets the whole result; ``progress`` is then called on
     each, after the runs, in the order of the seeds."""
+    each = None if progress is None else (lambda _point, k, solved: progress(k, solved))
+    return run_sweep(job, seeds, {}, each)[0][1]
+
+
+def sweep_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every point of the grid, the first name's values slowest: ``{"lr": [0.1, 0.5],
+    "momentum": [0, 0.9]}`` gives (0.1, 0), (0.1, 0.9), (0.5, 0), (0.5, 0.9). An empty
+    grid is one point: the job as given."""
+    names = list(grid)
+    settings = {f.name for f in dataclasses.fields(TrainSettings)}
+    for name in names:
+        if name == "seed":
+            raise AnypropError(
+                "--sweep seed: the seeds of every point are --seed (the first) and --seeds "
+                "(how many)"
+            )
+        if name not in SWEEPABLE and name not in settings:
+            raise AnypropError(
+                f"--sweep {name}: not an option a sweep can vary; it varies "
+                f"{', '.join(SWEEPABLE)} or a training setting (batch_size, margin, ...)"
+            )
+        values = list(grid[name])
+        if not values:
+            raise AnypropError(f"--sweep {name}: give at least one value")
+        if name == "spec":  # a missing spec found now, not after the other points' runs
+            for v in values:
+                if isinstance(v, str) and not os.path.isfile(v):
+                    raise AnypropError(f"--sweep spec {v}: no such file")
+    return [dict(zip(names, vs, strict=True)) for vs in itertools.product(*grid.values())]
+
+
+def with_options(job: TrainJob, point: Mapping[str, Any]) -> TrainJob:
+    """The job with the point's options in place of its own (a training setting goes
+    into its settings; a spec replaces the embedded default's spec text)."""
+    fields = {k: v for k, v in point.items() if k in SWEEPABLE}
+    given = {k: v for k, v in point.items() if k not in SWEEPABLE}
+    if "spec" in fields:
+        fields["spec_text"] = None
+    if given:
+        settings = job.settings
+        fields["settings"] = (
+            dataclasses.replace(settings, **given)
+            if isinstance(settings, TrainSettings)
+            else {**settings, **given}
+        )
+    return dataclasses.replace(job, **fields)
+
+
+def run_sweep(
+    job: TrainJob,
+    seeds: int,
+    grid: Mapping[str, Sequence[Any]],
+    progress: Callable[[dict[str, Any], int, int | None], None] | None = None,
+) -> list[tuple[dict[str, Any], SeedsResult]]:
+    """:func:`run_seeds` at every point of ``grid`` (option name → values, see
+    :func:`sweep_points`): the same seeds at each, so that the points differ by their
+    options alone. A ``distributed`` job spreads all the runs (every point's seeds) over
+    the processes, round robin, and every process gets the whole result; ``progress(point,
+    k, solved)`` is called for each run, in the order of the points and their seeds (on a
+    distributed job, after all the runs)."""
     if not 1 <= seeds <= MAX_SEEDS:
         raise AnypropError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
+    points = sweep_points(grid)
+    if len(points) * seeds > MAX_SEEDS:
+        raise AnypropError(
+            f"--sweep makes {len(points)} points × {seeds} seeds = {len(points) * seeds} runs; "
+            f"at most {MAX_SEEDS} are allowed"
+        )
+    jobs = [with_options(job, p) for p in points]
+    for point, one in zip(points, jobs, strict=True):
+        try:  # every point's settings checked before the first run, not at the 50th
+            one.given_settings()
+        except AnypropError as e:
+            at = ", ".join(f"{k} {v}" for k, v in point.items())
+            raise AnypropError(f"--sweep {at}: {e}") from None
+    runs = [(i, k) for i in range(len(points)) for k in range(seeds)]
     if job.distributed:
         from anyprop.train.distributed import mpi
 
         comm = mpi().COMM_WORLD
         rank, size = comm.Get_rank(), comm.Get_size()
-        mine = _runs(dataclasses.replace(job, distributed=False), range(rank, seeds, size))
+        mine = [
+            (i, *_run_one(dataclasses.replace(jobs[i], distributed=False), k))
+            for i, k in runs[rank::size]
+        ]
         done = sorted(r for part in comm.allgather(mine) for r in part)
     else:
-        done = _runs(job, range(seeds), progress)
+        done = []
+        for i, k in runs:
+            done.append((i, *_run_one(jobs[i], k)))
+            if progress is not None:
+                progress(points[i], k, done[-1][2])
         progress = None
-    epochs, failures = [], 0
-    most = max((m for _, _, m in done), default=0)
-    for k, solved, _ in done:
-        if solved is None:
-            failures += 1
-        else:
-            epochs.append(int(solved))
-        if progress is not None:
-            progress(k, solved)
-    return SeedsResult(epochs, failures, seeds, most)
-
-
-def _runs(
-    job: TrainJob, ks: Any, progress: Callable[[int, int | None], None] | None = None
-) -> list[tuple[int, int | None, int]]:
-    """(k, the epoch run k was solved at or None, its epochs at most) for the runs ks."""
     out = []
-    for k in ks:
-        one = dataclasses.replace(
-            job,
-            seed=job.seed + k,
-            stop_when_solved=True,
-            out=None,
-            resume=None,
-            reseed=True,
-            extra_callbacks=[],
-        )
-        result = run(one)
-        solved = result.history.solved_epoch
-        out.append((k, None if solved is None else int(solved), result.job.epochs))
+    for i, point in enumerate(points):
+        mine = [d for d in done if d[0] == i]
+        epochs = [int(s) for _, _, s, _ in mine if s is not None]
         if progress is not None:
-            progress(k, solved)
+            for _, k, solved, _ in mine:
+                progress(point, k, solved)
+        most = max((m for *_, m in mine), default=0)
+        out.append((point, SeedsResult(epochs, seeds - len(epochs), seeds, most)))
     return out
+
+
+def _run_one(job: TrainJob, k: int) -> tuple[int, int | None, int]:
+    """(k, the epoch run k was solved at or None, its epochs at most): the job from seed
+    job.seed + k, stopped when solved, writing nothing."""
+    one = dataclasses.replace(
+        job,
+        seed=job.seed + k,
+        stop_when_solved=True,
+        out=None,
+        resume=None,
+        reseed=True,
+        extra_callbacks=[],
+    )
+    result = run(one)
+    solved = result.history.solved_epoch
+    return k, None if solved is None else int(solved), result.job.epochs

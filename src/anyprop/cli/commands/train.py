@@ -17,7 +17,7 @@ from anyprop.cli.progress import BarProgress, LineProgress
 from anyprop.errors import AnypropError
 from anyprop.fileio import check_output
 from anyprop.train.job import TrainJob, job_inputs, run
-from anyprop.train.seeds import run_seeds
+from anyprop.train.seeds import run_sweep
 from anyprop.train.settings import TrainSettings, cli_options
 
 
@@ -175,7 +175,7 @@ def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _run(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.plot is not None:  # before training: a bad path is not found after an hour
         check_output(args.plot, "picture", "--plot", job_inputs(job))
-    if args.seeds is not None:
+    if args.seeds is not None or args.sweep:
         return _seeds(job, args, out, err)
     show_bar = args.progress if args.progress is not None else (err.isatty() and not args.json)
     progress: list[Any] = []
@@ -265,29 +265,46 @@ def _run(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     return 0
 
 
+_STATS = ("runs", "solved", "failures", "min", "max", "mean", "std", "median")
+
+
 def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if job.resume:
-        raise AnypropError("--seeds starts fresh runs; it cannot be combined with --resume")
+        what = "--sweep" if args.sweep else "--seeds"
+        raise AnypropError(f"{what} starts fresh runs; it cannot be combined with --resume")
+    grid = args.sweep or {}
+    seeds = 1 if args.seeds is None else args.seeds
 
-    def progress(k: int, solved: int | None) -> None:
+    def progress(point: dict[str, Any], k: int, solved: int | None) -> None:
         if not args.json:
             what = f"solved at epoch {solved}" if solved else "not solved"
-            err.write(f"seed {job.seed + k}: {what}\n")
+            at = "".join(f", {name} {_shown(v)}" for name, v in point.items())
+            err.write(f"seed {job.seed + k}{at}: {what}\n")
 
-    stats = run_seeds(job, args.seeds, progress).stats()
+    results = run_sweep(job, seeds, grid, progress)
+    rows = [(point, result.stats()) for point, result in results]
     if args.json:
-        to_json(out, stats)
+        if grid:
+            to_json(out, {"sweep": [{**point, **stats} for point, stats in rows]})
+        else:
+            to_json(out, rows[0][1])
     else:
+        most = max(stats["max_epochs"] for _, stats in rows)
         table(
             out,
-            f"Epochs to success over {stats['runs']} seeds (margin "
-            f"{job.given_settings().margin}, at most {stats['max_epochs']} epochs)",
-            ["runs", "solved", "failures", "min", "max", "mean", "std", "median"],
+            f"Epochs to success over {seeds} seeds{' at each point' if grid else ''} (margin "
+            f"{job.given_settings().margin}, at most {most} epochs)",
+            [*(n.replace("_", "-") for n in grid), *_STATS],
             [
-                [
-                    stats.get(k, "")
-                    for k in ("runs", "solved", "failures", "min", "max", "mean", "std", "median")
-                ]
+                [*(_shown(point[n]) for n in grid), *(stats.get(k, "") for k in _STATS)]
+                for point, stats in rows
             ],
         )
-    return 0 if stats["solved"] else 1
+    return 0 if any(stats["solved"] for _, stats in rows) else 1
+
+
+def _shown(value: Any) -> str:
+    """A swept value as the command line gives it (8,4 for two layers)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)

@@ -1,0 +1,72 @@
+"""Seeds and sweeps: every point of a grid trained from the same seeds, each point's
+figures those of the plain seeds run with its options set."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from anyprop.errors import AnypropError
+from anyprop.train.job import TrainJob
+from anyprop.train.seeds import run_seeds, run_sweep, sweep_points, with_options
+from anyprop.train.settings import TrainSettings
+
+XOR = TrainJob(
+    data="xor",
+    hidden=2,
+    transfer="sigmoid",
+    optimizer="sgd",
+    lr=2.0,
+    momentum=0.9,
+    epochs=150,
+    out=None,
+    settings={"loss_reduction": "sum"},
+)
+
+
+def test_the_points_of_a_grid_first_name_slowest():
+    points = sweep_points({"lr": [0.1, 0.5], "momentum": [0.0, 0.9]})
+    assert points == [
+        {"lr": 0.1, "momentum": 0.0},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.5, "momentum": 0.0},
+        {"lr": 0.5, "momentum": 0.9},
+    ]
+    assert sweep_points({}) == [{}]
+
+
+def test_options_go_to_the_job_and_settings_to_its_settings():
+    job = with_options(XOR, {"lr": 0.3, "batch_size": 2, "hidden": [3, 2]})
+    assert (job.lr, job.hidden) == (0.3, [3, 2])
+    assert job.settings == {"loss_reduction": "sum", "batch_size": 2}
+    assert XOR.settings == {"loss_reduction": "sum"}  # the job given is left as it was
+    full = dataclasses.replace(XOR, settings=TrainSettings(margin=0.4))
+    assert with_options(full, {"margin": 0.2}).settings.margin == 0.2
+
+
+def test_each_point_is_the_seeds_run_with_its_options():
+    results = run_sweep(XOR, 3, {"lr": [1.0, 2.0]})
+    assert [p for p, _ in results] == [{"lr": 1.0}, {"lr": 2.0}]
+    for point, result in results:
+        alone = run_seeds(dataclasses.replace(XOR, **point), 3)
+        assert result.stats() == alone.stats()
+    seen = []
+    run_sweep(XOR, 2, {"momentum": [0.0, 0.9]}, lambda p, k, s: seen.append((p["momentum"], k)))
+    assert seen == [(0.0, 0), (0.0, 1), (0.9, 0), (0.9, 1)]
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, words",
+    [
+        ({"data": ["a"]}, 1, "--sweep data: not an option a sweep can vary"),
+        ({"seed": [1, 2]}, 1, "--sweep seed: the seeds of every point are --seed"),
+        ({"lr": []}, 1, "--sweep lr: give at least one value"),
+        ({"spec": ["no/such.toml"]}, 1, "--sweep spec no/such.toml: no such file"),
+        ({"batch_size": [4, 0]}, 1, "--sweep batch_size 0: batch_size must be"),
+        ({"lr": list(range(200))}, 100, "200 points × 100 seeds = 20000 runs"),
+    ],
+)
+def test_a_bad_sweep_is_refused_before_any_run(grid, seeds, words):
+    with pytest.raises(AnypropError, match=words.replace("(", r"\(")):
+        run_sweep(XOR, seeds, grid, lambda *a: pytest.fail("a run started"))
