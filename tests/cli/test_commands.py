@@ -704,3 +704,12 @@ def test_missing_inputs_are_imputed_when_asked_with_values_fitted_on_the_trainin
     assert out.splitlines()[1].split(",")[1] == f"{filled[0, 0]:.6g}"
     assert run("evaluate", str(model))[0] == 0
     assert run("explain", str(model), "--weight", "input[1]->h1[0]")[0] == 0
+
+
+def test_a_resumed_binary_model_stays_binary(tmp_path):
+    model = tmp_path / "m.anyprop"
+    assert run("train", "--data", "xor", "--epochs", "3", "--out", str(model))[0] == 0
+    status, out, err = run("train", "--resume", str(model), "--epochs", "5")
+    assert status == 0, err
+    assert "accuracy" in out and "task: binary" in out and "regression" not in out
+    assert load_model(model).task == "binary"

@@ -176,7 +176,13 @@ def test_a_data_file_for_each_process_trains_as_their_union(tmp_path):
     (tmp_path / "part-1.csv").write_text("a,b,y\n1,2,3\n")
     status, _, err, _ = mpirun(*common, "--data", tmp_path / "part-{rank}.csv", "--distributed",
                                "--no-save")  # fmt: skip
-    assert status != 0 and "error on process 1 of 2: the data 'part-1.csv' have 2 input" in err
+    differ = ("the processes' data differ in their columns: process 0 has inputs a, b, c; "
+              "targets y, process 1 inputs a, b; targets y")  # fmt: skip
+    assert status != 0 and f"error on process 1 of 2: {differ}" in err
+    status, _, err, _ = mpirun(
+        "--data", tmp_path / "part-{rank}.csv", "--distributed", "--no-save"
+    )  # (a network made for each process's data)
+    assert status != 0 and differ in err
 
 
 def test_resuming_on_the_same_number_of_processes_is_bitwise_the_run_itself(tmp_path):
@@ -213,3 +219,58 @@ def test_ctrl_c_on_mpiexec_leaves_the_last_checkpoint_intact(tmp_path):
     assert p.returncode != 0
     saved = anyprop.load(model)  # whole: written atomically by process 0
     assert saved.trainer_state["epoch"] >= 1
+
+
+def _classes_csv(tmp_path, n=30):
+    """A file sorted by its class: process 0's rows have classes a and b alone, process
+    1's b and c, and only process 1's hold the colour 'green'."""
+    rng = np.random.default_rng(3)
+    rows = ["u,colour,v,label"]
+    for i in range(n):
+        label = "abc"[min(2, 3 * i // n)] if i != n // 2 else "b"
+        colour = ("red", "blue")[i % 2] if i < n // 2 else ("red", "blue", "green")[i % 3]
+        rows.append(f"{rng.normal():.6f},{colour},{rng.normal():.6f},{label}")
+    path = tmp_path / "classes.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_each_process_reads_its_rows_of_one_file_as_the_whole_would_be_read(tmp_path):
+    data = _classes_csv(tmp_path)
+    common = ["--data", data, "--hidden", "4", "--optimizer", "sgd", "--lr", "0.2", "--epochs",
+              "5", "--seed", "1", "--batch-size", "full"]  # fmt: skip
+    two, one = tmp_path / "two.anyprop", tmp_path / "one.anyprop"
+    status, _, err, _ = mpirun(*common, "--shard-rows", "--distributed", "--out", two)
+    assert status == 0, err
+    assert main(["train", *map(str, common), "--out", str(one)]) == 0
+    a, b = anyprop.load(two), anyprop.load(one)
+    assert a.labels == b.labels == ["a", "b", "c"]
+    assert a.columns.columns == b.columns.columns  # green among the colours of both
+    np.testing.assert_allclose(a.standardizer.mean, b.standardizer.mean, rtol=1e-12)
+    for k in a.network.params:  # (float32: the sums in another order)
+        np.testing.assert_allclose(a.network.params[k], b.network.params[k], rtol=1e-5,
+                                   atol=1e-6, err_msg=k)  # fmt: skip
+
+
+def test_whole_number_classes_of_an_npy_are_numbered_as_the_whole_file_numbers_them(tmp_path):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(24, 2))
+    y = np.repeat([3.0, 7.0, 9.0], 8)  # process 0: 3 and 7; process 1: 7 and 9
+    path = tmp_path / "t.npy"
+    np.save(path, np.column_stack([x, y]))
+    common = ["--data", path, "--hidden", "3", "--optimizer", "sgd", "--lr", "0.3", "--epochs",
+              "4", "--batch-size", "full", "--no-standardize"]  # fmt: skip
+    two, one = tmp_path / "two.anyprop", tmp_path / "one.anyprop"
+    status, _, err, _ = mpirun(*common, "--shard-rows", "--distributed", "--out", two)
+    assert status == 0, err
+    assert main(["train", *map(str, common), "--out", str(one)]) == 0
+    a, b = anyprop.load(two), anyprop.load(one)
+    assert a.labels == b.labels == ["3", "7", "9"] and a.task == b.task == "classification"
+    for k in a.network.params:
+        np.testing.assert_allclose(a.network.params[k], b.network.params[k], rtol=1e-5,
+                                   atol=1e-6, err_msg=k)  # fmt: skip
+    # more processes than rows: said by every process, not a hang
+    (tmp_path / "one-row.csv").write_text("a,y\n1,2\n")
+    status, _, err, _ = mpirun("--data", tmp_path / "one-row.csv", "--shard-rows",
+                               "--distributed", "--no-save")  # fmt: skip
+    assert status != 0 and "1 row cannot be shared by 2 processes" in err

@@ -355,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rows; process 0 prints and writes the model (needs anyprop[mpi])",
     )
     t.add_argument(
+        "--shard-rows",
+        action="store_true",
+        help="with --distributed, for data too large for one process: each reads only its "
+        "share of the data file's rows (process r of P: rows r·N/P to (r+1)·N/P); or put "
+        "{rank} in --data for a file per process",
+    )
+    t.add_argument(
         "--report",
         action="store_true",
         help="record where gradients flow; warn of vanishing, exploding, saturated or dead units",

@@ -41,6 +41,11 @@ class Dataset:
     #: each sample's weight in the training loss (None: all 1), kept with its sample
     #: through every subset and split
     weights: np.ndarray | None = None
+    #: where these rows are one part of a larger data set (one process's, in data-parallel
+    #: training): the distinct target values of the whole (sorted), or False where some
+    #: part holds a value that is not a whole number; the classes are decided and
+    #: numbered by them (:meth:`integer_labels`), as they would be on the whole
+    whole_values: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.x, np.ndarray) or not isinstance(self.y, np.ndarray):
@@ -96,6 +101,8 @@ class Dataset:
         v = y.reshape(-1)
         if not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
             return None
+        if self.whole_values is not None:  # a part: the values of the whole it is part of
+            return None if self.whole_values is False else np.asarray(self.whole_values)
         return np.unique(v)
 
     def as_classes(self, units: int | None = None) -> Dataset:

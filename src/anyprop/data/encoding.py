@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,20 +45,27 @@ def csv_rows(
 ) -> list[tuple[int, list[str]]]:
     """The non-blank rows of CSV text, each with its line number; a row csv cannot read
     (a cell over its length limit, a NUL byte) is an error naming its line."""
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
-    rows = []
+    rows = list(iter_csv_rows(text.splitlines(), source, delimiter))
+    if not rows:
+        raise DataError(f"{source}: {empty}")
+    return rows
+
+
+def iter_csv_rows(
+    lines: Iterable[str], source: str, delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of CSV lines one by one, each with its line number (for a file
+    read as a stream: :func:`anyprop.data.files.load_csv` with a part)."""
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         for i, r in enumerate(reader):
             if r and any(c.strip() for c in r):
-                rows.append((i + 1, r))
+                yield i + 1, r
     except csv.Error as e:
         problem = str(e)
         if "field larger than field limit" in problem:
             problem = f"a cell longer than {csv.field_size_limit()} characters"
         raise DataError(f"{source}: line {reader.line_num}: {problem}") from None
-    if not rows:
-        raise DataError(f"{source}: {empty}")
-    return rows
 
 
 class Columns:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from anyprop.data.dataset import DataError, Dataset
-from anyprop.data.encoding import Columns, csv_rows, number
+from anyprop.data.encoding import Columns, csv_rows, iter_csv_rows, number
 from anyprop.data.long_form import SEQUENCE, STEP, is_long_form, long_form_sequences
 from anyprop.data.sequences import Sequences
 from anyprop.fileio import read_file
@@ -107,6 +107,58 @@ def _numbers(
     return x
 
 
+def part_rows(n: int, part: tuple[int, int], source: str) -> tuple[int, int]:
+    """Rows [r·n // P, (r + 1)·n // P) of n: part r of P, the parts in order and their
+    sizes within one row of each other; an error where some part would be empty."""
+    r, size = part
+    if not 0 <= r < size:
+        raise DataError(f"{source}: there is no part {r} of {size}")
+    if n < size:
+        raise DataError(
+            f"{source}: {n} row{'s' if n != 1 else ''} cannot be shared by {size} processes "
+            "(each needs at least one)"
+        )
+    return r * n // size, (r + 1) * n // size
+
+
+def _csv_part(
+    p: Path, source: str, delimiter: str, header: bool | None, part: tuple[int, int]
+) -> tuple[list[tuple[int, list[str]]], bool]:
+    """The header (if any) and part ``part`` of the data rows of a CSV file, in two
+    streamed passes (the rows counted, then the part's kept), so that a process holds
+    its own rows alone; and whether the first row is a header."""
+    if p.is_dir():
+        raise DataError(f"{p}: is a folder, not a file")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            with open(p, encoding="utf-8-sig", newline="") as f:
+                yield from iter_csv_rows(f, source, delimiter)
+        except FileNotFoundError:
+            raise DataError(f"{p}: no such file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise DataError(f"{p}: cannot read the file: {e}") from None
+
+    first, n = None, 0
+    for row in rows():
+        first = first or row
+        n += 1
+    if first is None:
+        raise DataError(f"{source}: the file holds no data")
+    if header is None:
+        header = not all(_is_number(c.strip()) for c in first[1])
+    if header and n == 1:
+        raise DataError(f"{source}: the file has a header but no data rows")
+    a, b = part_rows(n - header, part, source)
+    kept = [first] if header else []
+    for k, row in enumerate(rows()):  # k - header: the row's place among the data rows
+        if a <= k - header < b:
+            kept.append(row)
+        elif k - header >= b:
+            break
+    return kept, header
+
+
 def load_csv(
     path: str | os.PathLike,
     target: Any = None,
@@ -114,6 +166,7 @@ def load_csv(
     delimiter: str | None = None,
     columns: Columns | None = None,
     missing: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> Dataset:
     """A table from a CSV file: every column but the target(s) is an input. A header
     with the columns ``sequence`` and ``step`` makes it sequences in long form
@@ -122,13 +175,19 @@ def load_csv(
     ``target``: a column name or number (negative counts from the end), or a list
     of them; the last column by default. ``header``: whether the first row names
     the columns (guessed when None: a first row with a cell that is not a number).
+    ``part`` (r, P): only part r of P of the data rows (:func:`part_rows`), the file
+    read as a stream, for data too large for one process; its categories and labels
+    are those of its own rows (:func:`anyprop.train.shards.agree` unites them).
     """
     p = Path(path)
     source = str(p)
-    text = read_file(p, "file", DataError, encoding="utf-8-sig")
     if delimiter is None:
         delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
-    rows = csv_rows(text, source, delimiter, "the file holds no data")
+    if part is None:
+        text = read_file(p, "file", DataError, encoding="utf-8-sig")
+        rows = csv_rows(text, source, delimiter, "the file holds no data")
+    else:
+        rows, header = _csv_part(p, source, delimiter, header, part)
     first = [c.strip() for c in rows[0][1]]
     if header is None:
         header = not all(_is_number(c) for c in first)
@@ -145,6 +204,11 @@ def load_csv(
                 f"{source}: line {line} has {len(r)} cells, expected {width} like line {rows[0][0]}"
             )
     if is_long_form(names):  # one row per sequence and step
+        if part is not None:
+            raise DataError(
+                f"{source}: sequences in long form cannot be shared out by rows (a sequence "
+                "would be split): give each process a file of its own ('part-{rank}.csv')"
+            )
         last = max(c for c in range(width) if names[c] not in (SEQUENCE, STEP))
         tcols = _resolve_columns(last if target is None else target, names, width, source)
         return long_form_sequences(names, body, tcols, source, p.name)
@@ -227,13 +291,17 @@ def load_csv(
     )
 
 
-def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset | Sequences:
+def load_arrays(
+    path: str | os.PathLike, target: Any = None, part: tuple[int, int] | None = None
+) -> Dataset | Sequences:
     """From ``.npz`` (arrays ``x`` and ``y``, or ``X`` and ``y``) or ``.npy`` (one table:
     the target column(s) as for CSV, the last by default). No pickles are loaded.
 
     An ``.npz`` whose ``x`` has three axes holds sequences (:class:`Sequences`): ``x``
     (sequences, steps, features), ``y`` per step or at the last step, and optionally
-    ``mask`` (sequences, steps) of 0/1 and ``weights`` (one per sequence)."""
+    ``mask`` (sequences, steps) of 0/1 and ``weights`` (one per sequence). ``part`` (r, P):
+    only part r of P of the rows (or sequences, :func:`part_rows`); an ``.npy`` is mapped,
+    and only the part's rows are read."""
     p = Path(path)
     source = str(p)
     try:
@@ -256,6 +324,10 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset | Sequen
             try:
                 x, y = data[xk], data["y"]
                 extra = {k: data[k] for k in ("mask", "weights") if k in keys}
+                if part is not None:  # (an .npz member is read whole: then cut)
+                    a, b = part_rows(len(x), part, source)
+                    x, y = x[a:b], y[a:b]
+                    extra = {k: v[a:b] for k, v in extra.items()}
             except ValueError as e:  # object arrays need pickles, which are never loaded
                 raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
             if x.ndim == 3:
@@ -266,6 +338,9 @@ def load_arrays(path: str | os.PathLike, target: Any = None) -> Dataset | Sequen
                 f"{source}: an .npy must hold one table (samples, columns), got {data.shape}"
             )
         cols = _resolve_columns(-1 if target is None else target, None, data.shape[1], source)
+        if part is not None:  # (mapped: only these rows are read from the file)
+            a, b = part_rows(len(data), part, source)
+            data = data[a:b]
         check_bytes(3 * data.nbytes, source)  # (its copies while it is read)
         x = np.array(np.delete(data, cols, axis=1))
         y = np.array(data[:, cols[0]] if len(cols) == 1 else data[:, cols])
@@ -341,14 +416,16 @@ def load_file(
     target: Any = None,
     columns: Columns | None = None,
     missing: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> Dataset:
     """A data file by its extension: .csv, .tsv, .txt, .npy or .npz (``columns``: a
-    model's feature columns with text categories, for a CSV)."""
+    model's feature columns with text categories, for a CSV; ``part`` (r, P): only part
+    r of P of its rows, :func:`part_rows`)."""
     suffix = Path(path).suffix.lower()
     if suffix in (".npy", ".npz"):
-        return load_arrays(path, target)
+        return load_arrays(path, target, part)
     if suffix in (".csv", ".tsv", ".txt", ""):
-        return load_csv(path, target, columns=columns, missing=missing)
+        return load_csv(path, target, columns=columns, missing=missing, part=part)
     raise DataError(f"{path}: unknown data format '{suffix}' (use .csv, .tsv, .npy or .npz)")
 
 

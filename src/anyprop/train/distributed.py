@@ -264,8 +264,8 @@ class DistributedTrainer(Trainer):
         if self.sharded:  # data of its own: the same kind of data, read alike
             if self.settings.bptt:
                 raise AnypropError(
-                    "--bptt with a data file for each process is not supported: give every "
-                    "process the same data"
+                    "--bptt with the data shared out among the processes is not supported: "
+                    "give every process the same data"
                 )
             labels = getattr(d, "labels", None)
             columns = repr(getattr(d, "columns", None))

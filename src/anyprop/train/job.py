@@ -39,7 +39,7 @@ from anyprop.train.model_io import load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
 from anyprop.train.settings import TrainSettings, _is_number, known_settings
 from anyprop.train.sources import as_dataset, load_data  # noqa: F401 (re-exported)
-from anyprop.train.task import TASKS, decide_task, model_task_data, one_hot_for
+from anyprop.train.task import MODEL_TASKS, decide_task, model_task_data, one_hot_for
 from anyprop.train.trainer import Trainer, split_seed_for
 
 #: The embedded default: a network with a skip connection and a transfer function
@@ -143,6 +143,10 @@ class TrainJob:
     #: with ``distributed``: each process trains on its own data (``data`` is its file),
     #: standardised by the statistics of every process's data together
     shard_data: bool = False
+    #: with ``distributed``: each process reads only its part of the one data file (rows
+    #: r·N/P up to (r+1)·N/P of its N, for process r of P) and trains on it as with
+    #: ``shard_data``: for data too large for one process
+    shard_rows: bool = False
 
     def given_settings(self) -> TrainSettings:
         """The training settings as given (the recipe may yet fill the batch size)."""
@@ -285,6 +289,28 @@ def _check_fit(network: Any, data: Dataset) -> None:
             f"the data '{data.name}' have {need} target column(s), but the "
             f"network's output has {n_out} units"
         )
+
+
+def _part(job: TrainJob) -> tuple[int, int] | None:
+    """This process's part of the data file, (r, P), for ``shard_rows``."""
+    if not job.shard_rows:
+        return None
+    if not job.distributed:
+        raise AnypropError("--shard-rows shares the data among the processes of --distributed")
+    from anyprop.train.distributed import mpi
+
+    comm = mpi().COMM_WORLD
+    return comm.Get_rank(), comm.Get_size()
+
+
+def _agreed(job: TrainJob, data: Any) -> Any:
+    """A process's own data read as every process's together would be (shards.agree)."""
+    if not job.shard_data:
+        return data
+    from anyprop.train.distributed import mpi
+    from anyprop.train.shards import agree
+
+    return agree(data, mpi().COMM_WORLD)
 
 
 def _standardizer(job: TrainJob, data: Dataset) -> Standardizer | None:
@@ -561,6 +587,9 @@ def run(
     is fitted on the training part only.
     """
     _check_numbers(job)  # before anything is read or built
+    part = _part(job)
+    if part is not None:
+        job = dataclasses.replace(job, shard_data=True)
     resumed_from = 0
     model = None
     replaced = False
@@ -577,9 +606,11 @@ def run(
             job.target if job.data else saved.get("target"),
             model.columns,
             model.imputer is not None,
+            part,
         )
+        data = _agreed(job, data)
         network = model.network
-        saved_task = model.task if model.task in TASKS else None
+        saved_task = model.task if model.task in MODEL_TASKS else None
         data, task_reason = _decide(data, job.task or saved_task, network)
         split_seed = int(model.trainer_state.get("split_seed", split_seed_for(job.seed)))
         kept = saved.get("test_split") or 0.0  # the rows it held out stay out
@@ -592,7 +623,8 @@ def run(
     else:
         if job.data is None:
             raise AnypropError("give the data to train on: --data NAME or --data FILE")
-        data = load_data(job.data, job.target, missing=job.impute is not None)
+        data = load_data(job.data, job.target, missing=job.impute is not None, part=part)
+        data = _agreed(job, data)
         if job.spec is None and job.spec_text is None and job.network is None:  # the task shapes it
             data, why = _decide(data, job.task)
             network = _network(job, data)
@@ -618,7 +650,7 @@ def run(
         read = load_data(job.test, job.target, data.columns, job.impute is not None)
         if isinstance(read, Sequences) != sequences:
             raise AnypropError(f"{job.test}: test on sequences when training on them, or neither")
-        test = _decide(read, data.task if data.task in TASKS else None, network)[0]
+        test = _decide(read, data.task if data.task in MODEL_TASKS else None, network)[0]
         test = test if sequences else one_hot_for(test, network)
     job, said = _filled(job, model, len(data))
     train, val = data, None
@@ -679,8 +711,8 @@ def run(
         kind = DistributedTrainer
         if job.shard_data and job.impute is not None:
             raise AnypropError(
-                "--impute with a data file for each process is not supported: impute the "
-                "files first"
+                "--impute with the data shared out among the processes (a file each, or "
+                "--shard-rows) is not supported: impute the data first"
             )
     if job.out and (not job.distributed or rank() == 0):  # one process writes the model
         cbs.append(TimedCheckpoint(job.out, job.checkpoint_seconds, extra))

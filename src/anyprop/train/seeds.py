@@ -153,6 +153,11 @@ def run_sweep(
     distributed job, after all the runs)."""
     if not 1 <= seeds <= MAX_SEEDS:
         raise AnypropError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
+    if job.shard_data or job.shard_rows:
+        raise AnypropError(
+            "--seeds and --sweep spread whole runs over the processes, each on all the data; "
+            "a data file for each process or --shard-rows is for one run shared out"
+        )
     points = sweep_points(grid)
     if len(points) * seeds > MAX_SEEDS:
         raise AnypropError(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from anyprop.data import Dataset, from_pair, load_file
+from anyprop.data.files import part_rows
 from anyprop.data.sequences import Sequences, sequences_from
 from anyprop.errors import AnypropError
 from anyprop.fileio import as_path
@@ -44,12 +45,21 @@ def as_dataset(data: Any, target: Any = None, columns: Any = None) -> Dataset:
 
 
 def load_data(
-    source: str | Dataset, target: Any = None, columns: Any = None, missing: bool = False
+    source: str | Dataset,
+    target: Any = None,
+    columns: Any = None,
+    missing: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> Dataset:
     """A data set by name (``parity:n=6``) or a data file (.csv, .npy, .npz); ``columns``,
-    a model's feature columns where some are text categories, reads a CSV as it did."""
+    a model's feature columns where some are text categories, reads a CSV as it did;
+    ``part`` (r, P), only part r of P of the rows (``anyprop.data.files.part_rows``):
+    a file's, read alone where the format allows, or a named set's."""
     if isinstance(source, (Dataset, Sequences)):
-        return source
+        if part is None:
+            return source
+        a, b = part_rows(len(source), part, source.name)
+        return source.subset(np.arange(a, b))
     if not isinstance(source, (str, os.PathLike)):
         raise AnypropError(
             f"the data are a data set's name, a file or a Dataset, got {type(source).__name__} "
@@ -60,7 +70,11 @@ def load_data(
 
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz") or path.exists():
-        return load_file(path, target, columns, missing)
+        return load_file(path, target, columns, missing, part)
     if target is not None:
         raise AnypropError(f"--target applies to data files; '{source}' is a named data set")
-    return load_named(source)
+    data = load_named(source)
+    if part is None:
+        return data
+    a, b = part_rows(len(data), part, source)
+    return data.subset(np.arange(a, b))

@@ -20,6 +20,8 @@ from anyprop.errors import AnypropError
 #: when neither a spec nor --task says otherwise
 MAX_INTEGER_CLASSES = 20
 TASKS = ("classification", "regression")
+#: the tasks a model file records (a binary model's outputs are each a yes or no)
+MODEL_TASKS = (*TASKS, "binary")
 
 
 def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[Dataset, str]:
@@ -33,6 +35,10 @@ def decide_task(data: Dataset, task: str | None, network: Any = None) -> tuple[D
     3. else labels given as text are classes, and a single column of whole numbers with at
        most :data:`MAX_INTEGER_CLASSES` distinct values is classes; other numbers are values.
     """
+    if task == "binary":  # a model's own task, where it learnt yes/no outputs
+        return dataclasses.replace(_as_values(data), task="binary"), (
+            "each output a yes or no, as the model learnt them"
+        )
     if task is not None and task not in TASKS:
         raise AnypropError(f"--task must be classification or regression, got {task!r}")
     if data.task == "classification" and data.labels:  # labels: text, or a named set's
@@ -116,7 +122,7 @@ def model_task_data(model: Any, data: Dataset) -> Dataset:
     """``data`` read as the model was trained: class labels where it learnt classes, each
     class the index the model gave it (a file without some of the classes sorts its own
     labels differently); a label the model never saw is an error naming it."""
-    task = model.task if model.task in TASKS else None
+    task = model.task if model.task in MODEL_TASKS else None
     if model.label_kind == "number" and not (data.task == "classification" and data.labels):
         data = data.as_classes()  # the values are the labels: matched by name below
     else:

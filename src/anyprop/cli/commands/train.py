@@ -116,6 +116,8 @@ def _check_resume(args: argparse.Namespace, given: dict[str, Any]) -> None:
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "distributed", False):
         return _distributed(args, out, err)
+    if args.shard_rows:
+        raise AnypropError("--shard-rows shares the data among the processes of --distributed")
     return _run(job_from(args), args, out, err)
 
 
@@ -137,8 +139,13 @@ def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             + "\n"
         )
-    job = dataclasses.replace(job_from(args), distributed=True)
+    job = dataclasses.replace(job_from(args), distributed=True, shard_rows=args.shard_rows)
     if isinstance(job.data, str) and "{rank}" in job.data:  # a file for each process
+        if args.shard_rows:
+            raise AnypropError(
+                "--shard-rows shares out one file's rows; with {rank} in --data each process "
+                "has a file of its own: give one or the other"
+            )
         mine = job.data.replace("{rank}", str(rank))
         job = dataclasses.replace(job, data=mine, shard_data=True)
     quiet = io.StringIO()
