@@ -1,10 +1,13 @@
-"""The speed workloads W1–W5 and W7: anyprop against hand-written NumPy and PyTorch.
+"""The speed workloads W1–W5 and W7: anyprop against hand-written NumPy, PyTorch and JAX.
 
-Plain SGD, learning rate 0.01, float32, timings after a warm-up, best of several
-repeats. anyprop runs through its public API: ``Trainer.step`` (one step: forward,
-backward, update) and ``Trainer.fit`` (an epoch, shuffled mini-batches, metrics).
+Plain SGD, learning rate 0.01, float32, timings after a warm-up, medians of rounds
+that interleave the systems. anyprop runs through its public API: ``Trainer.step``
+(one step: forward, backward, update) and ``Trainer.fit`` (an epoch, shuffled
+mini-batches, metrics), with its default ``compile="auto"``: each row says the path
+the trainer chose (compiled or NumPy), after stepping until the choice is made.
 The reference is the explicit delta rule in NumPy with preallocated buffers
-(bench/reference.py); PyTorch is its CPU eager mode, when installed.
+(bench/reference.py); PyTorch is its CPU eager mode and JAX one jitted step per
+call (bench/jax_ref.py), when installed.
 
 - W1 tiny: XOR 2-2-1 sigmoid, MSE, full batch of 4 (µs per step)
 - W2 small: digits 64-32-10 tanh, softmax cross-entropy, batch 32 (s per epoch)
@@ -23,7 +26,7 @@ import numpy as np
 
 from anyprop import Network, datasets
 from anyprop.train import Dataset, Trainer
-from bench import torch_ref
+from bench import jax_ref, torch_ref
 from bench.reference import from_network
 from bench.timing import compare, measure
 
@@ -53,6 +56,7 @@ def step_row(
     net = _layered(sizes, hidden, output)
     ref = from_network(net, hidden, output, LR)
     trainer = Trainer(net, "sgd", lr=LR, seed=0)
+    _settle(trainer, lambda: trainer.step(x, t_onehot, None, 0))
     c = compare(
         lambda: trainer.step(x, t_onehot, None, 0), lambda: ref.step(x, t_onehot), rounds=3 * repeat
     )
@@ -62,13 +66,32 @@ def step_row(
         "anyprop": c.a.median * 1e6,
         "numpy": c.b.median * 1e6,
         "ratio": c.ratio,
+        "path": _path(trainer),
     }
     torch_step = torch_ref.step(net, hidden, output, x, t_onehot, LR)
     if torch_step is not None:
         c = compare(torch_step, lambda: trainer.step(x, t_onehot, None, 0), rounds=2 * repeat)
         row["torch"] = c.a.median * 1e6
         row["torch_ratio"] = c.ratio
+    jax_step = jax_ref.step(net, hidden, output, x, t_onehot, LR)
+    if jax_step is not None:
+        c = compare(jax_step, lambda: trainer.step(x, t_onehot, None, 0), rounds=2 * repeat)
+        row["jax"] = c.a.median * 1e6
+        row["jax_ratio"] = c.ratio
     return row
+
+
+def _settle(trainer: Trainer, step, most: float = 5.0) -> None:
+    """Step until the trainer has chosen its path (compiled or NumPy), at most ``most`` s
+    (stepped by hand, it switches once the compiled step would have paid for itself)."""
+    t0 = time.perf_counter()
+    step()
+    while trainer.engine.use is None and time.perf_counter() - t0 < most:
+        step()
+
+
+def _path(trainer: Trainer) -> str:
+    return "compiled" if trainer.engine.use else "NumPy"
 
 
 def epoch_row(
@@ -97,6 +120,7 @@ def epoch_row(
     def ours_epoch() -> None:
         trainer.fit(data, trainer.epoch + 1)
 
+    _settle(trainer, ours_epoch)
     c = compare(ours_epoch, ref_epoch, rounds=max(3, 2 * repeat - 1), target=0.0)
     ours = c.a
     row = {
@@ -105,6 +129,7 @@ def epoch_row(
         "anyprop": c.a.median,
         "numpy": c.b.median,
         "ratio": c.ratio,
+        "path": _path(trainer),
     }
     if gemm:
         xb, tb = x[:batch], onehot[:batch]
@@ -119,6 +144,11 @@ def epoch_row(
         c = compare(torch_epoch, ours_epoch, rounds=max(3, repeat), target=0.0)
         row["torch"] = c.a.median
         row["torch_ratio"] = c.ratio
+    jax_epoch = jax_ref.epoch(net, hidden, x, data.y, batch, LR)
+    if jax_epoch is not None:
+        c = compare(jax_epoch, ours_epoch, rounds=max(3, repeat), target=0.0)
+        row["jax"] = c.a.median
+        row["jax_ratio"] = c.ratio
     return row
 
 
@@ -307,8 +337,21 @@ print(before, peak[0])
     }
 
 
+def _compiled_code() -> str:
+    """Load (or compile, once per machine) the compiled step before the rows, so that
+    its cost is said apart from theirs."""
+    from anyprop.nn.plan import kernel
+
+    if not kernel.available():
+        return "not available (pip install 'anyprop[fast]')"
+    lib = kernel.load_library()
+    what = "compiled" if lib.compiled else "loaded from the cache"
+    return f"{what} in {lib.seconds:.2f} s"
+
+
 def run(quick: bool = False) -> list[dict]:
     repeat = 3 if quick else 5
+    compiled = _compiled_code()
     t0 = time.perf_counter()
     rows = [w1(repeat), w2(repeat), w5(repeat), w3(repeat)]
     if not quick:
@@ -322,6 +365,8 @@ def run(quick: bool = False) -> list[dict]:
             "memory": memory,
             "seconds": time.perf_counter() - t0,
             "torch": torch_ref.version(),
+            "jax": jax_ref.version(),
+            "compiled": compiled,
         }
     ]
 
@@ -329,21 +374,24 @@ def run(quick: bool = False) -> list[dict]:
 def table(result: list[dict]) -> str:
     r = result[0]
     out = [
-        "| workload | unit | anyprop | hand-written NumPy | ratio | PyTorch eager | "
-        "PyTorch / anyprop | GEMM bound | anyprop at % of bound | GFLOP/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | unit | anyprop | path | hand-written NumPy | ratio | JAX jit | "
+        "JAX / anyprop | PyTorch eager | PyTorch / anyprop | GEMM bound | "
+        "anyprop at % of bound | GFLOP/s |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["rows"]:
         fmt = "{:.2f}" if row["unit"] == "µs/step" else "{:.3f}"
         torch = fmt.format(row["torch"]) if "torch" in row else "–"
         tr = f"{row['torch_ratio']:.1f}×" if "torch_ratio" in row else "–"
+        jax = fmt.format(row["jax"]) if "jax" in row else "–"
+        jr = f"{row['jax_ratio']:.2f}×" if "jax_ratio" in row else "–"
         gemm = f"{row['gemm_bound']:.3f}" if "gemm_bound" in row else "–"
         frac = f"{row['gemm_fraction']:.0%}" if "gemm_fraction" in row else "–"
         gf = f"{row['gflops']:.0f}" if "gflops" in row else "–"
         out.append(
             f"| {row['workload']} | {row['unit']} | {fmt.format(row['anyprop'])} | "
-            f"{fmt.format(row['numpy'])} | {row['ratio']:.2f}× | {torch} | {tr} | {gemm} | "
-            f"{frac} | {gf} |"
+            f"{row.get('path', '–')} | {fmt.format(row['numpy'])} | {row['ratio']:.2f}× | "
+            f"{jax} | {jr} | {torch} | {tr} | {gemm} | {frac} | {gf} |"
         )
     out += [
         "",
@@ -371,6 +419,8 @@ def table(result: list[dict]) -> str:
         ]
     out.append(
         f"\nPyTorch: {r['torch'] or 'not installed (pip install torch==2.13.0)'}; "
+        f"JAX: {r.get('jax') or 'not installed (pip install jax)'}; "
+        f"anyprop's compiled step: {r.get('compiled', 'not measured')}; "
         f"this benchmark took {r['seconds']:.0f} s."
     )
     return "\n".join(out) + "\n"

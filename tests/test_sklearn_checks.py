@@ -38,8 +38,10 @@ def _expected_failures(estimator):
     [
         AnypropClassifier(dtype="float64"),
         AnypropRegressor(dtype="float64"),
-        AnypropClassifier(),
-        AnypropRegressor(),
+        # (in NumPy always: which float32 checks pass depends on the order of the sums,
+        # and a compiled step, chosen by measuring, sums in another order)
+        AnypropClassifier(compile="never"),
+        AnypropRegressor(compile="never"),
     ],
     expected_failed_checks=_expected_failures,
 )

@@ -16,6 +16,8 @@ stopping on a 10% hold-out from 10 000 rows, else a stop once the training loss
 settles), the network made for the data is ``hidden=(100,)`` units of ``transfer="relu"``,
 and the inputs are standardised when they are not in [-1, 1]. ``spec`` takes any other
 network: a spec file, TOML text, a spec dict or a :class:`~anyprop.nn.Network`.
+``compile`` is ``anyprop train --compile``: the steps compiled (numba) where that
+pays ("auto"), from the first step ("always") or never.
 
 ``sample_weight`` weighs each sample's loss, relative to the others (the weights are
 scaled to a mean of 1, so that with one batch a weight of 2 is the sample twice).
@@ -90,6 +92,7 @@ class _AnypropEstimator(BaseEstimator):
         warm_start: bool = False,
         dtype: str = "float32",
         settings: Mapping[str, Any] | None = None,
+        compile: str = "auto",
     ) -> None:
         self.hidden = hidden
         self.transfer = transfer
@@ -109,6 +112,7 @@ class _AnypropEstimator(BaseEstimator):
         self.warm_start = warm_start
         self.dtype = dtype
         self.settings = settings
+        self.compile = compile
 
     # --- what sklearn asks of an estimator ---------------------------------------
     def __sklearn_tags__(self) -> Any:
@@ -187,6 +191,8 @@ class _AnypropEstimator(BaseEstimator):
     def _check_params(self) -> None:
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.compile not in ("auto", "always", "never"):
+            raise ValueError(f"compile must be 'auto', 'always' or 'never', got {self.compile!r}")
         if self.settings is not None and not isinstance(self.settings, Mapping):
             raise ValueError(f"settings must be a dict of training settings, got {self.settings!r}")
 
@@ -229,6 +235,7 @@ class _AnypropEstimator(BaseEstimator):
                 start=self.model_,
                 out=None,
                 settings=settings,
+                compile=self.compile,
                 **{k: v for k, v in options.items() if k in ("epochs", "early_stopping")},
             )
         if more is not None:  # partial_fit: epoch by epoch, no hold-out, no stop of its own
@@ -237,6 +244,7 @@ class _AnypropEstimator(BaseEstimator):
             data=data,
             out=None,
             settings=settings,
+            compile=self.compile,
             seed=int(seed),
             hidden=hidden,
             transfer=list(self.transfer) if isinstance(self.transfer, tuple) else self.transfer,
@@ -337,6 +345,7 @@ class AnypropRegressor(RegressorMixin, _AnypropEstimator):
         warm_start: bool = False,
         dtype: str = "float32",
         settings: Mapping[str, Any] | None = None,
+        compile: str = "auto",
     ) -> None:
         super().__init__(
             hidden,
@@ -357,6 +366,7 @@ class AnypropRegressor(RegressorMixin, _AnypropEstimator):
             warm_start=warm_start,
             dtype=dtype,
             settings=settings,
+            compile=compile,
         )
         self.standardize_targets = standardize_targets
 
@@ -411,6 +421,7 @@ class AnypropClassifier(ClassifierMixin, _AnypropEstimator):
         warm_start: bool = False,
         dtype: str = "float32",
         settings: Mapping[str, Any] | None = None,
+        compile: str = "auto",
     ) -> None:
         super().__init__(
             hidden,
@@ -431,6 +442,7 @@ class AnypropClassifier(ClassifierMixin, _AnypropEstimator):
             warm_start=warm_start,
             dtype=dtype,
             settings=settings,
+            compile=compile,
         )
         self.class_weight = class_weight
 

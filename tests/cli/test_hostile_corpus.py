@@ -99,6 +99,11 @@ def test_more_hostile_neighbours(folder):
         (["train", "--data", "xor", "--sweep", "standardize", "maybe"], "true or false"),
         (["train", "--data", "xor", "--sweep", "recipe", "fast"], "one of plain, tabular"),
         (["train", "--data", "xor", "--sweep", "lr", "1", "--resume", "m.anyprop"], "--sweep"),
+        (["train", "--data", "xor", "--sweep", "lr", "1", "--out", "s.anyprop"], "leave out --out"),
+        (["train", "--data", "xor", "--seeds", "2", "--plot", "p.png"], "leave out --plot"),
+        (["train", "--data", "xor", "--sweep", "epochs", "3", "-1"], "--sweep epochs -1: --epochs"),
+        (["train", "--data", "xor", "--sweep", "lr", "0.1", "nan"], "--sweep lr nan: optimizer"),
+        (["train", "--sweep", "hidden", "2", "3"], "--sweep hidden: the spec gives the network"),
     ):
         before = snapshot(folder)
         err = io.StringIO()

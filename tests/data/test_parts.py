@@ -71,3 +71,27 @@ def test_arrays_and_named_sets_give_their_parts(tmp_path):
     np.testing.assert_array_equal(seqs.y, [0, 1])
     xor = load_data("xor", part=(1, 2))
     np.testing.assert_array_equal(xor.x, load_data("xor").x[2:])
+
+
+def test_arrays_of_other_lengths_are_refused_whole_or_in_parts(tmp_path):
+    np.savez(tmp_path / "a.npz", x=np.zeros((8, 2)), y=np.zeros(10))
+    np.savez(tmp_path / "b.npz", x=np.float64(3), y=np.zeros(3))
+    for part in (None, (0, 2)):
+        with pytest.raises(DataError, match="8 input rows but 10 targets"):
+            load_arrays(tmp_path / "a.npz", part=part)
+        with pytest.raises(DataError, match="'x' is a single number"):
+            load_arrays(tmp_path / "b.npz", part=part)
+
+
+def test_a_quoted_line_break_reads_alike_whole_and_in_parts(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('c,a,y\n"x\ny",1,0\nw,2,1\n"x\ny",3,0\nz,4,1\n')
+    whole = load_csv(path)
+    assert whole.columns.columns[0] == ("c", ["w", "x\ny", "z"])
+    first = load_csv(path, part=(0, 2))
+    np.testing.assert_array_equal(first.y, whole.y[:2])
+    assert first.columns.columns[0] == ("c", ["w", "x\ny"])  # its own rows' categories
+    path.write_text('c,a,y\n"x\ny",1,0\nw,2,1\n"x\ny",3,0\nz,four,1\n')
+    for part in (None, (1, 2)):  # the line in the file, past the quoted line breaks
+        with pytest.raises(DataError, match="q.csv: line 7, column 'a'"):
+            load_csv(path, part=part)

@@ -177,7 +177,7 @@ def test_a_data_file_for_each_process_trains_as_their_union(tmp_path):
     status, _, err, _ = mpirun(*common, "--data", tmp_path / "part-{rank}.csv", "--distributed",
                                "--no-save")  # fmt: skip
     differ = ("the processes' data differ in their columns: process 0 has inputs a, b, c; "
-              "targets y, process 1 inputs a, b; targets y")  # fmt: skip
+              "targets y (numbers), process 1 inputs a, b; targets y (numbers)")  # fmt: skip
     assert status != 0 and f"error on process 1 of 2: {differ}" in err
     status, _, err, _ = mpirun(
         "--data", tmp_path / "part-{rank}.csv", "--distributed", "--no-save"

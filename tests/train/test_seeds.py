@@ -70,3 +70,17 @@ def test_each_point_is_the_seeds_run_with_its_options():
 def test_a_bad_sweep_is_refused_before_any_run(grid, seeds, words):
     with pytest.raises(AnypropError, match=words.replace("(", r"\(")):
         run_sweep(XOR, seeds, grid, lambda *a: pytest.fail("a run started"))
+
+
+def test_a_grid_too_large_is_refused_before_its_points_are_made():
+    grid = {name: list(range(20)) for name in ("lr", "momentum", "margin", "epochs", "clip_norm")}
+    with pytest.raises(AnypropError, match="3200000 points × 1 seeds"):
+        run_sweep(XOR, 1, grid)
+
+
+def test_a_point_that_fails_is_named_before_or_in_its_run():
+    with pytest.raises(AnypropError, match="--sweep optimizer adam: optimizer 'adam' has no"):
+        run_sweep(XOR, 1, {"optimizer": ["sgd", "adam"]}, lambda *a: pytest.fail("a run"))
+    recipe_adam = dataclasses.replace(XOR, optimizer=None, momentum=None)
+    with pytest.raises(AnypropError, match="--sweep momentum 0.5: momentum .* is an option of"):
+        run_sweep(recipe_adam, 1, {"momentum": [0.5]})

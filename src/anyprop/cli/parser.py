@@ -355,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rows; process 0 prints and writes the model (needs anyprop[mpi])",
     )
     t.add_argument(
+        "--compile",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="run the steps compiled (numba, anyprop[fast]) where that pays (auto: measured, "
+        "and only in a run long enough to gain), from the first step, or never; the same "
+        "model either way, up to the order of floating-point sums",
+    )
+    t.add_argument(
         "--shard-rows",
         action="store_true",
         help="with --distributed, for data too large for one process: each reads only its "

@@ -16,6 +16,7 @@ never saw is an error naming it.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -45,7 +46,9 @@ def csv_rows(
 ) -> list[tuple[int, list[str]]]:
     """The non-blank rows of CSV text, each with its line number; a row csv cannot read
     (a cell over its length limit, a NUL byte) is an error naming its line."""
-    rows = list(iter_csv_rows(text.splitlines(), source, delimiter))
+    # (as a file read with newline="": a quoted cell may hold a line break, and only
+    # \n, \r\n and \r end a row, as csv reads a file)
+    rows = list(iter_csv_rows(io.StringIO(text, newline=""), source, delimiter))
     if not rows:
         raise DataError(f"{source}: {empty}")
     return rows
@@ -57,10 +60,12 @@ def iter_csv_rows(
     """The non-blank rows of CSV lines one by one, each with its line number (for a file
     read as a stream: :func:`anyprop.data.files.load_csv` with a part)."""
     reader = csv.reader(lines, delimiter=delimiter)
+    last = 0  # the line the previous row ended on (a quoted line break spans lines)
     try:
-        for i, r in enumerate(reader):
+        for r in reader:
+            line, last = last + 1, reader.line_num
             if r and any(c.strip() for c in r):
-                yield i + 1, r
+                yield line, r
     except csv.Error as e:
         problem = str(e)
         if "field larger than field limit" in problem:

@@ -324,12 +324,16 @@ def load_arrays(
             try:
                 x, y = data[xk], data["y"]
                 extra = {k: data[k] for k in ("mask", "weights") if k in keys}
-                if part is not None:  # (an .npz member is read whole: then cut)
-                    a, b = part_rows(len(x), part, source)
-                    x, y = x[a:b], y[a:b]
-                    extra = {k: v[a:b] for k, v in extra.items()}
             except ValueError as e:  # object arrays need pickles, which are never loaded
                 raise DataError(f"{source}: an array anyprop cannot read: {e}") from None
+            if np.ndim(x) == 0:
+                raise DataError(f"{source}: '{xk}' is a single number, not rows of inputs")
+            rows = all(np.ndim(a) and len(a) == len(x) for a in (y, *extra.values()))
+            if part is not None and rows:  # (an .npz member is read whole: then cut; arrays
+                # of other lengths are left whole, for the error the whole file gets)
+                a, b = part_rows(len(x), part, source)
+                x, y = x[a:b], y[a:b]
+                extra = {k: v[a:b] for k, v in extra.items()}
             if x.ndim == 3:
                 return _sequences(source, p.name, x, y, extra)
     else:

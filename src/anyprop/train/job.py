@@ -34,6 +34,7 @@ from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
 from anyprop.train import sequence_task
 from anyprop.train.callbacks import Callback, Checkpoint, EarlyStopping, GradientStats
+from anyprop.train.compiled_step import StepEngine
 from anyprop.train.history import History
 from anyprop.train.model_io import load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, UNSET, recipe
@@ -147,6 +148,9 @@ class TrainJob:
     #: r·N/P up to (r+1)·N/P of its N, for process r of P) and trains on it as with
     #: ``shard_data``: for data too large for one process
     shard_rows: bool = False
+    #: the steps compiled (numba) where that pays, from the first step, or never:
+    #: "auto", "always" or "never" (anyprop.train.compiled_step)
+    compile: str = "auto"
 
     def given_settings(self) -> TrainSettings:
         """The training settings as given (the recipe may yet fill the batch size)."""
@@ -221,6 +225,7 @@ class TrainResult:
             "recipe": recipe(None if self.job is None else self.job.recipe).name,
             "test": self.test,
             "samples": len(self.data),
+            "step": None if self.trainer is None else self.trainer.engine.reason,
         }
 
 
@@ -652,7 +657,12 @@ def run(
             raise AnypropError(f"{job.test}: test on sequences when training on them, or neither")
         test = _decide(read, data.task if data.task in MODEL_TASKS else None, network)[0]
         test = test if sequences else one_hot_for(test, network)
-    job, said = _filled(job, model, len(data))
+    rows = len(data)
+    if job.shard_data:  # the recipe fills the options by the rows of every process
+        from anyprop.train.distributed import mpi
+
+        rows = int(mpi().COMM_WORLD.allreduce(rows))
+    job, said = _filled(job, model, rows)
     train, val = data, None
     if job.validation_split:
         train, val = data.split(job.validation_split, np.random.default_rng(split_seed))
@@ -734,6 +744,8 @@ def run(
             **_optimizer_options(job),
         )
     trainer.split_seed = split_seed
+    # (no setting: a resumed run takes --compile afresh, and goes on as it began)
+    trainer.engine = StepEngine(job.compile, trainer.engine.use)
     if job.shard_data:
         trainer.sharded = True
     if said and job.lr is None and job.rule is None:  # the optimizer's own default rate

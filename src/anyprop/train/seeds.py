@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -122,6 +123,34 @@ def sweep_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, vs, strict=True)) for vs in itertools.product(*grid.values())]
 
 
+def _count(grid: Mapping[str, Sequence[Any]]) -> int:
+    """The points of the grid, counted without making them."""
+    return math.prod(len(list(v)) for v in grid.values())
+
+
+def check_point(job: TrainJob) -> None:
+    """What a point's job would find wrong at its first epoch, found now: its numbers,
+    its epochs, its schedule and its optimizer (made for a one-weight network)."""
+    from anyprop.nn import Network
+    from anyprop.optim import make as make_optimizer
+    from anyprop.optim.schedules import make as make_schedule
+    from anyprop.train.job import _check_numbers, _optimizer_options
+
+    job.given_settings()
+    _check_numbers(job)
+    e = job.epochs
+    if e is not None and (isinstance(e, bool) or not isinstance(e, int) or e < 0):
+        raise AnypropError(f"--epochs must be a whole number >= 0, got {e!r}")
+    tiny = Network(seed=0)
+    tiny.add_input("x", 1)
+    tiny.add_output("y", 1, loss="mse")
+    tiny.connect("x", "y")
+    name = "formula" if job.rule is not None else job.optimizer
+    optimizer = make_optimizer(name or "sgd", tiny, **_optimizer_options(job))
+    if job.schedule is not None:
+        make_schedule(job.schedule, optimizer.lr)
+
+
 def with_options(job: TrainJob, point: Mapping[str, Any]) -> TrainJob:
     """The job with the point's options in place of its own (a training setting goes
     into its settings; a spec replaces the embedded default's spec text)."""
@@ -158,19 +187,27 @@ def run_sweep(
             "--seeds and --sweep spread whole runs over the processes, each on all the data; "
             "a data file for each process or --shard-rows is for one run shared out"
         )
-    points = sweep_points(grid)
-    if len(points) * seeds > MAX_SEEDS:
+    count = _count(grid)
+    if count * seeds > MAX_SEEDS:
         raise AnypropError(
-            f"--sweep makes {len(points)} points × {seeds} seeds = {len(points) * seeds} runs; "
+            f"--sweep makes {count} points × {seeds} seeds = {count * seeds} runs; "
             f"at most {MAX_SEEDS} are allowed"
         )
+    if {"hidden", "transfer"} & set(grid) and (
+        job.spec is not None or job.spec_text is not None or job.network is not None
+    ):
+        name = "hidden" if "hidden" in grid else "transfer"
+        raise AnypropError(
+            f"--sweep {name}: the spec gives the network; {name} shapes a network made for "
+            "the data (sweep spec over spec files instead)"
+        )
+    points = sweep_points(grid)
     jobs = [with_options(job, p) for p in points]
     for point, one in zip(points, jobs, strict=True):
-        try:  # every point's settings checked before the first run, not at the 50th
-            one.given_settings()
+        try:  # every point checked before the first run, not at the 50th
+            check_point(one)
         except AnypropError as e:
-            at = ", ".join(f"{k} {v}" for k, v in point.items())
-            raise AnypropError(f"--sweep {at}: {e}") from None
+            raise AnypropError(f"--sweep {_at(point)}: {e}") from None
     runs = [(i, k) for i in range(len(points)) for k in range(seeds)]
     if job.distributed:
         from anyprop.train.distributed import mpi
@@ -178,14 +215,14 @@ def run_sweep(
         comm = mpi().COMM_WORLD
         rank, size = comm.Get_rank(), comm.Get_size()
         mine = [
-            (i, *_run_one(dataclasses.replace(jobs[i], distributed=False), k))
+            (i, *_run_one(dataclasses.replace(jobs[i], distributed=False), k, points[i]))
             for i, k in runs[rank::size]
         ]
         done = sorted(r for part in comm.allgather(mine) for r in part)
     else:
         done = []
         for i, k in runs:
-            done.append((i, *_run_one(jobs[i], k)))
+            done.append((i, *_run_one(jobs[i], k, points[i])))
             if progress is not None:
                 progress(points[i], k, done[-1][2])
         progress = None
@@ -201,9 +238,15 @@ def run_sweep(
     return out
 
 
-def _run_one(job: TrainJob, k: int) -> tuple[int, int | None, int]:
+def _at(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in point.items())
+
+
+def _run_one(
+    job: TrainJob, k: int, point: Mapping[str, Any] | None = None
+) -> tuple[int, int | None, int]:
     """(k, the epoch run k was solved at or None, its epochs at most): the job from seed
-    job.seed + k, stopped when solved, writing nothing."""
+    job.seed + k, stopped when solved, writing nothing; an error names the point."""
     one = dataclasses.replace(
         job,
         seed=job.seed + k,
@@ -213,6 +256,11 @@ def _run_one(job: TrainJob, k: int) -> tuple[int, int | None, int]:
         reseed=True,
         extra_callbacks=[],
     )
-    result = run(one)
+    try:
+        result = run(one)
+    except AnypropError as e:
+        if not point:
+            raise
+        raise AnypropError(f"--sweep {_at(point)}: {e}") from None
     solved = result.history.solved_epoch
     return k, None if solved is None else int(solved), result.job.epochs

@@ -60,7 +60,9 @@ def _layout(data: Dataset) -> str:
     else:
         inputs = list(data.feature_names) or [f"{data.x.shape[1]} columns"]
     targets = list(data.target_names) or [f"{1 if data.y.ndim == 1 else data.y.shape[1]}"]
-    return f"inputs {_few(inputs)}; targets {_few(targets)}"
+    text = data.labels is not None and data.label_kind == "text"  # (a part of numbers: not)
+    kind = " (text labels)" if text else " (numbers)"
+    return f"inputs {_few(inputs)}; targets {_few(targets)}{kind}"
 
 
 def _few(names: list[str]) -> str:

@@ -34,6 +34,7 @@ from anyprop.train.callbacks import (
     StopWhenSolved,
     TargetLoss,
 )
+from anyprop.train.compiled_step import StepEngine
 from anyprop.train.divergence import delta_sum, diverged
 from anyprop.train.evaluation import Prepared, evaluate_network
 from anyprop.train.history import History
@@ -94,12 +95,17 @@ class Trainer:
         schedule: Any = None,
         seed: int | np.random.Generator | None = 0,
         callbacks: Iterable[Callback] = (),
+        compile: str = "auto",
         **options: Any,
     ) -> None:
         """``settings`` (a :class:`TrainSettings`) says how batches are formed and the loss
         reduced; its fields may also be given as keywords (``batch_size=32``,
-        ``loss_reduction="sum"``), which override it. The other keywords are the
-        optimizer's (``momentum``, ``weight_decay``...)."""
+        ``loss_reduction="sum"``), which override it. ``compile``: whether steps run
+        compiled (numba) where that pays ("auto"), from the first step ("always") or
+        never (:mod:`anyprop.train.compiled_step`); the result is the same either way, up
+        to the order of floating-point sums. The other keywords are the optimizer's
+        (``momentum``, ``weight_decay``...)."""
+        self.engine = StepEngine(compile)
         self.network = network
         self.settings = TrainSettings.take(options, settings)
         self.callbacks = _callbacks(callbacks)
@@ -189,6 +195,7 @@ class Trainer:
             count = float(np.count_nonzero(bp.mask))  # the mean is over the kept steps
         else:
             plan = self.network.plan()
+            self.engine.begin(plan, len(x))  # compiled or NumPy (compiled_step)
             # no input gradients, no NaN scan of x (checked once per fit), this run's options
             bp = plan.backprop(x, y, w, False, False, self.options)
             count = float(len(x))
@@ -382,6 +389,10 @@ class Trainer:
         self, train: Prepared, val: Prepared | None, weights: np.ndarray | None, epochs: int
     ) -> None:
         try:
+            if not isinstance(train, sequence_epoch.PreparedSequences):  # (tables only)
+                batch = self.settings.batch_size or len(train)
+                steps = math.ceil(len(train) / max(1, batch)) * (epochs - self.epoch)
+                self.engine.plan_run(self.network.plan(), min(batch, len(train)), steps)
             while self.epoch < epochs and not self.stop:
                 self.begin_epoch()
                 for cb in self.callbacks:
@@ -418,6 +429,8 @@ class Trainer:
             "epoch": self.epoch,
             "rng": self.rng.bit_generator.state,
             "split_seed": self.split_seed,
+            # whether the run's steps were compiled: a resumed run goes on the same way
+            "compiled": self.engine.use,
             "history": self.history.to_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
@@ -452,6 +465,10 @@ class Trainer:
         if self.schedule is not None and sd.get("schedule") is not None:
             self.schedule.load_state_dict(sd["schedule"])
         self._load_callback_states(sd.get("callbacks") or [])
+        used = sd.get("compiled")
+        if used is not None and not isinstance(used, bool):
+            raise AnypropError(f"the training state is damaged: 'compiled' is {used!r}")
+        self.engine = StepEngine(self.engine.mode, used)
 
     def _load_callback_states(self, saved: list[Any]) -> None:
         """Give each callback the saved state of the same kind, in order (a file written

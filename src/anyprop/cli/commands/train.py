@@ -56,6 +56,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         resume=args.resume,
         task=args.task,
         checkpoint_seconds=args.checkpoint_every,
+        compile=args.compile,
         report=args.report,
     )
     if args.schedule:  # (a cosine schedule anneals over the run's epochs: run() says how many)
@@ -180,6 +181,14 @@ def _distributed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.seeds is not None or args.sweep:
+        what = "--sweep" if args.sweep else "--seeds"
+        for flag, given in (("--out", args.out), ("--plot", args.plot)):
+            if given is not None:
+                raise AnypropError(
+                    f"{what} trains many runs and writes neither a model nor curves: leave "
+                    f"out {flag}"
+                )
     if args.plot is not None:  # before training: a bad path is not found after an hour
         check_output(args.plot, "picture", "--plot", job_inputs(job))
     if args.seeds is not None or args.sweep:
@@ -240,6 +249,8 @@ def _run(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             )
         if summary["task_reason"]:
             out.write(f"task: {summary['task_reason']}\n")
+        if summary["step"] and (job.compile != "auto" or summary["step"].startswith("compiled")):
+            out.write(f"steps: {summary['step']}\n")
         if summary["targets_standardized"]:
             out.write(
                 "targets: standardised for training (the loss is in those units); predictions "

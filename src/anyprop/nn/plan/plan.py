@@ -80,6 +80,9 @@ class Plan:
         self.ot: np.ndarray | None = None
         self.dt: np.ndarray | None = None
         self.batch = -1
+        #: the compiled step (kernel.Kernel) the trainer chose for this plan, or None: the
+        #: passes it takes (see Kernel.takes) run compiled, every other one in NumPy
+        self.kernel: Any = None
 
     def fused(self, group: str) -> bool:
         """Whether the group's transfer function and loss run as one fused primitive."""
@@ -192,6 +195,15 @@ class Plan:
         options: Options = DEFAULT_OPTIONS,
     ) -> Backprop:
         """One forward and backward pass (see :class:`Backprop`)."""
+        kernel = self.kernel
+        if (
+            kernel is not None
+            and sample_weight is None
+            and not input_grads
+            and not check
+            and kernel.takes(inputs, options)
+        ):
+            return kernel.backprop(inputs, targets, options)
         outs = self.forward(inputs, check)
         total, losses, loss_grads = output_loss(self, outs, targets, sample_weight, options)
         if self.dense_only and not input_grads and not options.prime_offset:

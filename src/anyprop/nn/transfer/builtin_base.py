@@ -45,6 +45,12 @@ class Parametrised:
 class Builtin(Parametrised, Elementwise):
     """A built-in elementwise function with named numeric parameters."""
 
+    #: f and f' as scalar Python expressions for a compiled step (anyprop.nn.plan.kernel):
+    #: of ``x`` (the net input) and, for f', ``f`` (the output), with ``exp``, ``log``,
+    #: ``log1p``, ``expm1``, ``tanh`` and ``abs``, and the parameters by name; None where
+    #: a function has none, and a step through it runs in NumPy
+    scalar: ClassVar[tuple[str, str] | None] = None
+
 
 class VectorBuiltin(Parametrised, Transfer):
     """A built-in function of a group's whole unit vector (softmax): its backward is the

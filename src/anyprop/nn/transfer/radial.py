@@ -14,6 +14,8 @@ from anyprop.nn.transfer.builtin_base import Builtin, builtin
 class Gaussian(Builtin):
     """FANN's Gaussian: exp(-(s·x)²); f' = -2·s²·x·f."""
 
+    scalar = ("exp(-(steepness * x) * (steepness * x))", "-2.0 * steepness * steepness * x * f")
+
     defaults: ClassVar = {"steepness": 1.0}
     formula, derivative = "exp(-(s*x)^2)", "-2*s^2*x*f"
 

@@ -16,6 +16,8 @@ from anyprop.nn.transfer.builtin_base import Builtin, builtin, clip_tape, nonpos
 class Relu(Builtin):
     """max(x, 0); f' = 1 for x > 0, else 0 (f'(0) = 0)."""
 
+    scalar = ("x if x > 0.0 else 0.0", "1.0 if x > 0.0 else 0.0")
+
     formula, derivative = "max(x, 0)", "1 if x > 0 else 0"
 
     def f(self, x):
@@ -41,6 +43,8 @@ class Relu(Builtin):
 @builtin("leaky_relu")
 class LeakyRelu(Builtin):
     """x if x > 0 else alpha·x; f' = 1 for x > 0, else alpha."""
+
+    scalar = ("x if x > 0.0 else alpha * x", "1.0 if x > 0.0 else alpha")
 
     defaults: ClassVar = {"alpha": 0.01}
     formula, derivative = "x if x > 0 else alpha*x", "1 if x > 0 else alpha"
@@ -74,6 +78,8 @@ class Relu6(Builtin):
 @builtin("elu")
 class Elu(Builtin):
     """x if x > 0 else alpha·(exp(x) - 1); f' = 1 for x > 0, else f + alpha."""
+
+    scalar = ("x if x > 0.0 else alpha * expm1(x)", "1.0 if x > 0.0 else f + alpha")
 
     defaults: ClassVar = {"alpha": 1.0}
     formula, derivative = "x if x > 0 else alpha*(exp(x)-1)", "1 if x > 0 else f + alpha"
@@ -255,6 +261,11 @@ class Mish(Builtin):
 @builtin("softplus")
 class Softplus(Builtin):
     """log(1 + exp(beta·x)) / beta, computed stably; f' = σ(beta·x)."""
+
+    scalar = (
+        "(max(beta * x, 0.0) + log1p(exp(-abs(beta * x)))) / beta",
+        "1.0 / (1.0 + exp(-beta * x))",
+    )
 
     defaults: ClassVar = {"beta": 1.0}
     formula, derivative = "log(1+exp(beta*x))/beta", "sigmoid(beta*x)"

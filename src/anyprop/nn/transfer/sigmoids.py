@@ -15,6 +15,8 @@ from anyprop.nn.transfer.builtin_base import Builtin, builtin, clip_tape
 class Sigmoid(Builtin):
     """σ(s·x) = 1 / (1 + exp(-s·x)); f' = s·f·(1 - f)."""
 
+    scalar = ("1.0 / (1.0 + exp(-steepness * x))", "steepness * f * (1.0 - f)")
+
     defaults: ClassVar = {"steepness": 1.0}
     formula, derivative = "1/(1+exp(-s*x))", "s*f*(1-f)"
 
@@ -59,6 +61,8 @@ class Sigmoid(Builtin):
 class SigmoidSymmetric(Builtin):
     """FANN's symmetric sigmoid: 2/(1 + exp(-2·s·x)) - 1 = tanh(s·x); f' = s·(1 - f²)."""
 
+    scalar = ("tanh(steepness * x)", "steepness * (1.0 - f * f)")
+
     defaults: ClassVar = {"steepness": 1.0}
     formula, derivative = "tanh(s*x)", "s*(1-f^2)"
 
@@ -75,6 +79,8 @@ class SigmoidSymmetric(Builtin):
 @builtin("tanh")
 class Tanh(Builtin):
     """tanh(x); f' = 1 - f²."""
+
+    scalar = ("tanh(x)", "1.0 - f * f")
 
     formula, derivative = "tanh(x)", "1-f^2"
 
@@ -137,6 +143,8 @@ class HardTanh(Builtin):
 @builtin("softsign")
 class Softsign(Builtin):
     """x / (1 + |x|); f' = 1 / (1 + |x|)²."""
+
+    scalar = ("x / (1.0 + abs(x))", "1.0 / ((1.0 + abs(x)) * (1.0 + abs(x)))")
 
     formula, derivative = "x/(1+abs(x))", "1/(1+abs(x))^2"
 

@@ -13,6 +13,7 @@ from anyprop.nn.transfer.builtin_base import TRANSFERS, Builtin, builtin
 @builtin("identity", "linear")
 class Identity(Builtin):
     formula, derivative = "x", "1"
+    scalar = ("x", "1.0")
 
     def f(self, x):
         return x.copy()
