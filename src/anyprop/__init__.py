@@ -5,6 +5,7 @@ The public API is re-exported here; see the README for a tour.
 
 # _threads first, before NumPy is imported: one BLAS thread per MPI process
 from anyprop import _threads, datasets, optim, train  # noqa: F401
+from anyprop._threads import set_threads
 from anyprop._version import __version__
 from anyprop.autodiff import PRIMITIVES, GradcheckReport, Tensor, gradcheck, no_grad, ops
 from anyprop.errors import AnypropError, GraphError, NetworkError, ShapeError, UnknownNameError
@@ -33,6 +34,7 @@ __all__ = [
     "ops",
     "optim",
     "save",
+    "set_threads",
     "train",
     "train_model",
 ]

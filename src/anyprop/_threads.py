@@ -63,4 +63,20 @@ def set_blas_threads(n: int) -> bool:
     return done
 
 
+def set_threads(n: int) -> None:
+    """Use ``n`` threads for the matrix products (every OpenBLAS the process has loaded)
+    and for numba's parallel code where numba is loaded. Results do not depend on the
+    count beyond the order of floating-point sums. ``anyprop train --threads N``."""
+    import sys
+
+    from anyprop.errors import AnypropError
+
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
+        raise AnypropError(f"threads must be a whole number from 1 to 1024, got {n!r}")
+    set_blas_threads(n)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
 one_thread_under_mpi()

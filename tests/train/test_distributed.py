@@ -274,3 +274,8 @@ def test_whole_number_classes_of_an_npy_are_numbered_as_the_whole_file_numbers_t
     status, _, err, _ = mpirun("--data", tmp_path / "one-row.csv", "--shard-rows",
                                "--distributed", "--no-save")  # fmt: skip
     assert status != 0 and "1 row cannot be shared by 2 processes" in err
+    # a part of text labels beside a part of numbers: refused at the start, not a hang
+    (tmp_path / "mixed.csv").write_text("a,b,y\n1,2,1\n3,4,2\n5,6,x\n7,8,x\n")
+    status, _, err, _ = mpirun("--data", tmp_path / "mixed.csv", "--shard-rows",
+                               "--distributed", "--no-save", timeout=60)  # fmt: skip
+    assert status != 0 and "targets y (numbers), process 1 inputs a, b; targets y (text " in err

@@ -363,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
         "model either way, up to the order of floating-point sums",
     )
     t.add_argument(
+        "--threads",
+        type=_at_least(1, most=1024),
+        metavar="N",
+        help="threads for the matrix products (default: the BLAS's own, one a process "
+        "under mpiexec); the same model for any count, up to the order of sums",
+    )
+    t.add_argument(
         "--shard-rows",
         action="store_true",
         help="with --distributed, for data too large for one process: each reads only its "

@@ -151,6 +151,8 @@ class TrainJob:
     #: the steps compiled (numba) where that pays, from the first step, or never:
     #: "auto", "always" or "never" (anyprop.train.compiled_step)
     compile: str = "auto"
+    #: threads for the matrix products (anyprop.set_threads); None: as the process has
+    threads: int | None = None
 
     def given_settings(self) -> TrainSettings:
         """The training settings as given (the recipe may yet fill the batch size)."""
@@ -592,6 +594,10 @@ def run(
     is fitted on the training part only.
     """
     _check_numbers(job)  # before anything is read or built
+    if job.threads is not None:
+        from anyprop._threads import set_threads
+
+        set_threads(job.threads)
     part = _part(job)
     if part is not None:
         job = dataclasses.replace(job, shard_data=True)

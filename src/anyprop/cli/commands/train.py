@@ -57,6 +57,7 @@ def job_from(args: argparse.Namespace) -> TrainJob:
         task=args.task,
         checkpoint_seconds=args.checkpoint_every,
         compile=args.compile,
+        threads=args.threads,
         report=args.report,
     )
     if args.schedule:  # (a cosine schedule anneals over the run's epochs: run() says how many)
