@@ -59,6 +59,7 @@ from anyprop.data import Dataset
 from anyprop.errors import AnypropError
 from anyprop.nn import Network
 from anyprop.nn import spec as spec_io
+from anyprop.train.compiled_step import MODES as COMPILE_MODES
 from anyprop.train.job import TrainJob, run
 from anyprop.train.model_io import Model, load_model
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER
@@ -191,7 +192,7 @@ class _AnypropEstimator(BaseEstimator):
     def _check_params(self) -> None:
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if self.compile not in ("auto", "always", "never"):
+        if self.compile not in COMPILE_MODES:
             raise ValueError(f"compile must be 'auto', 'always' or 'never', got {self.compile!r}")
         if self.settings is not None and not isinstance(self.settings, Mapping):
             raise ValueError(f"settings must be a dict of training settings, got {self.settings!r}")

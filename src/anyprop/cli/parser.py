@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from anyprop._version import __version__
+from anyprop.train.compiled_step import MODES as COMPILE_MODES
 from anyprop.train.recipes import DEFAULT_HIDDEN, DEFAULT_TRANSFER, RECIPES
 from anyprop.train.settings import cli_options
 
@@ -356,11 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--compile",
-        choices=["auto", "always", "never"],
+        choices=list(COMPILE_MODES),
         default="auto",
-        help="run the steps compiled (numba, anyprop[fast]) where that pays (auto: measured, "
-        "and only in a run long enough to gain), from the first step, or never; the same "
-        "model either way, up to the order of floating-point sums",
+        help="run the steps compiled (numba, anyprop[fast]) where that pays (auto: by a "
+        "model of both paths' time, in a run long enough to gain), from the first step, "
+        "or never; the same model either way, up to the order of floating-point sums",
     )
     t.add_argument(
         "--threads",

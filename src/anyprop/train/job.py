@@ -502,6 +502,9 @@ def _check_numbers(job: TrainJob) -> None:
             f"--early-stopping (the patience, in epochs) must be a whole number >= 1, "
             f"got {patience!r}"
         )
+    e = job.epochs
+    if e is not None and (isinstance(e, bool) or not isinstance(e, int) or e < 0):
+        raise AnypropError(f"--epochs must be a whole number >= 0, got {e!r}")
     seed = job.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise AnypropError(f"--seed must be a whole number >= 0, got {seed!r}")

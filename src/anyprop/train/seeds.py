@@ -129,8 +129,8 @@ def _count(grid: Mapping[str, Sequence[Any]]) -> int:
 
 
 def check_point(job: TrainJob) -> None:
-    """What a point's job would find wrong at its first epoch, found now: its numbers,
-    its epochs, its schedule and its optimizer (made for a one-weight network)."""
+    """What a point's job would find wrong at its first epoch, found now: its numbers
+    (epochs among them), its schedule and its optimizer (made for a one-weight network)."""
     from anyprop.nn import Network
     from anyprop.optim import make as make_optimizer
     from anyprop.optim.schedules import make as make_schedule
@@ -138,9 +138,6 @@ def check_point(job: TrainJob) -> None:
 
     job.given_settings()
     _check_numbers(job)
-    e = job.epochs
-    if e is not None and (isinstance(e, bool) or not isinstance(e, int) or e < 0):
-        raise AnypropError(f"--epochs must be a whole number >= 0, got {e!r}")
     tiny = Network(seed=0)
     tiny.add_input("x", 1)
     tiny.add_output("y", 1, loss="mse")
