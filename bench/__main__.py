@@ -12,7 +12,7 @@ import platform
 
 import numpy as np
 
-from bench import distributed, engine, networks, recurrent, unit_graph, workloads
+from bench import distributed, engine, networks, recurrent, seeds, unit_graph, workloads
 
 BENCHMARKS = {
     "engine": engine,
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "workloads": workloads,
     "unit_graph": unit_graph,
     "recurrent": recurrent,
+    "seeds": seeds,
     "distributed": distributed,
 }
 

@@ -107,6 +107,10 @@ def test_a_sweep_is_one_row_per_point_as_the_api_gives_them():
     assert status == 0 and err.count("seed ") == 8 and "seed 1, lr 2.0, momentum 0.9:" in err
     header = next(line for line in table_out.splitlines() if "runs" in line)
     assert header.split()[:3] == ["lr", "┃", "momentum"]
+    assert "runs: 8, trained together (stacked)" in table_out
+    assert all(r["together"] == 2 for r in rows)
+    status, alone_out, _ = run(*argv, "--validation-split", "0.25")
+    assert "one at a time (each run has a validation part of its own)" in alone_out
 
 
 def write_csv(path, n=120, seed=0):

@@ -7,10 +7,12 @@ import dataclasses
 
 import pytest
 
+from anyprop import Network
 from anyprop.errors import AnypropError
 from anyprop.train.job import TrainJob
 from anyprop.train.seeds import run_seeds, run_sweep, sweep_points, with_options
 from anyprop.train.settings import TrainSettings
+from anyprop.train.trainer import Trainer
 
 XOR = TrainJob(
     data="xor",
@@ -84,3 +86,67 @@ def test_a_point_that_fails_is_named_before_or_in_its_run():
     recipe_adam = dataclasses.replace(XOR, optimizer=None, momentum=None)
     with pytest.raises(AnypropError, match="--sweep momentum 0.5: momentum .* is an option of"):
         run_sweep(recipe_adam, 1, {"momentum": [0.5]})
+
+
+# --- the runs trained together (train/stacked.py) ------------------------------------
+
+
+def test_seeds_trained_together_are_the_seeds_trained_alone():
+    job = dataclasses.replace(XOR, compile="never")
+    together = run_seeds(job, 6)
+    alone = run_seeds(job, 6, together=False)
+    assert together.together == 6 and alone.together == 0
+    assert together.epochs == alone.epochs and together.failures == alone.failures
+    how = ("together", "alone_because")
+    both = {k: v for k, v in together.stats().items() if k not in how}
+    assert both == {k: v for k, v in alone.stats().items() if k not in how}
+    assert alone.alone_because == "together=False"
+
+
+def test_a_data_file_is_read_once_and_the_runs_agree(tmp_path, monkeypatch):
+    from anyprop.train import sources
+
+    path = tmp_path / "xor.csv"
+    path.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    job = dataclasses.replace(XOR, data=str(path), target="y", compile="never")
+    reads = []
+    real = sources.load_file
+    monkeypatch.setattr(sources, "load_file", lambda *a, **k: reads.append(1) or real(*a, **k))
+    together = run_seeds(job, 4)
+    assert len(reads) == 1
+    assert together.epochs == run_seeds(job, 4, together=False).epochs
+
+
+def test_runs_beyond_one_stack_go_in_several(monkeypatch):
+    from anyprop.train import stacked
+
+    job = dataclasses.replace(XOR, compile="never")
+    want = run_seeds(job, 5, together=False)
+    sizes = []
+    real = stacked.train_together
+    monkeypatch.setattr(stacked, "STACK_BYTES", 1)
+    assert stacked.stack_size(Trainer(Network.layered([2, 2, 1])), 4) == 1  # one at least
+    monkeypatch.setattr(stacked, "stack_size", lambda *a: 2)
+    monkeypatch.setattr(
+        stacked, "train_together", lambda ts, *a: sizes.append(len(ts)) or real(ts, *a)
+    )
+    got = run_seeds(job, 5)
+    assert sizes == [2, 2, 1] and got.together == 5
+    assert got.epochs == want.epochs
+
+
+def test_runs_that_cannot_be_stacked_run_alone_and_say_why():
+    job = dataclasses.replace(XOR, validation_split=0.25, early_stopping=False)
+    result = run_seeds(job, 2)
+    assert result.together == 0
+    assert result.alone_because == "each run has a validation part of its own"
+    assert result.stats()["alone_because"] == result.alone_because
+
+
+def test_a_diverging_run_fails_as_it_does_alone():
+    job = dataclasses.replace(XOR, transfer="identity", lr=1e200, momentum=0.0)
+    with pytest.raises(AnypropError) as alone:
+        run_seeds(job, 2, together=False)
+    with pytest.raises(AnypropError) as together:
+        run_seeds(job, 2)
+    assert str(together.value) == str(alone.value)

@@ -78,6 +78,10 @@ class Optimizer(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     #: names of the per-parameter state arrays, made as zeros of the parameter's shape
     state_names: ClassVar[tuple[str, ...]] = ()
+    #: whether :meth:`update` is elementwise (each weight's step reads only its own
+    #: gradient, weight and state, and the step count): then several networks' flat
+    #: weights stacked as rows of one array take their steps as one (train/stacked.py)
+    elementwise: ClassVar[bool] = True
 
     def __init__(
         self,

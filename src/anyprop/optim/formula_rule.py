@@ -31,6 +31,10 @@ RESERVED = ("w", "g", "dw", "lr", "t")
 class FormulaRule(Optimizer):
     """w ← rule(w, g, dw, lr, t, constants, state), the rule given as a formula."""
 
+    # (a formula may reduce over the weights, and names the weight that went wrong:
+    # stacked runs of it go one at a time)
+    elementwise = False
+
     def __init__(
         self,
         params: Any,

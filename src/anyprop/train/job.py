@@ -585,6 +585,27 @@ def _check_stopping(job: TrainJob) -> TrainJob:
     return job
 
 
+@dataclass
+class Started:
+    """A job ready for its first epoch (:func:`start`): its trainer and data made, the
+    recipe's options filled; :func:`run` fits it, :mod:`anyprop.train.stacked` fits
+    several of them together."""
+
+    job: TrainJob  # as filled by the recipe
+    trainer: Any
+    train: Any  # the training part, standardised
+    val: Any  # the validation part, or None
+    test: Any  # the held-out test part (or file), or None
+    data: Any  # the data as read (before the splits)
+    network: Any
+    std: Any
+    extra: dict[str, Any]
+    task_reason: str
+    said: list[str]
+    replaced: bool
+    resumed_from: int
+
+
 def run(
     job: TrainJob,
     callbacks: Iterable[Callback] = (),
@@ -596,6 +617,46 @@ def run(
     the checkpoint so that a resumed run splits the same way), and the standardisation
     is fitted on the training part only.
     """
+    s = start(job, callbacks)
+    job, trainer, train, network = s.job, s.trainer, s.train, s.network
+    if on_start is not None:
+        on_start(trainer, train, job.epochs)
+    t0 = time.perf_counter()
+    history = trainer.fit(
+        train,
+        job.epochs,
+        validation=s.val,
+        sample_weight=train.weights,
+        target_loss=job.target_loss,
+        stop_when_solved=job.stop_when_solved,
+    )
+    tested = None
+    if s.test is not None:  # scored as `anyprop evaluate` scores: the same code, as trained
+        from anyprop.train.evaluate import evaluate
+
+        tested = evaluate(result_model(network, s.std, s.data, s.extra, trainer), s.test)
+    return TrainResult(
+        network,
+        history,
+        s.data,
+        s.std,
+        job.out,
+        time.perf_counter() - t0,
+        trainer.epoch - s.resumed_from,
+        s.resumed_from,
+        s.task_reason,
+        trainer,
+        s.extra,
+        tested,
+        job,
+        s.said,
+        s.replaced,
+    )
+
+
+def start(job: TrainJob, callbacks: Iterable[Callback] = ()) -> Started:
+    """Everything :func:`run` does before the first epoch: the data read and split, the
+    network and the trainer made, the recipe's options filled."""
     _check_numbers(job)  # before anything is read or built
     if job.threads is not None:
         from anyprop._threads import set_threads
@@ -761,38 +822,20 @@ def run(
         said = [
             f"{w} at lr {trainer.optimizer.lr:g}" if w.startswith("optimizer ") else w for w in said
         ]
-    if on_start is not None:
-        on_start(trainer, train, job.epochs)
-    t0 = time.perf_counter()
-    history = trainer.fit(
-        train,
-        job.epochs,
-        validation=val,
-        sample_weight=train.weights,
-        target_loss=job.target_loss,
-        stop_when_solved=job.stop_when_solved,
-    )
-    tested = None
-    if test is not None:  # scored as `anyprop evaluate` scores: the same code, as trained
-        from anyprop.train.evaluate import evaluate
-
-        tested = evaluate(result_model(network, std, data, extra, trainer), test)
-    return TrainResult(
-        network,
-        history,
-        data,
-        std,
-        job.out,
-        time.perf_counter() - t0,
-        trainer.epoch - resumed_from,
-        resumed_from,
-        task_reason,
-        trainer,
-        extra,
-        tested,
+    return Started(
         job,
+        trainer,
+        train,
+        val,
+        test,
+        data,
+        network,
+        std,
+        extra,
+        task_reason,
         said,
         replaced,
+        resumed_from,
     )
 
 

@@ -63,6 +63,10 @@ class SeedsResult:
     failures: int
     runs: int
     max_epochs: int = 0  # the epochs each run had at most (the job's, as filled)
+    #: how many of the runs were trained together, stacked (train/stacked.py)
+    together: int = 0
+    #: why the others ran one at a time ("" when none did)
+    alone_because: str = ""
 
     def stats(self) -> dict[str, Any]:
         e = np.array(self.epochs, dtype=float)
@@ -71,7 +75,10 @@ class SeedsResult:
             "solved": len(self.epochs),
             "failures": self.failures,
             "max_epochs": self.max_epochs,
+            "together": self.together,
         }
+        if self.alone_because:
+            out["alone_because"] = self.alone_because
         if e.size:
             out.update(
                 min=int(e.min()),
@@ -84,16 +91,21 @@ class SeedsResult:
 
 
 def run_seeds(
-    job: TrainJob, seeds: int, progress: Callable[[int, int | None], None] | None = None
+    job: TrainJob,
+    seeds: int,
+    progress: Callable[[int, int | None], None] | None = None,
+    together: bool = True,
 ) -> SeedsResult:
     """Train from ``seeds`` different seeds (job.seed, job.seed + 1, ...), stopping each
     run when solved; a run that is not solved within ``job.epochs`` counts as a failure
-    (a restart, in Fahlman's terms). A ``distributed`` job spreads the runs over the
-    processes of the MPI run (process r trains seeds r, r + P, ...; each run on one
-    process), and every process gets the whole result; ``progress`` is then called on
-    each, after the runs, in the order of the seeds."""
+    (a restart, in Fahlman's terms). The runs are trained together, stacked along a
+    leading axis (:mod:`anyprop.train.stacked`), where they can be, each with its own
+    solo run's numbers; ``together=False`` runs them one at a time. A ``distributed``
+    job spreads the runs over the processes of the MPI run (process r trains seeds r,
+    r + P, ...), and every process gets the whole result; ``progress`` is then called
+    on each, after the runs, in the order of the seeds."""
     each = None if progress is None else (lambda _point, k, solved: progress(k, solved))
-    return run_sweep(job, seeds, {}, each)[0][1]
+    return run_sweep(job, seeds, {}, each, together)[0][1]
 
 
 def sweep_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -170,13 +182,14 @@ def run_sweep(
     seeds: int,
     grid: Mapping[str, Sequence[Any]],
     progress: Callable[[dict[str, Any], int, int | None], None] | None = None,
+    together: bool = True,
 ) -> list[tuple[dict[str, Any], SeedsResult]]:
     """:func:`run_seeds` at every point of ``grid`` (option name → values, see
     :func:`sweep_points`): the same seeds at each, so that the points differ by their
     options alone. A ``distributed`` job spreads all the runs (every point's seeds) over
     the processes, round robin, and every process gets the whole result; ``progress(point,
     k, solved)`` is called for each run, in the order of the points and their seeds (on a
-    distributed job, after all the runs)."""
+    distributed job, after all the runs). ``together``: as for :func:`run_seeds`."""
     if not 1 <= seeds <= MAX_SEEDS:
         raise AnypropError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
     if job.shard_data or job.shard_rows:
@@ -199,6 +212,7 @@ def run_sweep(
             "the data (sweep spec over spec files instead)"
         )
     points = sweep_points(grid)
+    job = _read_once(job)
     jobs = [with_options(job, p) for p in points]
     for point, one in zip(points, jobs, strict=True):
         try:  # every point checked before the first run, not at the 50th
@@ -211,40 +225,61 @@ def run_sweep(
 
         comm = mpi().COMM_WORLD
         rank, size = comm.Get_rank(), comm.Get_size()
-        mine = [
-            (i, *_run_one(dataclasses.replace(jobs[i], distributed=False), k, points[i]))
-            for i, k in runs[rank::size]
-        ]
-        done = sorted(r for part in comm.allgather(mine) for r in part)
+        mine = runs[rank::size]
     else:
-        done = []
-        for i, k in runs:
-            done.append((i, *_run_one(jobs[i], k, points[i])))
-            if progress is not None:
-                progress(points[i], k, done[-1][2])
+        mine = runs
+    done: list[tuple] = []  # (point, k, solved epoch or None, epochs at most, together)
+    whys: dict[int, str] = {}
+    for i, point in enumerate(points):
+        ks = [k for p, k in mine if p == i]
+        if not ks:
+            continue
+        one = dataclasses.replace(jobs[i], distributed=False)
+        ran, whys[i] = _run_many(one, ks, point, together)
+        done += [(i, *r) for r in ran]
+        if progress is not None and not job.distributed:
+            for _, k, solved, *_ in done[-len(ran) :]:
+                progress(point, k, solved)
+    if job.distributed:
+        parts = comm.allgather((done, whys))
+        done = sorted(r for part, _ in parts for r in part)
+        whys = {i: w for _, ws in parts for i, w in ws.items() if w}
+    else:
         progress = None
     out = []
     for i, point in enumerate(points):
-        mine = [d for d in done if d[0] == i]
-        epochs = [int(s) for _, _, s, _ in mine if s is not None]
+        mine_i = [d for d in done if d[0] == i]
+        epochs = [int(d[2]) for d in mine_i if d[2] is not None]
         if progress is not None:
-            for _, k, solved, _ in mine:
+            for _, k, solved, *_ in mine_i:
                 progress(point, k, solved)
-        most = max((m for *_, m in mine), default=0)
-        out.append((point, SeedsResult(epochs, seeds - len(epochs), seeds, most)))
+        most = max((d[3] for d in mine_i), default=0)
+        stacked = sum(1 for d in mine_i if d[4])
+        why = whys.get(i, "") if stacked < seeds else ""
+        out.append((point, SeedsResult(epochs, seeds - len(epochs), seeds, most, stacked, why)))
     return out
+
+
+def _read_once(job: TrainJob) -> TrainJob:
+    """The job with its data file read (once for all its runs, not once each)."""
+    if job.resume or job.start is not None or not isinstance(job.data, (str, os.PathLike)):
+        return job
+    from anyprop.train.sources import load_data
+
+    if not os.path.exists(job.data):  # a data set's name: made by each run, as it is
+        return job
+    return dataclasses.replace(
+        job, data=load_data(job.data, job.target, missing=job.impute is not None)
+    )
 
 
 def _at(point: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in point.items())
 
 
-def _run_one(
-    job: TrainJob, k: int, point: Mapping[str, Any] | None = None
-) -> tuple[int, int | None, int]:
-    """(k, the epoch run k was solved at or None, its epochs at most): the job from seed
-    job.seed + k, stopped when solved, writing nothing; an error names the point."""
-    one = dataclasses.replace(
+def _seed_job(job: TrainJob, k: int) -> TrainJob:
+    """The job of run k: from seed job.seed + k, stopped when solved, writing nothing."""
+    return dataclasses.replace(
         job,
         seed=job.seed + k,
         stop_when_solved=True,
@@ -253,11 +288,95 @@ def _run_one(
         reseed=True,
         extra_callbacks=[],
     )
+
+
+def _named(point: Mapping[str, Any] | None, e: AnypropError) -> AnypropError:
+    return e if not point else AnypropError(f"--sweep {_at(point)}: {e}")
+
+
+def _run_many(
+    job: TrainJob, ks: list[int], point: Mapping[str, Any] | None, together: bool
+) -> tuple[list[tuple[int, int | None, int, bool]], str]:
+    """((k, solved epoch or None, epochs at most, trained together) for each run k in
+    ``ks``, why any ran alone): trained together in stacks where they can be
+    (:func:`anyprop.train.stacked.unstackable`), the others one at a time."""
+    from anyprop.train import stacked
+    from anyprop.train.job import start
+
+    if not together or len(ks) < 2:
+        return [(*_run_one(job, k, point), False) for k in ks], (
+            "" if together else "together=False"
+        )
+    done: list[tuple[int, int | None, int, bool]] = []
+    why = ""
+    at = 0
+    size = 0
+    while at < len(ks):
+        try:
+            first = start(_seed_job(job, ks[at]))
+        except AnypropError as e:
+            raise _named(point, e) from None
+        size = size or stacked.stack_size(first.trainer, len(first.train))
+        chunk = ks[at : at + size]
+        try:
+            runs = [first] + [start(_seed_job(job, k)) for k in chunk[1:]]
+        except AnypropError as e:
+            raise _named(point, e) from None
+        reason = _unstackable(runs)
+        outcomes = None
+        if reason is None:
+            s0 = runs[0]
+            try:
+                outcomes = stacked.train_together(
+                    [r.trainer for r in runs],
+                    s0.train,
+                    s0.job.epochs,
+                    s0.job.target_loss,
+                    s0.job.stop_when_solved,
+                )
+            except stacked.Diverged:  # alone, the run that diverges says where
+                reason = "a run's step went non-finite"
+            except AnypropError as e:
+                raise _named(point, e) from None
+        if outcomes is None:
+            why = why or reason or ""
+            done += [(*_run_one(job, k, point), False) for k in chunk]
+        else:
+            done += [
+                (k, o.solved_epoch, r.job.epochs, True)
+                for k, o, r in zip(chunk, outcomes, runs, strict=True)
+            ]
+        at += len(chunk)
+    return done, why
+
+
+def _unstackable(runs: list[Any]) -> str | None:
+    """Why these started runs cannot train together (None: they can)."""
+    from anyprop.train.stacked import unstackable
+
+    s0 = runs[0]
+    why = unstackable([r.trainer for r in runs], s0.train, s0.val, s0.train.weights)
+    if why is not None:
+        return why
+    if len(runs) > 1 and any(
+        r.train is not s0.train
+        and not (np.array_equal(r.train.x, s0.train.x) and np.array_equal(r.train.y, s0.train.y))
+        for r in runs[1:]
+    ):
+        return "each run trains on its own part of the data"
+    if any(r.job.epochs != s0.job.epochs for r in runs):
+        return "the runs' epochs differ"
+    return None
+
+
+def _run_one(
+    job: TrainJob, k: int, point: Mapping[str, Any] | None = None
+) -> tuple[int, int | None, int]:
+    """(k, the epoch run k was solved at or None, its epochs at most): the job from seed
+    job.seed + k, stopped when solved, writing nothing; an error names the point."""
     try:
-        result = run(one)
+        result = run(_seed_job(job, k))
     except AnypropError as e:
-        if not point:
-            raise
-        raise AnypropError(f"--sweep {_at(point)}: {e}") from None
+        raise _named(point, e) from None
     solved = result.history.solved_epoch
     return k, None if solved is None else int(solved), result.job.epochs

@@ -319,6 +319,17 @@ def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) ->
                 for point, stats in rows
             ],
         )
+        stacked = sum(r.together for _, r in results)
+        runs = sum(r.runs for _, r in results)
+        why = next((r.alone_because for _, r in results if r.alone_because), "")
+        if stacked == runs:
+            out.write(f"runs: {runs}, trained together (stacked)\n")
+        elif stacked:
+            out.write(
+                f"runs: {runs}, {stacked} trained together (stacked), the others alone ({why})\n"
+            )
+        else:
+            out.write(f"runs: {runs}, one at a time ({why or 'one run'})\n")
     return 0 if any(stats["solved"] for _, stats in rows) else 1
 
 
