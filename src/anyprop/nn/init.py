@@ -8,6 +8,7 @@ connection, the mean), ``fan_out`` the number out of a source unit.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -130,6 +131,17 @@ def constant(rng, shape, fan_in, fan_out, dtype, value: float = 0.0):
 _SCALES = ("r", "std", "gain", "scale")
 
 
+@functools.cache
+def _options(fn: Any) -> list[str]:
+    """The options an initialiser takes (its keyword parameters)."""
+    return [
+        k
+        for k, p in inspect.signature(fn).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+        or (p.default is not inspect.Parameter.empty and k not in ("rng", "shape"))
+    ]
+
+
 def make(
     spec: Any,
     rng: np.random.Generator,
@@ -146,12 +158,7 @@ def make(
             raise AnypropError(f"an initialiser table needs a 'name' key, got {sorted(params)}")
         spec = params.pop("name")
     fn = INITIALIZERS.get(spec)
-    accepted = [
-        k
-        for k, p in inspect.signature(fn).parameters.items()
-        if p.kind is p.KEYWORD_ONLY
-        or (p.default is not inspect.Parameter.empty and k not in ("rng", "shape"))
-    ]
+    accepted = _options(fn)
     for key, value in params.items():  # (a number: NumPy would say it in its own terms)
         if key not in accepted:
             options = ", ".join(accepted) or "none"

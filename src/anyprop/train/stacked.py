@@ -131,7 +131,8 @@ def train_together(
     margin = settings.margin
     active = list(range(len(trainers)))
     outcomes: list[Outcome | None] = [None] * len(trainers)
-    solved_at: list[int | None] = [None] * len(trainers)
+    solved_at = np.zeros(len(trainers), np.int64)  # 0: not solved yet
+    base = np.arange(n)
     epoch = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while epoch < epochs and active:
@@ -141,7 +142,7 @@ def train_together(
             # (Generator.permutation(n) is a shuffle of 0..n−1: the same draws, done in
             # place, without an array made per run)
             orders = np.empty((len(active), n), np.intp)
-            orders[:] = np.arange(n)
+            orders[:] = base
             if settings.shuffle:
                 for k, row in zip(active, orders, strict=True):
                     trainers[k].rng.shuffle(row)
@@ -160,25 +161,28 @@ def train_together(
                 if loss_sum is not None:
                     loss_sum += total if summed else total * (part.stop - part.start)
             epoch += 1
-            solved = np.abs(seen - ys).max(axis=(1, 2)) <= margin if regression else None
+            # the epoch's ends, for every run at once: the first epoch solved, and the
+            # stop rules in the trainer's order (where both stop a run, the later names it)
+            at = np.array(active, dtype=np.intp)
+            if regression:
+                solved = np.abs(seen - ys).max(axis=(1, 2)) <= margin
+                solved_at[at[solved & (solved_at[at] == 0)]] = epoch
+            by_solved = (solved_at[at] > 0) & stop_when_solved
             loss = None if loss_sum is None else loss_sum / (1.0 if summed else n)
-            leaving = []
-            for i, k in enumerate(active):
-                if solved is not None and solved[i] and solved_at[k] is None:
-                    solved_at[k] = epoch
-                reason = None  # the stop rules in the trainer's order: the later one's wins
-                if stop_when_solved and solved_at[k] is not None:
-                    reason = f"solved: every output within {margin} of its target"
-                if loss is not None and loss[i] <= target_loss:
+            by_loss = np.zeros(len(at), bool) if loss is None else loss <= target_loss
+            leaving = np.flatnonzero(by_solved | by_loss | (epoch == epochs))
+            for i in leaving:
+                k = active[i]
+                if by_loss[i]:
                     reason = f"target loss {target_loss:g} reached"
-                if reason is None and epoch == epochs:
+                elif by_solved[i]:
+                    reason = f"solved: every output within {margin} of its target"
+                else:
                     reason = f"{epoch} epochs done"
-                if reason is not None:
-                    value = None if loss is None else float(loss[i])
-                    outcomes[k] = Outcome(epoch, solved_at[k], reason, value)
-                    leaving.append(i)
-            if leaving:
-                _leave(stack, optimizer, holder, active, leaving, trainers)
+                value = None if loss is None else float(loss[i])
+                outcomes[k] = Outcome(epoch, int(solved_at[k]) or None, reason, value)
+            if leaving.size:
+                _leave(stack, optimizer, holder, active, leaving.tolist(), trainers)
     for k, t in enumerate(trainers):  # (epochs = 0: nothing run)
         out = outcomes[k] or Outcome(0, None, "0 epochs done", None)
         outcomes[k] = out
