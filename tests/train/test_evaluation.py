@@ -80,3 +80,16 @@ def test_inputs_that_are_not_finite_are_named_before_training():
     x = np.array([[0.0, 1.0], [np.nan, 0.0]])
     with pytest.raises(AnypropError, match=r"row 1, column 0 is not a finite number"):
         Trainer(net, seed=0).fit((x, np.array([[0.0], [1.0]])), 1)
+
+
+def test_accuracy_counted_batch_by_batch_is_the_accuracy_of_the_whole():
+    from anyprop.train.metrics import METRICS, streaming
+
+    rng = np.random.default_rng(0)
+    o, t = rng.normal(size=(50, 4)), np.eye(4)[rng.integers(0, 4, 50)]
+    acc = streaming(["accuracy"], "classification", 4)["accuracy"]
+    for part in (slice(0, 17), slice(17, 40), slice(40, 50)):
+        acc.add(o[part], t[part])
+    assert acc.value() == METRICS.get("accuracy")(o, t, task="classification")
+    assert streaming(["accuracy", "mse"], "classification", 4) is None  # mse: the whole
+    assert streaming(["accuracy"], "binary", 1) is None  # (its threshold reads the whole)

@@ -402,3 +402,33 @@ def test_early_stopping_restores_the_optimizer_state_of_the_best_epoch_with_its_
     for name, s in best["state"].items():
         for k, v in s.items():
             np.testing.assert_array_equal(now["state"][name][k], v)
+
+
+@pytest.mark.parametrize("metrics", [None, ["accuracy", "mse"]])
+def test_an_epoch_in_little_memory_is_the_epoch_in_full(monkeypatch, metrics):
+    """Class targets kept as indices and made one-hot batch by batch, batches gathered into
+    buffers kept for the epoch, and accuracy counted batch by batch (instead of keeping the
+    epoch's outputs): the same figures and weights as the whole arrays give."""
+    from anyprop.train.evaluation import Prepared
+
+    data = digits_small()
+
+    def run(compact):
+        monkeypatch.setattr(Prepared, "COMPACT_BYTES", 0 if compact else 1 << 60)
+        monkeypatch.setattr(Trainer, "PERMUTE_BYTES", 0 if compact else 1 << 60)
+        t = Trainer(mlp(), "sgd", lr=0.1, batch_size=64, seed=3, metrics=metrics)
+        t.fit(data, 3)
+        return t
+
+    small, full = run(True), run(False)
+    assert strip_time(small.history) == strip_time(full.history)
+    for k, v in params(full.network).items():
+        np.testing.assert_array_equal(small.network.params[k], v)
+    monkeypatch.setattr(Prepared, "COMPACT_BYTES", 0)
+    p = Prepared.of(mlp(), data)
+    monkeypatch.setattr(Prepared, "COMPACT_BYTES", 1 << 60)
+    q = Prepared.of(mlp(), data)
+    assert p.classes is not None and q.classes is None
+    np.testing.assert_array_equal(p.y, q.y)  # made whole when asked for
+    np.testing.assert_array_equal(p.exact, q.exact)
+    np.testing.assert_array_equal(p.one_hot(np.array([4, 0])), q.y[[4, 0]])

@@ -62,9 +62,9 @@ class FlatParams:
             if current is not self.views.get(n):
                 shares = np.may_share_memory(current, self.weights)
                 incoming[n] = np.array(current) if shares else current
-        for n, values in incoming.items():
+        for n in list(incoming):  # each old array let go as soon as it is copied
             view = self.view(self.weights, n)
-            view[...] = values
+            view[...] = incoming.pop(n)
             self.views[n] = view
             params[n] = view
         self.version = getattr(params, "version", None)

@@ -13,7 +13,6 @@ one-hot rows), checked against the network's input and output units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,14 +24,52 @@ from anyprop.train.metrics import METRICS, default_metrics
 from anyprop.train.settings import TrainSettings
 
 
-@dataclass
 class Prepared:
-    """A data set as the network takes it (see the module's docstring)."""
+    """A data set as the network takes it (see the module's docstring). Class targets of
+    a large set are kept as class indices (``classes``) and laid out as one-hot rows
+    batch by batch (:meth:`one_hot`); ``y`` makes them whole when asked for."""
 
-    x: np.ndarray
-    y: np.ndarray  # in the network's dtype: what the loss takes
-    data: Dataset
-    exact: np.ndarray  # the same targets in float64, for the figures of an evaluation
+    #: one-hot targets at least this large are kept as class indices instead
+    COMPACT_BYTES = 1 << 20
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None,
+        data: Dataset,
+        network: Any,
+        classes: np.ndarray | None = None,
+    ) -> None:
+        self.x, self.data, self.network, self.classes = x, data, network, classes
+        self._y, self._exact = y, None
+
+    @property
+    def y(self) -> np.ndarray:
+        """The targets laid out like the outputs, in the network's dtype: what the loss
+        takes."""
+        if self._y is None:
+            self._y = self.one_hot(slice(None))
+        return self._y
+
+    def one_hot(self, rows: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """The one-hot rows of the samples at ``rows`` (of ``classes``), into ``out``."""
+        picked = self.classes[rows]
+        if out is None:
+            out = np.empty((len(picked), self.network.target_width), self.network.dtype)
+        out.fill(0)
+        out[np.arange(len(picked)), picked] = 1
+        return out
+
+    @property
+    def exact(self) -> np.ndarray:
+        """The same targets in float64, for the figures of an evaluation: made when first
+        asked for (training reads ``y`` alone), then kept."""
+        if self._exact is None:
+            y = self.y
+            self._exact = (
+                y if y.dtype == np.float64 else self.network.prepare_targets(self.data.y)
+            )
+        return self._exact
 
     @classmethod
     def of(cls, network: Any, data: Dataset) -> Prepared:
@@ -48,9 +85,11 @@ class Prepared:
                 f"{data.name}: the input in row {i}, column {j} is not a finite number (NaN or "
                 "infinity; --impute fills missing values)"
             )
-        y = network.prepare_targets(data.y, network.dtype)
-        exact = y if y.dtype == np.float64 else network.prepare_targets(data.y, np.float64)
-        return cls(x, y, data, exact)
+        y = network.prepare_targets(data.y, network.dtype)  # (checked: classes in range)
+        t = np.asarray(data.y)
+        if y.nbytes >= cls.COMPACT_BYTES and t.ndim == 1 and y.ndim == 2 and y.shape[1] > 1:
+            return cls(x, None, data, network, t.astype(np.intp))  # class indices
+        return cls(x, y, data, network)
 
     def __len__(self) -> int:
         return len(self.x)

@@ -36,9 +36,9 @@ from anyprop.train.callbacks import (
 )
 from anyprop.train.compiled_step import StepEngine
 from anyprop.train.divergence import delta_sum, diverged
-from anyprop.train.evaluation import Prepared, evaluate_network
+from anyprop.train.evaluation import Prepared, evaluate_network, metrics_for
 from anyprop.train.history import History
-from anyprop.train.metrics import METRICS
+from anyprop.train.metrics import METRICS, streaming
 from anyprop.train.settings import TrainSettings
 
 
@@ -259,24 +259,55 @@ class Trainer:
         n = len(data)
         order = self.epoch_order(n)
         size = self.batch_rows(settings.batch_size or n, n)
-        x_all, y_all = data.x, data.y  # cast and laid out once per fit (Prepared)
-        whole = x_all.nbytes + y_all.nbytes <= self.PERMUTE_BYTES
+        x_all = data.x  # cast and laid out once per fit (Prepared)
+        width = self.network.target_width
+        whole = x_all.nbytes + n * width * x_all.itemsize <= self.PERMUTE_BYTES
+        # the epoch's figures batch by batch where they can be (classes' accuracy), else
+        # each sample's outputs as its step saw them, in x_all's order, for the metrics
+        task = data.data.task
+        streams = None
+        if type(self).combine is Trainer.combine and data.data.target_scaler is None:
+            streams = streaming(metrics_for(settings, task), task, width)
+        # class targets kept as indices: one-hot rows made batch by batch
+        compact = not whole and streams is not None and data.classes is not None
+        y_all = None if compact else data.y
         if whole:  # the same batches in the same order, as slices of one permuted copy
             x_all, y_all = x_all[order], y_all[order]
             weights = None if weights is None else weights[order]
-        # each sample's outputs as its step saw them, in x_all's order (for the metrics)
-        seen = np.empty((n, self.network.target_width), dtype=self.network.dtype)
+        seen = None
+        if streams is None:
+            seen = np.empty((n, self.network.target_width), dtype=self.network.dtype)
         summed = settings.loss_reduction == "sum"
         loss_sum, weight_sum = 0.0, 0.0
         places = []
+        bufs: dict[int, tuple] = {}  # gathered batches: into buffers kept for the epoch
         for b, start in enumerate(self.batch_starts(n, size)):
             lo, hi = self.shard(start, min(start + size, n))
             place: Any = slice(lo, hi) if whole else order[lo:hi]
             places.append(place)
-            x, y = x_all[place], y_all[place]
+            if whole:
+                x, y = x_all[place], y_all[place]
+            else:
+                k = hi - lo
+                if k not in bufs:
+                    bufs[k] = (
+                        np.empty((k, *x_all.shape[1:]), x_all.dtype),
+                        np.empty((k, width), self.network.dtype),
+                    )
+                x, y = bufs[k]
+                np.take(x_all, place, axis=0, out=x)
+                if compact:
+                    data.one_hot(place, out=y)
+                else:
+                    np.take(y_all, place, axis=0, out=y)
             w = None if weights is None else weights[place]
             bp = self.step(x, y, w, b)
-            seen[place] = self.network.gather(bp.outputs)
+            if streams is None:
+                seen[place] = self.network.gather(bp.outputs)
+            else:
+                o = self.network.gather(bp.outputs)
+                for acc in streams.values():
+                    acc.add(o, y)
             if summed:  # a batch reports its sum: the epoch's is their sum
                 loss_sum += bp.loss
                 weight_sum = 1.0
@@ -286,10 +317,14 @@ class Trainer:
                 weight_sum += k
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, bp)
+        if streams is not None:  # (classes: "solved" is for 0/1 and numeric targets)
+            self.epoch_solved = False
+            logs = {"loss": loss_sum / weight_sum}
+            logs.update({m: acc.value() for m, acc in streams.items()})
+            return logs
         # y_all is in the order of seen, whether permuted whole or gathered batch by batch
         loss_sum, weight_sum, seen, y_all = self.combine(loss_sum, weight_sum, seen, y_all, places)
         logs = {"loss": loss_sum / weight_sum}
-        task = data.data.task
         logs.update(data.figures(seen, y_all, settings))
         # "solved" (every output within the margin of its target) is the classic papers'
         # criterion for 0/1 and numeric targets; for classes, accuracy says it

@@ -80,6 +80,8 @@ class Plan:
         self.ot: np.ndarray | None = None
         self.dt: np.ndarray | None = None
         self.batch = -1
+        self._rows = 0  # the rows the buffers were made for (a smaller batch takes views)
+        self._full: tuple = ({}, {}, {}, {})
         #: the compiled step (kernel.Kernel) the trainer chose for this plan, or None: the
         #: passes it takes (see Kernel.takes) run compiled, every other one in NumPy
         self.kernel: Any = None
@@ -91,13 +93,22 @@ class Plan:
     def _buffers(self, n: int) -> None:
         """Buffers for a batch of ``n`` samples (made again only when ``n`` changes), the
         gradients' flat storage (made once) and the parameters as views into theirs."""
-        if n != self.batch:
+        if n != self.batch and self.block is None and 0 < n <= self._rows:
+            # fewer rows than the buffers hold (an epoch's last batch): their first rows,
+            # with no buffers made again, and none made again for the next full batch
+            self.nets, self.outbuf, self.scratch, self.gacc = (
+                sets if n == self._rows else {k: v[:n] for k, v in sets.items()}
+                for sets in self._full
+            )
+            self.batch = n
+        elif n != self.batch:
             # net inputs, outputs, scratch and gradients of every unit, plus the sparse
             # block's two unit-major copies: sized before they are made
             units = sum(s.size for s in self.steps)
             sets = 4 + (2 if self.block is not None else 0)
             what = f"a pass over {n:,} samples ({units:,} units)"
             check_bytes(sets * n * max(units, 1) * self.dtype.itemsize, what)
+            self.nets = self.outbuf = self.scratch = self.gacc = {}  # (the old ones freed)
             self.nets = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
             if self.dense_only:
                 self.outbuf = {s.name: np.empty((n, s.size), self.dtype) for s in self.steps}
@@ -109,6 +120,8 @@ class Plan:
                 self.gacc = {
                     g: np.empty((n, self.groups[g].size), self.dtype) for g in self._receives
                 }
+            self._full = (self.nets, self.outbuf, self.scratch, self.gacc)
+            self._rows = n
             if self.block is not None:  # unit-major outputs and deltas for the sparse block
                 self.ot = np.zeros((self.units, n), self.dtype)
                 self.dt = np.zeros((self.units, n), self.dtype)
