@@ -66,9 +66,7 @@ class Prepared:
         asked for (training reads ``y`` alone), then kept."""
         if self._exact is None:
             y = self.y
-            self._exact = (
-                y if y.dtype == np.float64 else self.network.prepare_targets(self.data.y)
-            )
+            self._exact = y if y.dtype == np.float64 else self.network.prepare_targets(self.data.y)
         return self._exact
 
     @classmethod

@@ -16,7 +16,7 @@ def test_a_smaller_batch_runs_in_the_first_rows_of_the_buffers():
     x, t = _data(a, 8, 0)
     pa, pb = a.plan(), b.plan()
     pa.backprop(x, t, None, False, False)
-    held = {k: v for k, v in pa.nets.items()}
+    held = dict(pa.nets)
     got = pa.backprop(x[:5], t[:5], None, False, False)  # the epoch's last, smaller batch
     want = pb.backprop(x[:5], t[:5], None, False, False)
     for name, v in want.nets.items():
