@@ -416,6 +416,7 @@ def test_an_epoch_in_little_memory_is_the_epoch_in_full(monkeypatch, metrics):
     def run(compact):
         monkeypatch.setattr(Prepared, "COMPACT_BYTES", 0 if compact else 1 << 60)
         monkeypatch.setattr(Trainer, "PERMUTE_BYTES", 0 if compact else 1 << 60)
+        monkeypatch.setattr(Trainer, "STREAM_BYTES", 0 if compact else 1 << 60)
         t = Trainer(mlp(), "sgd", lr=0.1, batch_size=64, seed=3, metrics=metrics)
         t.fit(data, 3)
         return t

@@ -225,6 +225,9 @@ class Trainer:
         """The outputs for ``x``, laid out like the targets (:meth:`Network.gather`)."""
         return self.network.gather(self.network.plan().forward(x)).copy()
 
+    #: an epoch's outputs at least this large are not kept: its figures are counted batch
+    #: by batch where they can be (accuracy over classes)
+    STREAM_BYTES = 1 << 20
     #: data sets up to this size are permuted whole each epoch (batches are then slices);
     #: larger ones are gathered batch by batch, so as not to copy them
     PERMUTE_BYTES = 16 * 2**20
@@ -266,7 +269,11 @@ class Trainer:
         # each sample's outputs as its step saw them, in x_all's order, for the metrics
         task = data.data.task
         streams = None
-        if type(self).combine is Trainer.combine and data.data.target_scaler is None:
+        if (  # (for a large set: counting batch by batch costs a little on each step)
+            n * width * x_all.itemsize >= self.STREAM_BYTES
+            and type(self).combine is Trainer.combine
+            and data.data.target_scaler is None
+        ):
             streams = streaming(metrics_for(settings, task), task, width)
         # class targets kept as indices: one-hot rows made batch by batch
         compact = not whole and streams is not None and data.classes is not None
