@@ -104,6 +104,7 @@ def test_more_hostile_neighbours(folder):
         (["train", "--data", "xor", "--sweep", "epochs", "3", "-1"], "--sweep epochs -1: --epochs"),
         (["train", "--data", "xor", "--sweep", "lr", "0.1", "nan"], "--sweep lr nan: optimizer"),
         (["train", "--sweep", "hidden", "2", "3"], "--sweep hidden: the spec gives the network"),
+        (["train", "--data", "xor", "--shard-rows", "--no-save"], "processes of --distributed"),
     ):
         before = snapshot(folder)
         err = io.StringIO()
