@@ -150,3 +150,21 @@ def test_a_diverging_run_fails_as_it_does_alone():
     with pytest.raises(AnypropError) as together:
         run_seeds(job, 2)
     assert str(together.value) == str(alone.value)
+
+
+def test_what_a_run_alone_refuses_the_runs_together_refuse(tmp_path):
+    weighted = dataclasses.replace(XOR, settings={"class_weight": {"0": 2.0}})
+    with pytest.raises(AnypropError) as alone:
+        run_seeds(weighted, 3, together=False)
+    with pytest.raises(AnypropError) as together:
+        run_seeds(weighted, 3)
+    assert "class_weight needs class targets" in str(together.value) == str(alone.value)
+    path = tmp_path / "gaps.csv"  # a file the runs would refuse, and a bad epoch count
+    path.write_text("a,b,y\n0,,0\n0,1,1\n")
+    with pytest.raises(AnypropError, match="epochs"):  # the options first, then the data
+        run_sweep(dataclasses.replace(XOR, data=str(path), target="y"), 2, {"epochs": [5, -1]})
+
+
+def test_one_seed_at_each_point_says_so():
+    results = run_sweep(XOR, 1, {"lr": [1.0, 2.0]})
+    assert all(r.together == 0 and r.alone_because == "a single run" for _, r in results)

@@ -128,6 +128,8 @@ def test_what_keeps_runs_apart_is_named():
     assert "clip_norm" in _reason(clip_norm=1.0)
     assert "watches" in _reason(schedule={"name": "plateau"})
     assert "prime_offset" in _reason(prime_offset=0.1)
+    assert _reason(class_weight={"0": 2.0}) == "the classes are weighted"
+    assert "compile='always'" in _reason(compile="always")
     assert "callbacks" in unstackable(
         [Trainer(xor_net(0), callbacks=[EarlyStopping("loss", 3)])], data, None, None
     )
@@ -137,3 +139,48 @@ def test_what_keeps_runs_apart_is_named():
     assert unstackable(mixed, data, None, None) == "the runs' options differ"
     shapes = [Trainer(xor_net(0)), Trainer(class_net(1))]
     assert unstackable(shapes, data, None, None) == "the networks differ in shape"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_target_loss_met_to_the_last_bit_stops_where_the_run_alone_stops(dtype, reduction):
+    """Each run's loss by the same calls on its own rows: a target equal to an epoch's own
+    loss (the tie where a sum in another order would stop an epoch late or early)."""
+    data = load("xor")
+    opts = {"lr": 0.5, "momentum": 0.9, "loss_reduction": reduction, "batch_size": 3}
+    for k in range(4):
+        probe = Trainer(xor_net(k, dtype), "sgd", seed=k, compile="never", **opts)
+        probe.fit(data, 40)
+        target = probe.history.epochs[24]["loss"]  # the 25th epoch's loss, exactly
+        alone, together = _pair(lambda s, k=k: xor_net(k, dtype), [k, k], "sgd", **opts)
+        alone[0].fit(data, 40, target_loss=target)
+        got = train_together(together, data, 40, target)
+        assert got[0].epochs == alone[0].epoch <= 25
+        assert got[0].loss == alone[0].history.epochs[-1]["loss"]
+
+
+def test_a_loss_gone_non_finite_with_finite_deltas_is_left_to_the_run_alone():
+    import dataclasses
+
+    data = load("xor")
+    data = dataclasses.replace(data, y=np.asarray(data.y, float) * 1e30)  # (o − t)² overflows
+    net = lambda k: xor_net(k, "float32")  # noqa: E731
+    with pytest.raises(TrainingError, match="the loss became inf"):
+        Trainer(net(0), "sgd", seed=0, lr=1e-40).fit(data, 3)
+    with pytest.raises(Diverged):
+        train_together([Trainer(net(k), "sgd", seed=k, lr=1e-40) for k in range(2)], data, 3)
+
+
+def test_what_fit_refuses_train_together_refuses(monkeypatch):
+    from anyprop.errors import AnypropError
+
+    data = load("xor")
+    with pytest.raises(AnypropError, match="target loss must be a number"):
+        train_together([Trainer(xor_net(0))], data, 3, float("nan"))
+    with pytest.raises(AnypropError, match="bptt = 5"):
+        train_together([Trainer(xor_net(0), bptt=5)], data, 3)
+    with pytest.raises(AnypropError, match="epochs must be"):
+        train_together([Trainer(xor_net(0))], data, -1)
+    monkeypatch.setenv("ANYPROP_MEMORY_LIMIT", "1K")
+    with pytest.raises(AnypropError, match="more than the 1 KiB"):
+        train_together([Trainer(xor_net(0))], data, 3)

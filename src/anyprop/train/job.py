@@ -618,9 +618,14 @@ def run(
     is fitted on the training part only.
     """
     s = start(job, callbacks)
-    job, trainer, train, network = s.job, s.trainer, s.train, s.network
     if on_start is not None:
-        on_start(trainer, train, job.epochs)
+        on_start(s.trainer, s.train, s.job.epochs)
+    return finish(s)
+
+
+def finish(s: Started) -> TrainResult:
+    """The fit of a started job (:func:`start`), and its result as :func:`run` gives it."""
+    job, trainer, train, network = s.job, s.trainer, s.train, s.network
     t0 = time.perf_counter()
     history = trainer.fit(
         train,

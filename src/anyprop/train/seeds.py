@@ -212,13 +212,13 @@ def run_sweep(
             "the data (sweep spec over spec files instead)"
         )
     points = sweep_points(grid)
-    job = _read_once(job)
-    jobs = [with_options(job, p) for p in points]
-    for point, one in zip(points, jobs, strict=True):
-        try:  # every point checked before the first run, not at the 50th
-            check_point(one)
+    for point in points:
+        try:  # every point checked before the data are read and the first run starts
+            check_point(with_options(job, point))
         except AnypropError as e:
             raise AnypropError(f"--sweep {_at(point)}: {e}") from None
+    job = _read_once(job)
+    jobs = [with_options(job, p) for p in points]
     runs = [(i, k) for i in range(len(points)) for k in range(seeds)]
     if job.distributed:
         from anyprop.train.distributed import mpi
@@ -243,7 +243,11 @@ def run_sweep(
     if job.distributed:
         parts = comm.allgather((done, whys))
         done = sorted(r for part, _ in parts for r in part)
-        whys = {i: w for _, ws in parts for i, w in ws.items() if w}
+        whys = {}
+        for _, ws in parts:  # a reason of the runs' own before "a single run" on a process
+            for i, w in ws.items():
+                if w and whys.get(i) in (None, "a single run"):
+                    whys[i] = w
     else:
         progress = None
     out = []
@@ -301,27 +305,25 @@ def _run_many(
     ``ks``, why any ran alone): trained together in stacks where they can be
     (:func:`anyprop.train.stacked.unstackable`), the others one at a time."""
     from anyprop.train import stacked
-    from anyprop.train.job import start
+    from anyprop.train.job import finish, start
 
-    if not together or len(ks) < 2:
-        return [(*_run_one(job, k, point), False) for k in ks], (
-            "" if together else "together=False"
-        )
+    if not together:
+        return [(*_run_one(job, k, point), False) for k in ks], "together=False"
+    if len(ks) < 2:
+        return [(*_run_one(job, k, point), False) for k in ks], "a single run"
     done: list[tuple[int, int | None, int, bool]] = []
-    why = ""
     at = 0
     size = 0
     while at < len(ks):
-        try:
-            first = start(_seed_job(job, ks[at]))
-        except AnypropError as e:
-            raise _named(point, e) from None
+        first = _started(start, job, ks[at], point)
+        reason = _unstackable([first])
+        if reason is not None:  # (the first says it for all: no others started)
+            done.append((*_finished(finish, first, ks[at], point), False))
+            done += [(*_run_one(job, k, point), False) for k in ks[at + 1 :]]
+            return done, reason
         size = size or stacked.stack_size(first.trainer, len(first.train))
         chunk = ks[at : at + size]
-        try:
-            runs = [first] + [start(_seed_job(job, k)) for k in chunk[1:]]
-        except AnypropError as e:
-            raise _named(point, e) from None
+        runs = [first] + [_started(start, job, k, point) for k in chunk[1:]]
         reason = _unstackable(runs)
         outcomes = None
         if reason is None:
@@ -339,15 +341,32 @@ def _run_many(
             except AnypropError as e:
                 raise _named(point, e) from None
         if outcomes is None:
-            why = why or reason or ""
-            done += [(*_run_one(job, k, point), False) for k in chunk]
-        else:
-            done += [
-                (k, o.solved_epoch, r.job.epochs, True)
-                for k, o, r in zip(chunk, outcomes, runs, strict=True)
-            ]
+            return done + [(*_run_one(job, k, point), False) for k in ks[at:]], reason or ""
+        done += [
+            (k, o.solved_epoch, r.job.epochs, True)
+            for k, o, r in zip(chunk, outcomes, runs, strict=True)
+        ]
         at += len(chunk)
-    return done, why
+    return done, ""
+
+
+def _started(start: Callable, job: TrainJob, k: int, point: Mapping[str, Any] | None) -> Any:
+    try:
+        return start(_seed_job(job, k))
+    except AnypropError as e:
+        raise _named(point, e) from None
+
+
+def _finished(
+    finish: Callable, started: Any, k: int, point: Mapping[str, Any] | None
+) -> tuple[int, int | None, int]:
+    """Run k, started, fitted as it would be alone (:func:`_run_one`)."""
+    try:
+        result = finish(started)
+    except AnypropError as e:
+        raise _named(point, e) from None
+    solved = result.history.solved_epoch
+    return k, None if solved is None else int(solved), result.job.epochs
 
 
 def _unstackable(runs: list[Any]) -> str | None:

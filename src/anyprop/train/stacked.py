@@ -12,9 +12,9 @@ orders are drawn from its own generator, its weights start as its network's, and
 it stops when its own rule says so (solved, or its loss at the target), when it
 leaves the stack. The numbers are those of its pass alone with the NumPy plan
 (the same BLAS product for each pair, the same row-wise functions, the same
-elementwise rule); what may differ is the epoch's loss, summed in another order,
-so a run stopped by ``target_loss`` can stop an epoch apart where its loss meets
-the target within rounding. :func:`unstackable` says which runs can be stacked;
+elementwise rule), and where ``target_loss`` is given, each run's loss is computed
+by the same calls on its own rows, so it stops where its run alone stops.
+:func:`unstackable` says which runs can be stacked;
 the others run one at a time (:mod:`anyprop.train.seeds` decides).
 """
 
@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 
 from anyprop.data.sequences import Sequences
+from anyprop.errors import AnypropError
 from anyprop.nn.plan import stacked as stacked_plan
 from anyprop.nn.plan.results import Options
 from anyprop.optim import make as make_optimizer
 from anyprop.optim.schedules import Schedule
+from anyprop.train.callbacks import TargetLoss
 from anyprop.train.evaluation import Prepared
 from anyprop.train.trainer import Trainer
 
@@ -84,6 +86,10 @@ def unstackable(trainers: list[Trainer], train: Any, val: Any, weights: Any) -> 
         return f"optimizer '{opt.name}' is not elementwise"
     if first.schedule is not None and type(first.schedule).observe is not Schedule.observe:
         return "the schedule watches each run's loss"
+    if first.settings.class_weight:
+        return "the classes are weighted"
+    if first.engine.mode == "always":
+        return "compile='always' asks for each run's compiled step"
     config = _config(first)
     if any(_config(t) != config for t in trainers[1:]):
         return "the runs' options differ"
@@ -113,8 +119,13 @@ def train_together(
     count and the history's solved epoch and stop reason (not its epochs' figures, nor
     its optimizer's state); raises :class:`Diverged` when a step goes non-finite."""
     first = trainers[0]
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise AnypropError(f"epochs must be a whole number >= 0, got {epochs!r}")
+    if target_loss is not None:
+        TargetLoss(target_loss)  # (refused as fit refuses it)
     if not isinstance(data, Prepared):
         data = Prepared.of(first.network, data)
+    first.check_table_run(len(data), 0)  # what fit refuses before a step, refused alike
     settings = first.settings
     options = settings.options
     stack = stacked_plan.StackedPlan([t.network.plan() for t in trainers])
@@ -152,9 +163,9 @@ def train_together(
             for start in range(0, n, size):
                 part = slice(start, min(start + size, n))
                 outs = stack.forward(xs[:, part])
-                total, grads = stack.loss(outs, ys[:, part], options, values)
+                total, grads, every = stack.loss(outs, ys[:, part], options, values)
                 deltas = stack.backward(outs, grads)
-                if not math.isfinite(_check_sum(stack, deltas)):
+                if not math.isfinite(every + _check_sum(stack, deltas)):
                     raise Diverged
                 optimizer.step({"(stacked)": stack.grads})
                 seen[:, part] = stack.gather(outs)
@@ -193,8 +204,11 @@ def train_together(
 
 
 def _check_sum(stack: Any, deltas: dict[str, np.ndarray]) -> float:
-    """A sum that is non-finite when any run's delta is (as the trainer's own check):
-    each group's bias gradients, or its deltas where it has no bias."""
+    """A sum that is non-finite when any run's delta is, as the trainer's own check
+    (:func:`anyprop.train.divergence.delta_sum`) for each run: every gradient of a small
+    network, else each group's bias gradients, or its deltas where it has no bias."""
+    if stack.grads.shape[1] <= 65536:
+        return float(np.add.reduce(stack.grads, axis=None))
     total = 0.0
     for step in stack.plan.steps:
         a = stack.grad_views[step.bias] if step.bias is not None else deltas[step.name]

@@ -249,6 +249,16 @@ class Trainer:
         what = f"training this network ({params:,} parameters, batches of {batch:,})"
         check_bytes(cells * np.dtype(net.dtype).itemsize, what)
 
+    def check_table_run(self, rows: int, val_rows: int) -> None:
+        """What a run on a table of ``rows`` samples (and ``val_rows`` to validate on) is
+        refused for before its first step: a sequence setting, or too little memory."""
+        if self.settings.bptt:
+            raise AnypropError(
+                f"bptt = {self.settings.bptt} truncates backpropagation through time: it "
+                "applies to sequences ((sequences, steps, features) inputs), not a table"
+            )
+        self._check_memory(rows, val_rows)
+
     def run_epoch(self, data: Prepared | Dataset, weights: np.ndarray | None) -> dict[str, float]:
         """One pass over ``data`` in batches, one step of the rule each; returns the
         epoch's figures (the loss and metrics of the outputs the steps saw)."""
@@ -393,12 +403,7 @@ class Trainer:
         if isinstance(train, Sequences):
             sequence_epoch.check_memory(self, train, 0 if val is None else len(val))
         else:
-            if self.settings.bptt:
-                raise AnypropError(
-                    f"bptt = {self.settings.bptt} truncates backpropagation through time: it "
-                    "applies to sequences ((sequences, steps, features) inputs), not a table"
-                )
-            self._check_memory(len(train), 0 if val is None else len(val))
+            self.check_table_run(len(train), 0 if val is None else len(val))
         if isinstance(train, Sequences) != isinstance(val or train, Sequences):
             raise AnypropError("train on sequences and validate on sequences, or neither")
         # inputs cast, targets laid out and both checked once for the whole run

@@ -322,6 +322,8 @@ def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         stacked = sum(r.together for _, r in results)
         runs = sum(r.runs for _, r in results)
         why = next((r.alone_because for _, r in results if r.alone_because), "")
+        if why == "a single run" and grid:
+            why = "a single run at each point"
         if stacked == runs:
             out.write(f"runs: {runs}, trained together (stacked)\n")
         elif stacked:
@@ -329,7 +331,7 @@ def _seeds(job: TrainJob, args: argparse.Namespace, out: TextIO, err: TextIO) ->
                 f"runs: {runs}, {stacked} trained together (stacked), the others alone ({why})\n"
             )
         else:
-            out.write(f"runs: {runs}, one at a time ({why or 'one run'})\n")
+            out.write(f"runs: {runs}, one at a time ({why})\n")
     return 0 if any(stats["solved"] for _, stats in rows) else 1
 
 

@@ -167,11 +167,13 @@ class StackedPlan:
         targets: np.ndarray | dict[str, np.ndarray],
         options: Options = DEFAULT_OPTIONS,
         values: bool = False,
-    ) -> tuple[np.ndarray | None, dict[str, tuple]]:
+    ) -> tuple[np.ndarray | None, dict[str, tuple], float]:
         """(each network's L, or None unless ``values``; each output group's ('fused', δ)
-        or ('out', ∂L/∂o), (S, n, units)) for ``targets`` (S, n, target columns), or by
+        or ('out', ∂L/∂o), (S, n, units); Σ_groups of the loss summed over every network,
+        non-finite when any network's is) for ``targets`` (S, n, target columns), or by
         output group, as :func:`anyprop.nn.plan.loss.output_loss` gives them for one
-        network."""
+        network. Each network's L is computed by the same calls on its own rows as its
+        own pass makes, so that it is that pass's L exactly."""
         plan = self.plan
         s, n = self.size, self.batch
         per_sample = 1.0 if options.reduction == "sum" else 1.0 / n
@@ -180,31 +182,36 @@ class StackedPlan:
         else:
             by_group = plan.targets(targets.reshape(s * n, -1))
         total = np.zeros(s) if values else None
+        every = 0.0
         grads: dict[str, tuple] = {}
         for name in plan.loss_groups:
             g = plan.groups[name]
             t = g.loss.prepare_target(by_group[name], g.size, self.dtype)
             o = outs[name].reshape(s * n, g.size)
-            if plan.fused(name):
+            fused = plan.fused(name)
+            if fused:
                 st = fused_steepness(g)
                 net = self.nets[name].reshape(s * n, g.size)
                 net = net if st == 1 else net * st
-                _, d = g.loss.fused_total(net, t, o, self.cache.get(name))
+                cache = self.cache.get(name)
+                value_sum, d = g.loss.fused_total(net, t, o, cache)
                 if st != 1:
                     d *= st
-                kind = "fused"
-                if values:
-                    per = g.loss.fused(net, t)[0]
             else:
-                _, d = g.loss.total(o, t)
-                kind = "out"
-                if values:
-                    per = g.loss.per_sample(o, t)[0]
-            if total is not None:  # Σ over each network's rows, as its own pass sums them
-                total += g.loss_weight * per_sample * per.reshape(s, n).sum(axis=1)
+                value_sum, d = g.loss.total(o, t)
+            every += value_sum
+            if total is not None:  # each network's rows through the same call
+                for k in range(s):
+                    rows = slice(k * n, (k + 1) * n)
+                    if fused:
+                        part = None if cache is None else tuple(c[rows] for c in cache)
+                        v = g.loss.fused_total(net[rows], t[rows], o[rows], part)[0]
+                    else:
+                        v = g.loss.total(o[rows], t[rows])[0]
+                    total[k] += g.loss_weight * (v * per_sample)
             d *= g.loss_weight * per_sample
-            grads[name] = (kind, d.reshape(s, n, g.size))
-        return total, grads
+            grads[name] = ("fused" if fused else "out", d.reshape(s, n, g.size))
+        return total, grads, every
 
     def backward(
         self, outs: dict[str, np.ndarray], loss_grads: dict[str, tuple]
