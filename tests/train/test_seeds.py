@@ -4,6 +4,7 @@ figures those of the plain seeds run with its options set."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ from anyprop.train.job import TrainJob
 from anyprop.train.seeds import run_seeds, run_sweep, sweep_points, with_options
 from anyprop.train.settings import TrainSettings
 from anyprop.train.trainer import Trainer
+
+SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 XOR = TrainJob(
     data="xor",
@@ -168,3 +171,13 @@ def test_what_a_run_alone_refuses_the_runs_together_refuse(tmp_path):
 def test_one_seed_at_each_point_says_so():
     results = run_sweep(XOR, 1, {"lr": [1.0, 2.0]})
     assert all(r.together == 0 and r.alone_because == "a single run" for _, r in results)
+
+
+def test_a_spec_read_once_gives_each_run_its_own_weights():
+    job = TrainJob(
+        data="xor", spec=str(SPECS / "xor.toml"), optimizer="sgd", lr=0.5, momentum=0.9,
+        epochs=300, out=None, settings={"loss_reduction": "sum"}, compile="never",
+    )  # fmt: skip
+    together, alone = run_seeds(job, 6), run_seeds(job, 6, together=False)
+    assert together.together == 6 and together.epochs == alone.epochs
+    assert together.failures == alone.failures

@@ -265,16 +265,31 @@ def run_sweep(
 
 
 def _read_once(job: TrainJob) -> TrainJob:
-    """The job with its data file read (once for all its runs, not once each)."""
+    """The job with its data file or named data set read (once for all its runs, not
+    once each)."""
     if job.resume or job.start is not None or not isinstance(job.data, (str, os.PathLike)):
         return job
     from anyprop.train.sources import load_data
 
-    if not os.path.exists(job.data):  # a data set's name: made by each run, as it is
+    if not os.path.exists(job.data) and job.target is not None:  # (start says what is wrong)
         return job
     return dataclasses.replace(
         job, data=load_data(job.data, job.target, missing=job.impute is not None)
     )
+
+
+def _parsed_once(job: TrainJob, point: Mapping[str, Any] | None) -> TrainJob:
+    """The job with its spec file read into a network (once for all its runs: each run
+    copies it and draws its weights from its own seed, as ``reseed`` does)."""
+    if job.spec is None or job.spec_text is not None or job.network is not None:
+        return job
+    from anyprop.nn.spec import read
+
+    try:
+        network = read.load(job.spec)
+    except AnypropError as e:
+        raise _named(point, e) from None
+    return dataclasses.replace(job, network=network, spec=None)
 
 
 def _at(point: Mapping[str, Any]) -> str:
@@ -311,6 +326,7 @@ def _run_many(
         return [(*_run_one(job, k, point), False) for k in ks], "together=False"
     if len(ks) < 2:
         return [(*_run_one(job, k, point), False) for k in ks], "a single run"
+    job = _parsed_once(job, point)
     done: list[tuple[int, int | None, int, bool]] = []
     at = 0
     size = 0
