@@ -46,6 +46,16 @@ def forward(plan: Any, outs: dict[str, np.ndarray]) -> None:
         outs[step.name] = out if out.dtype == dtype else out.astype(dtype)
 
 
+def incoming(go: np.ndarray | None, lg: tuple | None) -> np.ndarray | None:
+    """∂L/∂o_j: ``go`` (Σ_k δ_k · W_jkᵀ, gathered in its buffer from the groups j feeds),
+    with ∂L/∂o of j's own loss added where j is an output (``lg`` = ("out", ∂L/∂o))."""
+    if lg is not None and lg[0] == "out":
+        if go is None:
+            return lg[1]
+        go += lg[1]
+    return go
+
+
 def backward(
     plan: Any, outs: dict[str, np.ndarray], loss_grads: dict[str, tuple]
 ) -> dict[str, np.ndarray]:
@@ -59,12 +69,7 @@ def backward(
         step = steps[i]
         name = step.name
         lg = loss_grads.get(name)
-        go = gacc.get(name)  # Σ_k δ_k · W_jkᵀ, gathered from the groups this one feeds
-        if lg is not None and lg[0] == "out":  # an output: ∂L/∂o joins the sum
-            if go is None:
-                go = lg[1]
-            else:
-                go += lg[1]
+        go = incoming(gacc.get(name), lg)
         if go is None:  # a fused output feeding nothing: its delta is o − t, given whole
             delta = lg[1] if lg is not None else np.zeros_like(nets[name])
         else:

@@ -25,6 +25,7 @@ import numpy as np
 from anyprop.errors import AnypropError
 from anyprop.limits import check_bytes
 from anyprop.nn.plan.compile import fused_steepness
+from anyprop.nn.plan.dense import incoming
 from anyprop.nn.plan.results import DEFAULT_OPTIONS, Options
 
 
@@ -228,12 +229,7 @@ class StackedPlan:
             name = step.name
             s, n, u = nets[name].shape
             lg = loss_grads.get(name)
-            go = gacc.get(name)
-            if lg is not None and lg[0] == "out":
-                if go is None:
-                    go = lg[1]
-                else:
-                    go += lg[1]
+            go = incoming(gacc.get(name), lg)
             if go is None:
                 delta = lg[1] if lg is not None else np.zeros_like(nets[name])
             else:
