@@ -254,3 +254,32 @@ def test_non_contiguous_parameters_are_updated():
     w = np.ones((300, 300)).T  # a transposed view: not C-contiguous, larger than a chunk
     SGD({"w": w}, lr=0.1).step({"w": np.ones((300, 300))})
     assert w[0, 0] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_a_flat_layout_in_another_order_takes_the_one_flat_step(name):
+    """A unit graph's plan lays its sparse block out first: the optimizer still runs once
+    over the flat vector, with the same numbers as parameter by parameter."""
+    from anyprop.nn.flat import FlatParams, Grads
+    from anyprop.optim import make
+
+    rng = np.random.default_rng(0)
+    shapes = {"a": (3, 2), "b": (4,), "c": (2, 2)}
+    options = {"lr": 0.1, "momentum": 0.9} if name == "sgd" else {"lr": 0.1}
+    by_name = {k: rng.normal(size=s) for k, s in shapes.items()}
+    flat_params = {k: v.copy() for k, v in by_name.items()}
+    layout = FlatParams(["c", "a", "b"], flat_params, np.float64)
+    layout.rehome(flat_params)
+    one, flat = make(name, by_name, **options), make(name, flat_params, **options)
+    for _ in range(3):
+        g = {k: rng.normal(size=s) for k, s in shapes.items()}
+        one.step(g)
+        grads = Grads()
+        grads.flat = np.concatenate([g[k].ravel() for k in layout.layout])
+        grads.weights, grads.layout = layout.weights, layout.layout
+        for k in layout.layout:
+            grads[k] = layout.view(grads.flat, k)
+        flat.step(grads)
+    assert flat._flat is not None and flat._flat_order == ("c", "a", "b")
+    for k in shapes:
+        np.testing.assert_allclose(flat_params[k], by_name[k], rtol=1e-14)

@@ -141,3 +141,46 @@ def test_the_command_line_trains_the_same_model_compiled(tmp_path):
     for k in a.network.params:  # float32: the sums in another order
         np.testing.assert_allclose(a.network.params[k], b.network.params[k], rtol=1e-5,
                                    atol=1e-6, err_msg=k)  # fmt: skip
+
+
+def _graph(dtype, units=80, edges=900):
+    from anyprop.nn.unitgraph import from_units
+
+    rng = np.random.default_rng(5)
+    pairs = np.unique(rng.integers(0, units * units, edges))
+    a, b = np.divmod(pairs, units)
+    keep = a < b
+    net = from_units((a[keep], b[keep]), transfer="tanh", seed=0)
+    return net if dtype == "float32" else net.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_unit_graph_trains_with_its_pairs_gradients_compiled_as_in_numpy(dtype):
+    rng = np.random.default_rng(1)
+    nets = {mode: _graph(dtype) for mode in ("never", "always")}
+    x = rng.normal(size=(9, nets["never"].input_width))
+    y = rng.normal(size=(9, nets["never"].target_width))
+    trainers = {}
+    for mode, net in nets.items():
+        tr = Trainer(net, "sgd", lr=0.1, momentum=0.9, batch_size=4, seed=2, compile=mode)
+        tr.fit((x, y), 3)
+        trainers[mode] = tr
+    assert nets["always"].plan().block.pairs is not None
+    assert nets["never"].plan().block.pairs is None
+    assert trainers["always"].engine.reason.startswith("compiled pairs' gradients (numba")
+    rtol, atol = (1e-12, 1e-13) if dtype == "float64" else (1e-5, 1e-6)
+    for k, w in nets["never"].params.items():
+        np.testing.assert_allclose(nets["always"].params[k], w, rtol, atol, err_msg=k)
+
+
+def test_a_unit_graph_decides_by_the_pairs_time_model():
+    net = _graph("float32", 1000, 40_000)  # sparse: the compiled dot products pay
+    plan = net.plan()
+    numpy_s, compiled_s = kernel.estimate_pairs(plan, 64)
+    assert 0 < compiled_s < numpy_s
+    saving = numpy_s - compiled_s
+    short, long = StepEngine(), StepEngine()
+    short.plan_run(plan, 64, int(LOAD_SECONDS / saving / 2))
+    long.plan_run(plan, 64, int(LOAD_SECONDS / saving * 2))
+    assert (short.use, long.use) == (False, True)
+    assert kernel.pairs_unsupported(_dag().plan()) is not None  # (no sparse block)

@@ -100,7 +100,7 @@ class SparseBlock:
             # a small dense product beats gathering the pairs' rows where the pairs fill more
             # than about 1/20 of it (measured on random DAGs of 2,000 units, batch 64)
             dense = n_g * lo <= 20 * order.size
-            self.grad_plan[g] = (order, r, c, dense)
+            self.grad_plan[g] = (order.astype(np.intp), r.astype(np.intp), c.astype(np.intp), dense)
             fperm.append(order)
             at += order.size
         self.fperm = np.concatenate(fperm)
@@ -185,10 +185,16 @@ class SparseBlock:
         m, end = self.backward_mats[s]
         return times(m, dt[end:])
 
+    #: the compiled pairs' gradients (kernel_source's ``pair_grads``) where the trainer
+    #: chose them (train/compiled_step.py), else None: NumPy's products and gathers
+    pairs: Any = None
+
     def weight_grads(self, g: str, delta_t: np.ndarray, ot: np.ndarray) -> None:
         """Each pair's gradient Σ_n δ[n, j] o[n, i] for the connections into g."""
         order, r, c, dense = self.grad_plan[g]
-        if dense:
+        if self.pairs is not None and delta_t.dtype == self.grad_flat.dtype:
+            self.pairs(r, c, order, delta_t, ot, self.grad_flat)  # one dot product a pair
+        elif dense:
             outer = delta_t @ ot[: self.forward_mats[g].shape[1]].T  # (units of g, earlier units)
             self.grad_flat[order] = outer[r, c]
         else:

@@ -188,12 +188,13 @@ class Optimizer(ABC):
     def step(self, grads: Mapping[str, np.ndarray]) -> None:
         """Apply one update to every parameter from its gradient (arrays by name).
 
-        When the gradients come as one flat array in the order this optimizer trains
-        (as a network's plan gives them), the rule runs once over all parameters.
+        When the gradients come as one flat array of the parameters this optimizer
+        trains (as a network's plan gives them, in its layout's order), the rule runs
+        once over all parameters.
         """
         flat = getattr(grads, "flat", None)
-        if flat is not None and tuple(self.names) == grads.layout:
-            self._step_flat(flat, grads.weights)
+        if flat is not None and self._trains_all(grads.layout):
+            self._step_flat(flat, grads.weights, grads.layout)
             return
         missing = [k for k in self.names if k not in grads]
         if missing:
@@ -207,10 +208,25 @@ class Optimizer(ABC):
                 name, w, self.decayed_gradient(g, w), self.lr * self.scales[name], self.state[name]
             )
 
-    def _step_flat(self, g: np.ndarray, w: np.ndarray) -> None:
+    def _trains_all(self, layout: tuple[str, ...]) -> bool:
+        """Whether a flat layout holds exactly the parameters this optimizer trains, in
+        its order or another (a unit graph's plan puts its sparse block first)."""
+        if layout is self._layout:
+            return True
+        ok = tuple(self.names) == layout or (
+            len(layout) == len(self.names) and set(layout) == set(self.names)
+        )
+        if ok:
+            self._layout = layout
+        return ok
+
+    _layout: tuple[str, ...] | None = None  # the flat layout last found to hold them all
+    _flat_order: tuple[str, ...] = ()  # the order of the flat state (_make_flat_state)
+
+    def _step_flat(self, g: np.ndarray, w: np.ndarray, layout: tuple[str, ...]) -> None:
         """The same step over one flat vector of every parameter (the plan's layout)."""
         if self._flat is None or self._flat[0] is not w:
-            self._make_flat_state(w)
+            self._make_flat_state(w, layout)
         _, state, scale = self._flat
         (g,) = self._clipped([g])
         self.steps += 1
@@ -220,7 +236,7 @@ class Optimizer(ABC):
     def flat_name(self, index: int) -> str:
         """The parameter an index of the flat layout (``_step_flat``) falls in."""
         start = 0
-        for n in self.names:
+        for n in self._flat_order:
             size = self.params[n].size
             if index < start + size:
                 return n
@@ -245,32 +261,33 @@ class Optimizer(ABC):
             return g + self.weight_decay * w
         return g
 
-    def _make_flat_state(self, w: np.ndarray) -> None:
+    def _make_flat_state(self, w: np.ndarray, layout: tuple[str, ...]) -> None:
         """Flat state arrays matching the flat weights; per-name state becomes views of them."""
         state: dict[str, np.ndarray] = {}
         for k in self.state_names:
             flat = (
-                np.concatenate([self.state[n][k].ravel() for n in self.names])
-                if self.names
+                np.concatenate([self.state[n][k].ravel() for n in layout])
+                if layout
                 else np.zeros(0, w.dtype)
             )
             flat = flat.astype(w.dtype, copy=False)
             at = 0
-            for n in self.names:
+            for n in layout:
                 size = self.state[n][k].size
                 self.state[n][k] = flat[at : at + size].reshape(self.state[n][k].shape)
                 at += size
             state[k] = flat
-        scales = [self.scales[n] for n in self.names]
+        scales = [self.scales[n] for n in layout]
         scale = None
         if any(s != 1.0 for s in scales):
             scale = np.concatenate(
                 [
                     np.full(self._source[n].size, s, dtype=w.dtype)
-                    for n, s in zip(self.names, scales, strict=True)
+                    for n, s in zip(layout, scales, strict=True)
                 ]
             )
         self._flat = (w, state, scale)
+        self._flat_order = layout
 
     def explain(self, g: float, w: float, before: Mapping[str, float], lr: float) -> list[Line]:
         """The rule for one weight, line by line with its numbers: ``g`` the gradient it

@@ -49,13 +49,16 @@ class StepEngine:
 
         if not kernel.available():
             return "numba is not installed: pip install 'anyprop[fast]'"
+        if plan.block is not None:  # a unit graph: its pairs' gradients compiled
+            return kernel.pairs_unsupported(plan)
         return kernel.unsupported(plan)
 
     def _saving(self, plan: Any, n: int) -> float:
         """Seconds a compiled step saves, by the model (0 where it does not pay)."""
         from anyprop.nn.plan import kernel
 
-        numpy_s, compiled_s = kernel.estimate(plan, n)
+        model = kernel.estimate_pairs if plan.block is not None else kernel.estimate
+        numpy_s, compiled_s = model(plan, n)
         return numpy_s - compiled_s if numpy_s >= MIN_GAIN * compiled_s else 0.0
 
     def plan_run(self, plan: Any, n: int, steps: int) -> None:
@@ -88,10 +91,13 @@ class StepEngine:
             self._by_hand(plan, n)
         if not self.use:
             plan.kernel = None
+            if plan.block is not None:
+                plan.block.pairs = None
             return
         if self.kernel is None or self.plan is not plan:
             self._load(plan)
-        plan.kernel = self.kernel
+        if self.kernel is not None:
+            self.kernel.attach(plan)
 
     def _by_hand(self, plan: Any, n: int) -> None:
         if self.pays_after is None:
@@ -104,7 +110,7 @@ class StepEngine:
             self.use = True
 
     def _load(self, plan: Any) -> None:
-        from anyprop.nn.plan.kernel import Kernel, available
+        from anyprop.nn.plan.kernel import Kernel, PairKernel, available
 
         if not available():  # (a run resumed on a machine without numba)
             self.use, self.reason = False, "NumPy (numba is not installed)"
@@ -113,6 +119,8 @@ class StepEngine:
         import time
 
         t0 = time.perf_counter()
-        self.kernel, self.plan = Kernel(plan), plan
+        kind = PairKernel if plan.block is not None else Kernel
+        self.kernel, self.plan = kind(plan), plan
         self.load_seconds = time.perf_counter() - t0
-        self.reason = f"compiled (numba; ready in {self.load_seconds:.2f} s)"
+        what = "compiled pairs' gradients" if kind is PairKernel else "compiled"
+        self.reason = f"{what} (numba; ready in {self.load_seconds:.2f} s)"

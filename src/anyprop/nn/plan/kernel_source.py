@@ -87,6 +87,7 @@ def library(numbered: list[tuple[str, Any]]) -> str:
         + "    n, m = net.shape\n"
         + "".join(bwd)
         + _STEP
+        + _PAIRS
     )
 
 
@@ -273,4 +274,21 @@ def step(x, t, w, g, work, steps, uses, fp, per_sample):
             wt = w[at:at + rows * size].reshape(rows, size)
             mm_nt(dk, wt, view(work, steps[src, 3], n, rows), uses[u, 5] != 0)
     return losses
+'''
+
+
+_PAIRS = '''
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def pair_grads(r, c, order, rows, ot, out):
+    """out[order[k]] = Σ_n rows[r[k], n] · ot[c[k], n]: each pair's gradient of a sparse
+    block (a dot product of two rows of samples, summed in SIMD lanes)"""
+    m = rows.shape[1]
+    for k in range(r.shape[0]):
+        a = rows[r[k]]
+        b = ot[c[k]]
+        s = a[0] * b[0]
+        for i in range(1, m):
+            s += a[i] * b[i]
+        out[order[k]] = s
 '''
