@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from anyprop.errors import AnypropError
-from anyprop.train.job import TrainJob, run
+from anyprop.train import stacked
+from anyprop.train.job import TrainJob, finish, start
 from anyprop.train.settings import TrainSettings
 
 #: the most runs one --seeds asks for (the classic papers report tens to a hundred), and
@@ -319,9 +320,6 @@ def _run_many(
     """((k, solved epoch or None, epochs at most, trained together) for each run k in
     ``ks``, why any ran alone): trained together in stacks where they can be
     (:func:`anyprop.train.stacked.unstackable`), the others one at a time."""
-    from anyprop.train import stacked
-    from anyprop.train.job import finish, start
-
     if not together:
         return [(*_run_one(job, k, point), False) for k in ks], "together=False"
     if len(ks) < 2:
@@ -331,15 +329,15 @@ def _run_many(
     at = 0
     size = 0
     while at < len(ks):
-        first = _started(start, job, ks[at], point)
+        first = _started(job, ks[at], point)
         reason = _unstackable([first])
         if reason is not None:  # (the first says it for all: no others started)
-            done.append((*_finished(finish, first, ks[at], point), False))
+            done.append((*_finished(first, ks[at], point), False))
             done += [(*_run_one(job, k, point), False) for k in ks[at + 1 :]]
             return done, reason
         size = size or stacked.stack_size(first.trainer, len(first.train))
         chunk = ks[at : at + size]
-        runs = [first] + [_started(start, job, k, point) for k in chunk[1:]]
+        runs = [first] + [_started(job, k, point) for k in chunk[1:]]
         reason = _unstackable(runs)
         outcomes = None
         if reason is None:
@@ -366,17 +364,18 @@ def _run_many(
     return done, ""
 
 
-def _started(start: Callable, job: TrainJob, k: int, point: Mapping[str, Any] | None) -> Any:
+def _started(job: TrainJob, k: int, point: Mapping[str, Any] | None) -> Any:
+    """Run k up to its first epoch (:func:`anyprop.train.job.start`); an error names the
+    point."""
     try:
         return start(_seed_job(job, k))
     except AnypropError as e:
         raise _named(point, e) from None
 
 
-def _finished(
-    finish: Callable, started: Any, k: int, point: Mapping[str, Any] | None
-) -> tuple[int, int | None, int]:
-    """Run k, started, fitted as it would be alone (:func:`_run_one`)."""
+def _finished(started: Any, k: int, point: Mapping[str, Any] | None) -> tuple[int, int | None, int]:
+    """(k, the epoch run k was solved at or None, its epochs at most): run k, started,
+    fitted as it is alone; an error names the point."""
     try:
         result = finish(started)
     except AnypropError as e:
@@ -387,10 +386,8 @@ def _finished(
 
 def _unstackable(runs: list[Any]) -> str | None:
     """Why these started runs cannot train together (None: they can)."""
-    from anyprop.train.stacked import unstackable
-
     s0 = runs[0]
-    why = unstackable([r.trainer for r in runs], s0.train, s0.val, s0.train.weights)
+    why = stacked.unstackable([r.trainer for r in runs], s0.train, s0.val, s0.train.weights)
     if why is not None:
         return why
     if len(runs) > 1 and any(
@@ -407,11 +404,6 @@ def _unstackable(runs: list[Any]) -> str | None:
 def _run_one(
     job: TrainJob, k: int, point: Mapping[str, Any] | None = None
 ) -> tuple[int, int | None, int]:
-    """(k, the epoch run k was solved at or None, its epochs at most): the job from seed
-    job.seed + k, stopped when solved, writing nothing; an error names the point."""
-    try:
-        result = run(_seed_job(job, k))
-    except AnypropError as e:
-        raise _named(point, e) from None
-    solved = result.history.solved_epoch
-    return k, None if solved is None else int(solved), result.job.epochs
+    """Run k alone: the job from seed job.seed + k, stopped when solved, writing nothing
+    (as :func:`_finished` says it)."""
+    return _finished(_started(job, k, point), k, point)
